@@ -1,0 +1,65 @@
+"""The check catalog (catalog.toml): ids, severities and runbook text, in one place."""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SEVERITIES = ("P0", "P1", "P2", "P3")
+ROLLBACK = {
+    "P0": "emergency rollback",
+    "P1": "standard rollback, or fix forward when the fix takes under 30 min",
+    "P2": "fix forward",
+    "P3": "fix forward (information only)",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    severity: str
+    symptom: str
+    cause: str
+    resolution: str
+    prevention: str
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    def severity_for(self, test_name: str) -> str:
+        return self.overrides.get(test_name.split("[")[0], self.severity)
+
+    def remediation(self, **context: Any) -> str:
+        return fill(self.resolution, context)
+
+    def runbook(self, **context: Any) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "symptom": fill(self.symptom, context),
+                "cause": self.cause, "resolution": self.remediation(**context),
+                "prevention": self.prevention}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return f"<{key}>"
+
+
+def fill(template: str, context: dict[str, Any]) -> str:
+    return string.Formatter().vformat(template, (), _Blank({k: v for k, v in context.items() if v not in (None, "")}))
+
+
+@cache
+def catalog() -> dict[str, Entry]:
+    raw = tomllib.loads((Path(__file__).with_name("catalog.toml")).read_text(encoding="utf-8"))
+    out = {}
+    for cid, e in raw.items():
+        entry = Entry(id=cid, **e)
+        assert entry.severity in SEVERITIES, f"catalog {cid}: bad severity {entry.severity}"
+        out[cid] = entry
+    return out
+
+
+def entry(check_id: str) -> Entry:
+    return catalog()[check_id]

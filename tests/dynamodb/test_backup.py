@@ -1,0 +1,64 @@
+"""DDB-04 Backup plan missing."""
+
+import pytest
+
+from checks.snapshot import parse_time
+from checks.views import covers
+
+pytestmark = [pytest.mark.dynamodb, pytest.mark.issue("DDB-04")]
+
+CRON = {"hourly": "cron(0 * * * ? *)", "daily": "cron(0 2 * * ? *)"}
+WINDOW_HOURS = {"hourly": 2, "daily": 26}  # the schedule period plus a backup job's grace
+
+
+@pytest.mark.smoke
+def test_backup_vault(backup):
+    assert backup.vault_exists(), f"backup vault {backup.env.backup.vault} does not exist in {backup.region}"
+
+
+@pytest.mark.smoke
+def test_backup_plan(backup):
+    want = backup.env.backup
+    assert backup.plan_id, f"backup plan {want.plan} does not exist in {backup.region}"
+    rules = [(r.get("ScheduleExpression"), r.get("Lifecycle", {}).get("DeleteAfterDays")) for r in backup.rules]
+    assert any(_is_frequency(s, want.frequency) and d == want.retention_days for s, d in rules), (
+        f"plan {want.plan} has no {want.frequency} rule kept {want.retention_days} days; rules: {rules}")
+
+
+@pytest.mark.smoke
+def test_backup_copy_to_dr(backup):
+    region = backup.env.backup.copy_to_region
+    if not region:
+        pytest.skip(f"env {backup.env.name} has no DR copy")
+    targets = [c.get("DestinationBackupVaultArn", "") for r in backup.rules for c in r.get("CopyActions", [])]
+    assert any(f":{region}:" in t for t in targets), (
+        f"plan {backup.env.backup.plan} copies to {targets or 'nowhere'}, expected a vault in {region}")
+    assert backup.vault_exists(region), f"backup vault {backup.env.backup.vault} does not exist in {region}"
+
+
+@pytest.mark.smoke
+def test_backup_selection_covers(backup, table):
+    tags = table.tags
+    assert any(covers(s, table.arn, tags) for s in backup.selections), (
+        f"no selection of plan {backup.env.backup.plan} covers table {table.name} by ARN or tag")
+
+
+@pytest.mark.extended
+def test_recovery_point_recent(backup, table):
+    collected = parse_time(backup.snapshot.meta.get("collected_at"))
+    hours = WINDOW_HOURS[backup.env.backup.frequency]
+    points = [parse_time(p.get("CreationDate")) for p in backup.recovery_points(table.arn)
+              if p.get("Status") == "COMPLETED"]
+    newest = max((p for p in points if p), default=None)
+    assert newest is not None, f"table {table.name} has no completed recovery point in {backup.env.backup.vault}"
+    age = (collected - newest).total_seconds() / 3600
+    assert age <= hours, f"table {table.name} newest recovery point is {age:.1f} h old, expected within {hours} h"
+
+
+def _is_frequency(expr, frequency):
+    if not expr:
+        return False
+    if expr == CRON[frequency]:
+        return True
+    fields = expr.removeprefix("cron(").removesuffix(")").split()
+    return len(fields) == 6 and (fields[1] == "*" if frequency == "hourly" else fields[1].isdigit())
