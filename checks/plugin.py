@@ -82,6 +82,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--canary", action="store_true", help="run the canary write checks (PDV-03..05)")
     g.addoption("--fault", default="", help="inject runbook faults into the local world, e.g. DDB-03,S3-02")
     g.addoption("--replay", default=None, help="re-evaluate an evidence bundle offline")
+    g.addoption("--compare-with", default=None, help="PDV-08: an evidence bundle of another env to compare with")
     g.addoption("--reports", default=None, help="where bundles go (default: <rootdir>/reports)")
     g.addoption("--concurrency", type=int, default=None, help="parallel AWS reads (default: from environments.toml)")
 
@@ -91,8 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     opt = config.option
     replay = Path(opt.replay) if opt.replay else None
+    replayed: dict[str, Any] = {}
     if replay is not None:
-        env = _replayed_env(replay)
+        env, replayed = _replayed_env(replay)
     else:
         env = _load_env(opt.environments, opt.env)
     if opt.concurrency:
@@ -100,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError("--concurrency must be at least 1")
         env = _replace(env, concurrency=opt.concurrency)
     run = Run(env=env, options=_options(env, opt), args=list(config.invocation_params.args),
-              canary=bool(opt.canary), replay=replay)
+              canary=bool(replayed.get("canary", opt.canary)), replay=replay)
     if opt.fault:
         if not env.embedded:
             raise pytest.UsageError(f"--fault needs the embedded world; env {env.name!r} is a real account")
@@ -122,7 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
             if name not in str(exc):  # only a missing area module is tolerated, not a broken one
                 raise
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistController(run), "bbws-xdist")
+        config.pluginmanager.register(_XdistController(run, config), "bbws-xdist")
 
 
 def _load_env(path: str | None, name: str) -> cfg.Env:
@@ -140,14 +142,14 @@ def _replace(env: cfg.Env, **changes: Any) -> cfg.Env:
     return dataclasses.replace(env, **changes)
 
 
-def _replayed_env(bundle: Path) -> cfg.Env:
+def _replayed_env(bundle: Path) -> tuple[cfg.Env, dict[str, Any]]:
     from .evidence import replay as replay_mod
     try:
         snapshot = replay_mod.verified_snapshot(bundle)
     except replay_mod.BundleError as exc:
         raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
     try:
-        return cfg.from_dict(snapshot.meta["env"], f"{bundle}/snapshot.json")
+        return cfg.from_dict(snapshot.meta["env"], f"{bundle}/snapshot.json"), snapshot.meta
     except (KeyError, cfg.ConfigError) as exc:
         raise pytest.UsageError(f"--replay {bundle}: the snapshot has no usable env: {exc}") from None
 
@@ -159,7 +161,10 @@ def _options(env: cfg.Env, opt: Any) -> Options:
         raise pytest.UsageError(f"--plan-json {plan}: no such file")
     if opt.infra_repo and not Path(opt.infra_repo).is_dir():
         raise pytest.UsageError(f"--infra-repo {opt.infra_repo}: no such directory")
-    return Options(infra_repo=Path(infra).resolve() if infra else None, plan_json=plan,
+    compare = Path(opt.compare_with) if opt.compare_with else None
+    if compare is not None and not compare.is_dir():
+        raise pytest.UsageError(f"--compare-with {compare}: no such bundle directory")
+    return Options(infra_repo=Path(infra).resolve() if infra else None, plan_json=plan, compare_with=compare,
                    github_token=os.environ.get("GITHUB_TOKEN", ""),
                    github_api_url=os.environ.get("GITHUB_API_URL", "") or env.github.api_url,
                    github_repo=env.github.repo or os.environ.get("GITHUB_REPOSITORY", ""))
@@ -168,8 +173,13 @@ def _options(env: cfg.Env, opt: Any) -> Options:
 class _XdistController:
     """Under xdist the controller collects once and hands the snapshot to the workers."""
 
-    def __init__(self, run: Run):
-        self.run = run
+    def __init__(self, run: Run, config: pytest.Config):
+        self.run, self.config = run, config
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Runs before the controller schedules any test, so workers find the snapshot ready.
+        if ids and not self.config.option.collectonly:
+            prepare_snapshot(self.config, self.run)
 
     def pytest_configure_node(self, node: Any) -> None:
         path = self.run.snapshot_path
@@ -184,9 +194,7 @@ def is_worker(config: pytest.Config) -> bool:
 
 def shared_snapshot_path(config: pytest.Config, run: Run) -> Path:
     """Where the controller leaves the snapshot for xdist workers (inside the run's temp dir)."""
-    base = Path(config.rootpath) / ".pytest_cache" / "bbws"
-    base.mkdir(parents=True, exist_ok=True)
-    return base / f"{run.run_id}.snapshot.json"
+    return Path(config.rootpath) / ".pytest_cache" / "bbws" / f"{run.run_id}.snapshot.json"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -201,7 +209,18 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     """Collect (or load) the snapshot before the first check runs."""
     config = session.config
     run = config.stash[RUN]
-    if config.option.collectonly or is_worker(config) or run.snapshot is not None:
+    if config.option.collectonly or is_worker(config) or not has_checks(session.items):
+        return
+    prepare_snapshot(config, run)
+
+
+def has_checks(items: list[pytest.Item]) -> bool:
+    """Only a session that runs checks reads AWS (the self-tests' own session does not)."""
+    return any(item.get_closest_marker("issue") for item in items)
+
+
+def prepare_snapshot(config: pytest.Config, run: Run) -> None:
+    if run.snapshot is not None:
         return
     if run.replay is not None:
         from .evidence import replay as replay_mod
@@ -210,6 +229,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         return
     start_live(run, config.hook)
     if run.snapshot_path is not None:
+        run.snapshot_path.parent.mkdir(parents=True, exist_ok=True)
         run.snapshot.dump(run.snapshot_path)
 
 
@@ -220,7 +240,11 @@ def start_live(run: Run, hook: Any) -> None:
     adapt = None
     if env.embedded:
         from .world import World, adapt_client
-        run.world = World(env, run.faults).start()
+        try:
+            run.world = World(env, run.faults).start()
+        except Exception as exc:  # noqa: BLE001  (a world that cannot be built is one clear message)
+            run.incomplete.append(f"the embedded moto world could not be built: {type(exc).__name__}: {exc}")
+            pytest.exit(run.incomplete[-1], returncode=pytest.ExitCode.INTERNAL_ERROR)
         hook.pytest_bbws_world_ready(world=run.world)
         run.endpoint_url = run.world.endpoint_url
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -231,7 +255,8 @@ def start_live(run: Run, hook: Any) -> None:
                          "endpoint": "embedded moto world" if env.embedded else (os.environ.get("AWS_ENDPOINT_URL")
                                                                                   or "AWS")})
     run.snapshot = snapshot
-    run.aws = Aws(env, snapshot, endpoint_url=run.endpoint_url, canary=run.canary, adapt=adapt, session=session)
+    run.aws = Aws(env, snapshot, endpoint_url=run.endpoint_url, canary=not canary_skip_reason(run), adapt=adapt,
+                  session=session)
     hook.pytest_bbws_aws_ready(aws=run.aws)
     guard_account(run)
     try:
@@ -270,6 +295,24 @@ def guard_account(run: Run) -> None:
     if problem:
         run.incomplete.append(problem)
         pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Canary checks run only with --canary, and only where the env allows writes."""
+    run = config.stash[RUN]
+    reason = canary_skip_reason(run)
+    if reason:
+        for item in items:
+            if item.get_closest_marker("canary"):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def canary_skip_reason(run: Run) -> str:
+    if not run.canary:
+        return "canary checks write to AWS; run with --canary to include them"
+    if not run.env.canary_allowed:
+        return f"env {run.env.name} does not allow canaries (canary_allowed = false in environments.toml)"
+    return ""
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -9,9 +9,10 @@ import base64
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 # Error codes that are answers ("it is not there"), not failures to read.
 ABSENT = frozenset({
@@ -130,18 +131,18 @@ class Snapshot:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return t.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def parse_time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def jsonable(value: Any) -> Any:

@@ -51,6 +51,11 @@ class Result:
     def skipped(self) -> set[str]:
         return self.having("skipped")
 
+    def internal_error(self) -> str:
+        lines = [ln for ln in self.stdout.splitlines() if ln.startswith("INTERNALERROR>")
+                 and "site-packages/pluggy" not in ln and "site-packages/_pytest" not in ln]
+        return "\n".join(lines[-40:])
+
     @property
     def bundle(self) -> Path | None:
         return self.bundles[-1] if self.bundles else None
@@ -66,9 +71,9 @@ class Suite:
         self.pytester, self.monkeypatch, self.tmp_path = pytester, monkeypatch, tmp_path
 
     def run(self, *args: str, faults: str = "", env: str = "local", environ: dict[str, str] | None = None,
-            plugins: list[Any] = (), tests: str = "tests") -> Result:
+            plugins: list[Any] = (), tests: tuple[str, ...] = ("tests",)) -> Result:
         reports = self.tmp_path / f"reports-{next(_runs)}"
-        argv = [str(REPO / tests), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO),
+        argv = [*(str(REPO / t) for t in tests), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO),
                 "--reports", str(reports), "-p", "no:randomly", *args]
         if env:
             argv += ["--env", env]

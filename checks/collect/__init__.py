@@ -9,10 +9,11 @@ observation. `collect_all` returns when every spawned task has finished.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..aws import Aws
 from ..config import Env
@@ -26,6 +27,7 @@ class Options:
     github_token: str = ""
     github_api_url: str = ""
     github_repo: str = ""
+    compare_with: Path | None = None
 
 
 @dataclass
@@ -66,8 +68,8 @@ class Context:
 
 
 def collectors() -> list[Callable[[Context], None]]:
-    from . import aws_resources, cicd_sources  # noqa: F401  (registered below)
-    return [aws_resources.collect, cicd_sources.collect]
+    from . import aws_resources, cicd_sources, pdv_sources
+    return [aws_resources.collect, cicd_sources.collect, pdv_sources.collect]
 
 
 class CollectorCrashed(Exception):

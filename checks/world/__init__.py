@@ -1,0 +1,117 @@
+"""The embedded moto world: a moto server on 127.0.0.1 holding the env's reference deployment.
+
+    world = World(load()["local"], faults=parse_faults("DDB-03", env)).start()
+    ... point the suite at world.endpoint_url, with adapt_client for its botocore configs ...
+    world.stop()
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import boto3
+import botocore.config
+
+from ..config import Env
+from . import motofix
+from .faults import FAULTS, Fault, parse_faults
+from .server import MotoServer
+
+__all__ = ["FAULTS", "Fault", "World", "adapt_client", "parse_faults"]
+
+DELETING = {"DDB-01", "S3-01"}
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_current_endpoint: str | None = None  # the running world, for adapt_client's s3control proxy
+_session: boto3.session.Session | None = None  # one session for every world: botocore loads each model once
+
+
+def adapt_client(service: str, kwargs: dict[str, Any]) -> None:
+    """Adjust botocore Config kwargs so a client works against the moto server.
+
+    s3: path-style addressing (no bucket subdomains on 127.0.0.1).
+    s3control: botocore's endpoint rules always put the account id in the host
+    ("123456789012.127.0.0.1:port"), which does not resolve; routing the client through
+    the moto server as its HTTP proxy delivers the request unchanged without a DNS lookup.
+    """
+    if service == "s3":
+        kwargs["s3"] = {**kwargs.get("s3", {}), "addressing_style": "path"}
+    elif service == "s3control":
+        kwargs["inject_host_prefix"] = False
+        if _current_endpoint:
+            kwargs["proxies"] = {"http": _current_endpoint}
+
+
+class World:
+    """One moto server with the reference deployment of `env`, optionally broken by faults."""
+
+    def __init__(self, env: Env, faults: Iterable[tuple[str, str | None]] = (), replication_delay: float = 0.5):
+        self.env = env
+        self.faults = list(faults)
+        self.replication_delay = replication_delay
+        self.endpoint_url = ""
+        self.start_seconds = 0.0
+        self._server = MotoServer(env.account)
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def start(self) -> World:
+        global _current_endpoint
+        started = time.perf_counter()
+        self.endpoint_url = self._server.start()  # resets moto and applies motofix
+        _current_endpoint = self.endpoint_url
+        motofix.delay = self.replication_delay
+        from .build import build
+
+        try:
+            build(self)
+            # Faults that delete a resource go last, so faults on that resource still apply first.
+            for fid, resource in sorted(self.faults, key=lambda f: f[0] in DELETING):
+                FAULTS[fid].inject(self, resource)
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.perf_counter() - started
+        return self
+
+    def stop(self) -> None:
+        global _current_endpoint
+        self._server.stop()
+        if _current_endpoint == self.endpoint_url:
+            _current_endpoint = None
+        self._clients.clear()
+
+    def __enter__(self) -> World:
+        return self.start()
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """An unguarded boto3 client to the moto server."""
+        region = region or self.env.region
+        found = self._clients.get((service, region))
+        if found is None:
+            global _session
+            if _session is None:
+                _session = boto3.session.Session(**CREDENTIALS)
+            kwargs: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 2}}
+            adapt_client(service, kwargs)
+            found = _session.client(service, region_name=region, endpoint_url=self.endpoint_url,
+                                    config=botocore.config.Config(**kwargs), **CREDENTIALS)
+            self._clients[(service, region)] = found
+        return found
+
+    def deny(self, service: str, operation: str, resource: str | None = None, region: str | None = None) -> None:
+        """Make `service:operation` answer AccessDenied; optionally only requests whose path, query or
+        body mention `resource`, and only in `region`."""
+        motofix.deny(service, operation, resource, region)
+
+    def inject(self, fault_id: str, resource: str | None = None) -> None:
+        FAULTS[fault_id].inject(self, resource)
+
+    def wait_replication(self, timeout: float = 30) -> None:
+        """Block until pending replications have run."""
+        deadline = time.monotonic() + timeout
+        while motofix.pending_replications() and time.monotonic() < deadline:
+            time.sleep(0.05)

@@ -1,0 +1,12 @@
+environment         = "sit"
+region              = "eu-west-1"
+dr_region           = ""
+deletion_protection = false
+backup_policy       = "daily"
+tags = {
+  Environment = "sit"
+  Project     = "BBWS WP Containers"
+  Owner       = "Tebogo"
+  CostCenter  = "AWS"
+  ManagedBy   = "Terraform"
+}

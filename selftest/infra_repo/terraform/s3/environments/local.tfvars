@@ -1,0 +1,13 @@
+environment     = "local"
+region          = "af-south-1"
+dr_region       = "eu-west-1"
+noncurrent_days = 90
+logging_bucket  = "bbws-logs-local"
+tags = {
+  Environment = "local"
+  Project     = "BBWS WP Containers"
+  Owner       = "Tebogo"
+  CostCenter  = "AWS"
+  ManagedBy   = "Terraform"
+  DR          = "enabled"
+}

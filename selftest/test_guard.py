@@ -1,0 +1,104 @@
+"""The read-only guard and the recorder (issue 2; the exhaustive model sweep is in test_guard_models)."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from checks import config
+from checks.aws import Aws, WriteRefused, check
+from checks.snapshot import Snapshot
+from checks.world import World, adapt_client
+
+ENV = config.load()["local"]
+
+
+@pytest.fixture(scope="module")
+def world():
+    w = World(ENV).start()
+    yield w
+    w.stop()
+
+
+def aws_for(world: World, canary: bool = False) -> tuple[Aws, list[str]]:
+    sent: list[str] = []
+    aws = Aws(ENV, Snapshot(), endpoint_url=world.endpoint_url, canary=canary, adapt=adapt_client,
+              session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=ENV.region))
+    aws.client_hooks.append(lambda c: c.meta.events.register("before-send", lambda request, **_: sent.append(
+        request.url)))
+    return aws, sent
+
+
+WRITES = [
+    ("dynamodb", "put_item", {"TableName": "tenants", "Item": {"PK": {"S": "x"}, "SK": {"S": "y"}}}),
+    ("dynamodb", "delete_table", {"TableName": "tenants"}),
+    ("dynamodb", "update_continuous_backups", {"TableName": "tenants", "PointInTimeRecoverySpecification": {
+        "PointInTimeRecoveryEnabled": False}}),
+    ("s3", "put_object", {"Bucket": ENV.s3.bucket, "Key": "receipts/payment_received.html", "Body": b"x"}),
+    ("s3", "delete_bucket", {"Bucket": ENV.s3.bucket}),
+    ("s3", "put_bucket_versioning", {"Bucket": ENV.s3.bucket, "VersioningConfiguration": {"Status": "Suspended"}}),
+    ("iam", "delete_role", {"RoleName": "bbws-app-lambda-local"}),
+    ("backup", "delete_backup_vault", {"BackupVaultName": ENV.backup.vault}),
+]
+
+
+@pytest.mark.parametrize("service,method,params", WRITES, ids=[f"{s}.{m}" for s, m, _ in WRITES])
+def test_guard_refuses_writes_before_sending(world, service, method, params):
+    aws, sent = aws_for(world)
+    with pytest.raises(WriteRefused, match="only reads are allowed"):
+        getattr(aws.client(service), method)(**params)
+    assert sent == []
+    # and the world is untouched
+    assert world.client("dynamodb").describe_table(TableName="tenants")["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_recorded_write_attempt_is_an_observation_not_a_crash(world):
+    aws, sent = aws_for(world)
+    obs = aws.call("dynamodb", "DeleteTable", TableName="tenants")
+    assert obs.code == "WriteRefused" and sent == []
+
+
+def test_canary_writes_only_on_canary_keys_and_only_when_opted_in(world):
+    item = {"PK": {"S": "HEALTHCHECK#t1"}, "SK": {"S": "METADATA"}}
+    aws, sent = aws_for(world, canary=False)
+    with pytest.raises(WriteRefused, match="--canary"):
+        aws.client("dynamodb").put_item(TableName="tenants", Item=item)
+    assert sent == []
+    aws, sent = aws_for(world, canary=True)
+    with pytest.raises(WriteRefused, match="HEALTHCHECK#"):
+        aws.client("dynamodb").put_item(TableName="tenants", Item={"PK": {"S": "TENANT#1"}, "SK": {"S": "A"}})
+    with pytest.raises(WriteRefused):
+        aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key="receipts/x.html", Body=b"x")
+    with pytest.raises(WriteRefused):
+        aws.client("dynamodb").delete_table(TableName="tenants")
+    assert sent == []
+    aws.client("dynamodb").put_item(TableName="tenants", Item=item)
+    aws.client("dynamodb").delete_item(TableName="tenants", Key=item)
+    aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key="healthcheck/t1.txt", Body=b"ok")
+    aws.client("s3").delete_object(Bucket=ENV.s3.bucket, Key="healthcheck/t1.txt")
+    assert len(sent) == 4
+
+
+def test_guard_allows_every_read_the_collectors_use(world):
+    from checks.collect import Context, collect_all
+    from checks.collect.aws_resources import collect
+
+    aws, sent = aws_for(world)
+    snap = collect_all(Context(ENV, aws, aws.snapshot), only=[collect])
+    assert len(snap) > 40
+    assert [o.label for o in snap if o.code == "WriteRefused"] == []
+    assert all(check(o.service, o.operation, o.params, canary=False) is None for o in snap)
+
+
+def test_each_call_is_collected_once(world):
+    from checks.collect import Context, collect_all
+    from checks.collect.aws_resources import collect
+
+    aws, sent = aws_for(world)
+    ctx = Context(ENV, aws, aws.snapshot)
+    snap = collect_all(ctx, only=[collect, collect])  # two collectors asking for the same reads
+    assert aws.calls.duplicates() == 0
+    assert len(sent) == len(snap) == snap.meta["api_calls"]
+    keys = [o.key for o in snap]
+    assert len(keys) == len(set(keys))

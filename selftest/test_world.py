@@ -1,0 +1,529 @@
+"""The embedded moto world: what it builds, each motofix extension, each fault."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+from checks.config import load
+from checks.world import FAULTS, World, adapt_client, motofix, parse_faults
+
+ENV = load()["local"]
+ACCT, REGION, DR = ENV.account, ENV.region, ENV.dr_region
+BUCKET, DR_BUCKET = ENV.s3.bucket, ENV.s3.replication.destination
+TF = ENV.terraform
+
+
+@pytest.fixture(scope="module")
+def world() -> Any:
+    w = World(ENV, replication_delay=0.2)
+    w.start()
+    print(f"World.start() took {w.start_seconds:.2f}s")
+    yield w
+    w.stop()
+
+
+def code_of(exc: botocore.exceptions.ClientError) -> str:
+    return exc.response["Error"]["Code"]
+
+
+def suite_client(world: World, service: str, region: str = REGION) -> Any:
+    """A client configured the way checks/aws.py configures the suite's own clients."""
+    kwargs: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 1}}
+    adapt_client(service, kwargs)
+    return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing").client(
+        service, region_name=region, endpoint_url=world.endpoint_url, config=botocore.config.Config(**kwargs))
+
+
+# --------------------------------------------------------------------------- the built world
+
+def test_start_is_fast_and_local(world: World) -> None:
+    assert world.endpoint_url.startswith("http://127.0.0.1:")
+    assert world.start_seconds < 15
+
+
+def test_tables(world: World) -> None:
+    ddb = world.client("dynamodb")
+    for name, spec in ENV.tables.items():
+        t = ddb.describe_table(TableName=name)["Table"]
+        assert [(k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]] == [("PK", "HASH"), ("SK", "RANGE")]
+        assert t["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert t["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        assert t["SSEDescription"]["Status"] == "ENABLED" and t["SSEDescription"]["SSEType"] == "KMS"
+        assert t["DeletionProtectionEnabled"] is True
+        assert t["Replicas"] == [{"RegionName": DR, "ReplicaStatus": "ACTIVE"}]
+        assert {g["IndexName"] for g in t["GlobalSecondaryIndexes"]} == set(spec.gsis)
+        assert all(g["Projection"]["ProjectionType"] == "ALL" and g["IndexStatus"] == "ACTIVE"
+                   for g in t["GlobalSecondaryIndexes"])
+        pitr = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+        tags = {x["Key"]: x["Value"] for x in ddb.list_tags_of_resource(ResourceArn=t["TableArn"])["Tags"]}
+        assert tags == ENV.table_tags()
+        replica = world.client("dynamodb", DR).describe_table(TableName=name)["Table"]
+        assert replica["Replicas"] == [{"RegionName": REGION, "ReplicaStatus": "ACTIVE"}]
+
+
+def test_backup(world: World) -> None:
+    backup = world.client("backup")
+    plans = backup.list_backup_plans()["BackupPlansList"]
+    assert [p["BackupPlanName"] for p in plans] == [ENV.backup.plan]
+    rule = backup.get_backup_plan(BackupPlanId=plans[0]["BackupPlanId"])["BackupPlan"]["Rules"][0]
+    assert rule["ScheduleExpression"] == "cron(0 * * * ? *)"
+    assert rule["Lifecycle"]["DeleteAfterDays"] == 90
+    assert rule["CopyActions"][0]["DestinationBackupVaultArn"].startswith(f"arn:aws:backup:{DR}:{ACCT}:backup-vault:")
+    world.client("backup", DR).describe_backup_vault(BackupVaultName=ENV.backup.vault)
+    sels = backup.list_backup_selections(BackupPlanId=plans[0]["BackupPlanId"])["BackupSelectionsList"]
+    assert [(s["SelectionName"], s["BackupPlanId"]) for s in sels] == [(ENV.backup.selection, plans[0]["BackupPlanId"])]
+    assert sels[0]["IamRoleArn"].endswith(":role/service-role/AWSBackupDefaultServiceRole")
+    sel = backup.get_backup_selection(BackupPlanId=plans[0]["BackupPlanId"], SelectionId=sels[0]["SelectionId"])
+    assert sorted(sel["BackupSelection"]["Resources"]) == sorted(
+        f"arn:aws:dynamodb:{REGION}:{ACCT}:table/{t}" for t in ENV.tables)
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName=ENV.backup.vault)["RecoveryPoints"]
+    assert sorted(p["ResourceArn"].rsplit("/", 1)[-1] for p in points) == sorted(ENV.tables)
+    for p in points:
+        assert p["Status"] == "COMPLETED" and p["ResourceType"] == "DynamoDB"
+        age = dt.datetime.now(dt.UTC) - p["CreationDate"]
+        assert dt.timedelta(minutes=15) < age < dt.timedelta(minutes=25)
+
+
+def test_backup_selection_not_found(world: World) -> None:
+    backup = world.client("backup")
+    plan_id = backup.list_backup_plans()["BackupPlansList"][0]["BackupPlanId"]
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        backup.get_backup_selection(BackupPlanId=plan_id, SelectionId="nope")
+    assert code_of(exc.value) == "ResourceNotFoundException"
+
+
+def test_bucket(world: World) -> None:
+    s3 = world.client("s3")
+    assert s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"] == REGION
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    enc = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert enc == {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+    pab = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(pab.values()) and len(pab) == 4
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    assert [st["Sid"] for st in policy["Statement"]] == ENV.s3.policy_statements
+    deny = policy["Statement"][0]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    rule = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"][0]
+    assert (rule["ID"], rule["Status"], rule["NoncurrentVersionExpiration"]["NoncurrentDays"]) == (
+        "delete-old-versions", "Enabled", 90)
+    assert s3.get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"]["TargetBucket"] == ENV.s3.logging_bucket
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]}
+    assert tags == ENV.bucket_tags()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert sorted(keys) == sorted(ENV.s3.templates)
+    bodies = set()
+    for key in ENV.s3.templates:
+        obj = s3.get_object(Bucket=BUCKET, Key=key)  # the Bool SecureTransport deny does not block reads
+        body = obj["Body"].read()
+        assert obj["ContentType"] == "text/html" and body.startswith(b"<!DOCTYPE html>")
+        assert b"{{customer_name}}" in body
+        bodies.add(body)
+    assert len(bodies) == 12
+
+
+def test_replication_config_and_templates_replicated(world: World) -> None:
+    s3 = world.client("s3")
+    config = s3.get_bucket_replication(Bucket=BUCKET)["ReplicationConfiguration"]
+    assert config["Role"] == f"arn:aws:iam::{ACCT}:role/{ENV.s3.replication.role}"
+    (rule,) = config["Rules"]
+    assert rule["ID"] == ENV.s3.replication.rule and rule["Status"] == "Enabled" and rule["Priority"] == 1
+    assert rule["Filter"] == {} and rule["DeleteMarkerReplication"] == {"Status": "Enabled"}
+    assert rule["Destination"]["ReplicationTime"] == {"Status": "Enabled", "Time": {"Minutes": 15}}
+    assert rule["Destination"]["Metrics"] == {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
+    dr = world.client("s3", DR)
+    assert dr.get_bucket_location(Bucket=DR_BUCKET)["LocationConstraint"] == DR
+    assert dr.get_bucket_versioning(Bucket=DR_BUCKET)["Status"] == "Enabled"
+    for key in ENV.s3.templates:
+        assert s3.head_object(Bucket=BUCKET, Key=key)["ReplicationStatus"] == "COMPLETED"
+        assert dr.head_object(Bucket=DR_BUCKET, Key=key)["ReplicationStatus"] == "REPLICA"
+
+
+def test_replication_pending_then_completed(world: World) -> None:
+    s3, dr = world.client("s3"), world.client("s3", DR)
+    s3.put_object(Bucket=BUCKET, Key="selftest/new.html", Body=b"<html></html>", ContentType="text/html")
+    assert s3.head_object(Bucket=BUCKET, Key="selftest/new.html")["ReplicationStatus"] == "PENDING"
+    with pytest.raises(botocore.exceptions.ClientError):
+        dr.head_object(Bucket=DR_BUCKET, Key="selftest/new.html")
+    world.wait_replication()
+    assert s3.get_object(Bucket=BUCKET, Key="selftest/new.html")["ReplicationStatus"] == "COMPLETED"
+    copy = dr.get_object(Bucket=DR_BUCKET, Key="selftest/new.html")
+    assert copy["ReplicationStatus"] == "REPLICA" and copy["Body"].read() == b"<html></html>"
+    s3.copy_object(Bucket=BUCKET, Key="selftest/copy.html", CopySource={"Bucket": BUCKET, "Key": "selftest/new.html"})
+    world.wait_replication()
+    assert dr.head_object(Bucket=DR_BUCKET, Key="selftest/copy.html")["ReplicationStatus"] == "REPLICA"
+    s3.delete_object(Bucket=BUCKET, Key="selftest/copy.html")  # a delete marker, replicated
+    world.wait_replication()
+    markers = dr.list_object_versions(Bucket=DR_BUCKET, Prefix="selftest/copy.html").get("DeleteMarkers", [])
+    assert [m["IsLatest"] for m in markers] == [True]
+
+
+def test_account_public_access_block_through_adapt_client(world: World) -> None:
+    s3control = suite_client(world, "s3control")
+    pab = s3control.get_public_access_block(AccountId=ACCT)["PublicAccessBlockConfiguration"]
+    assert pab == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                   "RestrictPublicBuckets": True}
+    assert suite_client(world, "s3").get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+
+
+def test_adapt_client_touches_only_s3_and_s3control() -> None:
+    for service in ("dynamodb", "backup", "iam", "sts", "cloudwatch"):
+        kwargs = {"retries": {"mode": "standard"}}
+        adapt_client(service, kwargs)
+        assert kwargs == {"retries": {"mode": "standard"}}
+    kwargs = {}
+    adapt_client("s3", kwargs)
+    assert kwargs == {"s3": {"addressing_style": "path"}}
+
+
+def test_iam_roles_and_simulation(world: World) -> None:
+    iam = world.client("iam")
+    iam.get_role(RoleName=ENV.s3.replication.role)
+    (app_role,) = ENV.iam.app_roles
+    arn = iam.get_role(RoleName=app_role)["Role"]["Arn"]
+    table = f"arn:aws:dynamodb:{REGION}:{ACCT}:table/products"
+    got = iam.simulate_principal_policy(
+        PolicySourceArn=arn, ActionNames=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteTable"],
+        ResourceArns=[table, table + "/index/ActiveIndex"])["EvaluationResults"]
+    decisions = {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] for r in got}
+    assert decisions[("dynamodb:GetItem", table)] == "allowed"
+    assert decisions[("dynamodb:Query", table + "/index/ActiveIndex")] == "allowed"
+    assert decisions[("dynamodb:DeleteTable", table)] == "implicitDeny"
+    got = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["s3:GetObject", "s3:PutObject"],
+                                        ResourceArns=[f"arn:aws:s3:::{BUCKET}/receipts/x.html"])["EvaluationResults"]
+    assert [r["EvalDecision"] for r in got] == ["allowed", "implicitDeny"]
+
+
+def test_simulate_explicit_deny_wins() -> None:
+    docs = [{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
+            {"Statement": [{"Effect": "Deny", "Action": "s3:Delete*", "Resource": "arn:aws:s3:::b/*"}]}]
+    assert motofix.simulate(docs, "s3:DeleteObject", "arn:aws:s3:::b/k") == "explicitDeny"
+    assert motofix.simulate(docs, "s3:GetObject", "arn:aws:s3:::b/k") == "allowed"
+
+
+def test_bucket_policy_conditions() -> None:
+    ok = {"aws:SecureTransport": "true", "aws:PrincipalAccount": ACCT}
+    assert not motofix.conditions_met({"Bool": {"aws:SecureTransport": "false"}}, ok)
+    assert motofix.conditions_met({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": "false"})
+    assert not motofix.conditions_met({"StringNotEquals": {"aws:PrincipalAccount": ACCT}}, ok)
+    assert motofix.conditions_met({"StringNotEquals": {"aws:PrincipalAccount": "111111111111"}}, ok)
+    policy = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
+                             "Condition": {"Bool": {"aws:SecureTransport": False}}}]}
+    assert motofix.evaluate_bucket_policy(policy, "s3:GetObject", "arn:aws:s3:::b/k", ACCT) == "NEUTRAL"
+    policy["Statement"][0].pop("Condition")
+    assert motofix.evaluate_bucket_policy(policy, "s3:GetObject", "arn:aws:s3:::b/k", ACCT) == "DENIED"
+
+
+def test_terraform_backend(world: World) -> None:
+    s3, ddb = world.client("s3"), world.client("dynamodb")
+    assert s3.get_bucket_versioning(Bucket=TF.state_bucket)["Status"] == "Enabled"
+    body = s3.get_object(Bucket=TF.state_bucket, Key=TF.state_key)["Body"].read()
+    state = json.loads(body)
+    assert state["version"] == 4 and state["terraform_version"] == "1.6.6"
+    names = [(r["type"], r["name"]) for r in state["resources"]]
+    assert names == [("aws_dynamodb_table", t) for t in ENV.tables] + [
+        ("aws_s3_bucket", "templates"), ("aws_s3_bucket", "templates_dr")]
+    assert state["resources"][-1]["provider"].endswith(".dr")
+    lock = ddb.describe_table(TableName=TF.lock_table)["Table"]
+    assert lock["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
+    items = ddb.scan(TableName=TF.lock_table)["Items"]
+    assert items == [{"LockID": {"S": f"{TF.state_bucket}/{TF.state_key}-md5"},
+                      "Digest": {"S": hashlib.md5(body).hexdigest()}}]
+
+
+def test_no_throttling_by_default(world: World) -> None:
+    now = dt.datetime.now(dt.UTC)
+    got = world.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/DynamoDB", MetricName="ThrottledRequests", StartTime=now - dt.timedelta(hours=1),
+        EndTime=now, Period=3600, Statistics=["Sum"], Dimensions=[{"Name": "TableName", "Value": "tenants"}])
+    assert got["Datapoints"] == []
+
+
+# --------------------------------------------------------------------------- deny()
+
+@pytest.mark.parametrize("service,operation,call,code", [
+    ("dynamodb", "DescribeTable", lambda c: c.describe_table(TableName="tenants"), "AccessDeniedException"),
+    ("s3", "GetBucketVersioning", lambda c: c.get_bucket_versioning(Bucket=BUCKET), "AccessDenied"),
+    ("s3", "GetObject", lambda c: c.get_object(Bucket=BUCKET, Key=ENV.s3.templates[0]), "AccessDenied"),
+    ("s3", "ListObjectsV2", lambda c: c.list_objects_v2(Bucket=BUCKET), "AccessDenied"),
+    ("s3control", "GetPublicAccessBlock", lambda c: c.get_public_access_block(AccountId=ACCT), "AccessDenied"),
+    ("backup", "ListBackupPlans", lambda c: c.list_backup_plans(), "AccessDeniedException"),
+    ("iam", "GetRole", lambda c: c.get_role(RoleName=ENV.s3.replication.role), "AccessDeniedException"),
+    ("sts", "GetCallerIdentity", lambda c: c.get_caller_identity(), "AccessDeniedException"),
+    ("cloudwatch", "ListMetrics", lambda c: c.list_metrics(), "AccessDeniedException"),
+])
+def test_deny(world: World, service: str, operation: str, call: Any, code: str) -> None:
+    client = suite_client(world, service)
+    call(client)
+    world.deny(service, operation)
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            call(client)
+        assert code_of(exc.value) == code
+    finally:
+        motofix.clear_denies()
+    call(client)
+
+
+def test_deny_one_resource_and_head(world: World) -> None:
+    ddb, s3 = world.client("dynamodb"), world.client("s3")
+    world.deny("dynamodb", "DescribeContinuousBackups", '"products"')
+    world.deny("s3", "HeadObject")
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            ddb.describe_continuous_backups(TableName="products")
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert code_of(exc.value) == "AccessDeniedException"
+        assert "dynamodb:DescribeContinuousBackups on resource: arn:aws:dynamodb:" in str(exc.value)
+        ddb.describe_continuous_backups(TableName="tenants")
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            s3.head_object(Bucket=BUCKET, Key=ENV.s3.templates[0])
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        s3.get_object(Bucket=BUCKET, Key=ENV.s3.templates[0])
+    finally:
+        motofix.clear_denies()
+
+
+# --------------------------------------------------------------------------- fresh worlds
+# (below here each test starts its own World; starting one resets moto, so the module `world`
+# fixture must not be used after this point)
+
+def test_replication_fails_without_role() -> None:
+    with World(ENV, replication_delay=0.05) as w:
+        w.client("iam").delete_role_policy(RoleName=ENV.s3.replication.role, PolicyName="replication")
+        w.client("iam").delete_role(RoleName=ENV.s3.replication.role)
+        w.client("s3").put_object(Bucket=BUCKET, Key="selftest/x.html", Body=b"x")
+        w.wait_replication()
+        assert w.client("s3").head_object(Bucket=BUCKET, Key="selftest/x.html")["ReplicationStatus"] == "FAILED"
+
+
+def test_replication_fails_when_destination_unversioned() -> None:
+    with World(ENV, replication_delay=0.05) as w:
+        w.client("s3", DR).put_bucket_versioning(Bucket=DR_BUCKET, VersioningConfiguration={"Status": "Suspended"})
+        w.client("s3").put_object(Bucket=BUCKET, Key="selftest/y.html", Body=b"y")
+        w.wait_replication()
+        assert w.client("s3").head_object(Bucket=BUCKET, Key="selftest/y.html")["ReplicationStatus"] == "FAILED"
+
+
+# --------------------------------------------------------------------------- faults
+
+def fingerprint(w: World) -> dict[str, Any]:
+    """What the faults may touch, flattened to keys we can diff."""
+    out: dict[str, Any] = {}
+    for region in (REGION, DR):
+        ddb = w.client("dynamodb", region)
+        for name in ENV.tables:
+            p = f"ddb:{region}:{name}"
+            try:
+                t = ddb.describe_table(TableName=name)["Table"]
+            except botocore.exceptions.ClientError:
+                out[p] = "missing"
+                continue
+            out[f"{p}:billing"] = t["BillingModeSummary"]["BillingMode"]
+            out[f"{p}:status"] = t["TableStatus"]
+            out[f"{p}:replicas"] = t.get("Replicas")
+            out[f"{p}:gsis"] = sorted((g["IndexName"], g["IndexStatus"], g.get("Backfilling"))
+                                      for g in t.get("GlobalSecondaryIndexes", []))
+            out[f"{p}:tags"] = sorted((x["Key"], x["Value"])
+                                      for x in ddb.list_tags_of_resource(ResourceArn=t["TableArn"])["Tags"])
+            try:
+                cb = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+                out[f"{p}:pitr"] = cb["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+            except botocore.exceptions.ClientError as exc:
+                out[f"{p}:pitr"] = code_of(exc)
+    backup = w.client("backup")
+    plan_id = backup.list_backup_plans()["BackupPlansList"][0]["BackupPlanId"]
+    for s in backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]:
+        sel = backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=s["SelectionId"])["BackupSelection"]
+        out["backup:selection"] = sorted(sel["Resources"])
+    s3 = w.client("s3")
+    for bucket, client in ((BUCKET, s3), (DR_BUCKET, w.client("s3", DR))):
+        p = f"s3:{bucket}"
+        try:
+            client.head_bucket(Bucket=bucket)
+        except botocore.exceptions.ClientError:
+            out[p] = "missing"
+            continue
+        out[f"{p}:versioning"] = client.get_bucket_versioning(Bucket=bucket).get("Status")
+        try:
+            out[f"{p}:encryption"] = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        except botocore.exceptions.ClientError as exc:
+            out[f"{p}:encryption"] = code_of(exc)
+        out[f"{p}:pab"] = client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        try:
+            out[f"{p}:policy"] = client.get_bucket_policy(Bucket=bucket)["Policy"]
+        except botocore.exceptions.ClientError as exc:
+            out[f"{p}:policy"] = code_of(exc)
+        try:
+            out[f"{p}:replication"] = client.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
+        except botocore.exceptions.ClientError as exc:
+            out[f"{p}:replication"] = code_of(exc)
+        versions = client.list_object_versions(Bucket=bucket)
+        out[f"{p}:objects"] = sorted(v["Key"] for v in versions.get("Versions", []))
+    ddb = w.client("dynamodb")
+    lock = ddb.describe_table(TableName=TF.lock_table)["Table"]
+    out["tf:lock:schema"] = lock["KeySchema"]
+    out["tf:lock:items"] = sorted(json.dumps(i, sort_keys=True) for i in ddb.scan(TableName=TF.lock_table)["Items"])
+    state = json.loads(s3.get_object(Bucket=TF.state_bucket, Key=TF.state_key)["Body"].read())
+    out["tf:state"] = [(r["type"], r["name"]) for r in state["resources"]]
+    now = dt.datetime.now(dt.UTC)
+    for name in ENV.tables:
+        got = w.client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/DynamoDB", MetricName="ThrottledRequests", StartTime=now - dt.timedelta(hours=1),
+            EndTime=now, Period=3600, Statistics=["Sum"], Dimensions=[{"Name": "TableName", "Value": name}])
+        out[f"cw:{name}"] = sum(d["Sum"] for d in got["Datapoints"])
+    return out
+
+
+P = f"ddb:{REGION}:products"
+EXPECTED = {  # fault -> (resource, keys it may change)
+    "DDB-01": ("products", {P, f"{P}:billing", f"{P}:status", f"{P}:replicas", f"{P}:gsis", f"{P}:tags", f"{P}:pitr"}),
+    "DDB-02": ("products", {f"{P}:gsis"}),
+    "DDB-03": ("products", {f"{P}:pitr"}),
+    "DDB-04": ("products", {"backup:selection"}),
+    "DDB-05": ("products", {f"{P}:tags"}),
+    "DDB-06": ("products", {f"{P}:pitr"}),
+    "S3-01": (BUCKET, {f"s3:{BUCKET}"} | {f"s3:{BUCKET}:{k}" for k in (
+        "versioning", "encryption", "pab", "policy", "replication", "objects")}),
+    "S3-02": (BUCKET, {f"s3:{BUCKET}:pab", f"s3:{BUCKET}:policy"}),
+    "S3-03": (BUCKET, {f"s3:{BUCKET}:versioning"}),
+    "S3-04": ("receipts/payment_failed.html", {f"s3:{BUCKET}:objects"}),
+    "S3-05": (BUCKET, {f"s3:{BUCKET}:replication"}),
+    "S3-06": (BUCKET, {f"s3:{BUCKET}:encryption"}),
+    "CICD-02": (None, {"tf:lock:schema", "tf:lock:items"}),
+    "CICD-03": (None, {"tf:lock:items"}),
+    "CICD-05": (None, {"tf:lock:items"}),
+    "PDV-02": ("products", {f"{P}:billing"}),
+    "PDV-06": ("products", {"cw:products"}),
+    "PDV-07": ("products", {"tf:state", "tf:lock:items"}),
+}
+
+
+def test_every_fault_has_an_expectation() -> None:
+    assert set(EXPECTED) == set(FAULTS)
+
+
+@pytest.fixture(scope="module")
+def baseline() -> dict[str, Any]:
+    with World(ENV, replication_delay=0.05) as w:
+        return fingerprint(w)
+
+
+@pytest.mark.parametrize("fid", sorted(EXPECTED))
+def test_fault_changes_only_what_it_says(fid: str, baseline: dict[str, Any]) -> None:
+    resource, allowed = EXPECTED[fid]
+    with World(ENV, faults=[(fid, resource)], replication_delay=0.05) as w:
+        w.wait_replication()
+        after = fingerprint(w)
+        changed = {k for k in set(baseline) | set(after) if baseline.get(k) != after.get(k)}
+        assert changed, f"{fid} changed nothing"
+        assert changed <= allowed, f"{fid} also changed {sorted(changed - allowed)}"
+        check_fault(fid, w, after)
+
+
+def check_fault(fid: str, w: World, after: dict[str, Any]) -> None:
+    ddb, s3 = w.client("dynamodb"), w.client("s3")
+    if fid == "DDB-01":
+        assert after[P] == "missing" and after[f"ddb:{DR}:products:status"] == "ACTIVE"
+    elif fid == "DDB-02":
+        assert ("ActiveIndex", "CREATING", True) in after[f"{P}:gsis"]
+    elif fid == "DDB-03":
+        assert after[f"{P}:pitr"] == "DISABLED"
+    elif fid == "DDB-04":
+        assert f"arn:aws:dynamodb:{REGION}:{ACCT}:table/products" not in after["backup:selection"]
+    elif fid == "DDB-05":
+        assert "Environment" not in dict(after[f"{P}:tags"])
+    elif fid == "DDB-06":
+        assert after[f"{P}:pitr"] == "AccessDeniedException"
+    elif fid == "S3-01":
+        assert after[f"s3:{BUCKET}"] == "missing"
+    elif fid == "S3-02":
+        pab = after[f"s3:{BUCKET}:pab"]
+        assert pab["RestrictPublicBuckets"] is False and pab["BlockPublicPolicy"] is False
+        assert pab["BlockPublicAcls"] is True and pab["IgnorePublicAcls"] is True
+        public = json.loads(after[f"s3:{BUCKET}:policy"])["Statement"][-1]
+        assert public["Sid"] == "PublicRead" and public["Principal"] == "*" and "Condition" not in public
+    elif fid == "S3-03":
+        assert after[f"s3:{BUCKET}:versioning"] == "Suspended"
+    elif fid == "S3-04":
+        assert "receipts/payment_failed.html" not in after[f"s3:{BUCKET}:objects"]
+        assert "receipts/payment_failed.html" in after[f"s3:{DR_BUCKET}:objects"]
+    elif fid == "S3-05":
+        assert after[f"s3:{BUCKET}:replication"]["Rules"][0]["Status"] == "Disabled"
+        s3.put_object(Bucket=BUCKET, Key="selftest/after.html", Body=b"z")
+        w.wait_replication()
+        assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="selftest/after.html")
+    elif fid == "S3-06":
+        assert after[f"s3:{BUCKET}:encryption"] == "ServerSideEncryptionConfigurationNotFoundError"
+    elif fid == "CICD-02":
+        assert after["tf:lock:schema"] == [{"AttributeName": "LockId", "KeyType": "HASH"}]
+    elif fid == "CICD-03":
+        body = s3.get_object(Bucket=TF.state_bucket, Key=TF.state_key)["Body"].read()
+        item = ddb.get_item(TableName=TF.lock_table, Key={"LockID": {"S": f"{TF.state_bucket}/{TF.state_key}-md5"}})
+        assert item["Item"]["Digest"]["S"] != hashlib.md5(body).hexdigest()
+    elif fid == "CICD-05":
+        item = ddb.get_item(TableName=TF.lock_table, Key={"LockID": {"S": f"{TF.state_bucket}/{TF.state_key}"}})
+        info = json.loads(item["Item"]["Info"]["S"])
+        created = dt.datetime.fromisoformat(info["Created"].replace("Z", "+00:00"))
+        assert info["Operation"] == "OperationTypeApply" and info["Path"] == f"{TF.state_bucket}/{TF.state_key}"
+        assert dt.timedelta(minutes=110) < dt.datetime.now(dt.UTC) - created < dt.timedelta(minutes=130)
+    elif fid == "PDV-02":
+        assert after[f"{P}:billing"] == "PROVISIONED"
+    elif fid == "PDV-06":
+        assert after["cw:products"] == 3
+    elif fid == "PDV-07":
+        assert ("aws_dynamodb_table", "products") not in after["tf:state"]
+        body = s3.get_object(Bucket=TF.state_bucket, Key=TF.state_key)["Body"].read()
+        item = ddb.get_item(TableName=TF.lock_table, Key={"LockID": {"S": f"{TF.state_bucket}/{TF.state_key}-md5"}})
+        assert item["Item"]["Digest"]["S"] == hashlib.md5(body).hexdigest()
+
+
+def test_faults_default_resources() -> None:
+    assert FAULTS["DDB-03"].default_resource(ENV) == "tenants"
+    assert FAULTS["S3-02"].default_resource(ENV) == BUCKET
+    assert FAULTS["S3-04"].default_resource(ENV) == ENV.s3.templates[0]
+    assert FAULTS["CICD-05"].default_resource(ENV) is None
+    assert FAULTS["DDB-03"].resources(ENV) == list(ENV.tables)
+
+
+def test_parse_faults() -> None:
+    assert parse_faults("DDB-03,S3-02", ENV) == [("DDB-03", "tenants"), ("S3-02", BUCKET)]
+    assert parse_faults("DDB-03:products, S3-04:receipts/payment_failed.html", ENV) == [
+        ("DDB-03", "products"), ("S3-04", "receipts/payment_failed.html")]
+    assert parse_faults("", ENV) == []
+    with pytest.raises(ValueError, match=r"unknown fault 'DDB-99'; valid ids: DDB-01, .*PDV-07") as exc:
+        parse_faults("DDB-99", ENV)
+    assert "\n" not in str(exc.value)
+    with pytest.raises(ValueError, match=r"unknown resource 'orders' for fault DDB-03; valid: tenants, products"):
+        parse_faults("DDB-03:orders", ENV)
+    with pytest.raises(ValueError, match="takes no resource"):
+        parse_faults("CICD-05:x", ENV)
+
+
+def test_worlds_do_not_share_state() -> None:
+    with World(ENV, faults=[("DDB-03", "tenants")], replication_delay=0.05) as w:
+        w.client("s3").put_object(Bucket=BUCKET, Key="selftest/leak.html", Body=b"x")
+    with World(ENV, replication_delay=0.05) as w:
+        ddb = w.client("dynamodb")
+        pitr = ddb.describe_continuous_backups(TableName="tenants")["ContinuousBackupsDescription"]
+        assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+        with pytest.raises(botocore.exceptions.ClientError):
+            w.client("s3").head_object(Bucket=BUCKET, Key="selftest/leak.html")
+
+
+def test_start_timing() -> None:
+    started = time.perf_counter()
+    with World(ENV) as w:
+        elapsed = time.perf_counter() - started
+        assert abs(w.start_seconds - elapsed) < 1
+    print(f"World.start() {elapsed:.2f}s")
