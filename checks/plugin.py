@@ -47,6 +47,8 @@ class Run:
     endpoint_url: str | None = None
     incomplete: list[str] = field(default_factory=list)  # why the evidence is incomplete
     snapshot_path: Path | None = None  # set by a worker's controller under xdist
+    passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
+    active: bool = False  # checks ran (or were stopped): the evidence plugin writes a bundle
 
     @property
     def complete(self) -> bool:
@@ -178,7 +180,7 @@ class _XdistController:
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Runs before the controller schedules any test, so workers find the snapshot ready.
-        if ids and not self.config.option.collectonly:
+        if ids and not self.config.option.collectonly and not self.run.passive:
             prepare_snapshot(self.config, self.run)
 
     def pytest_configure_node(self, node: Any) -> None:
@@ -209,7 +211,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     """Collect (or load) the snapshot before the first check runs."""
     config = session.config
     run = config.stash[RUN]
-    if config.option.collectonly or is_worker(config) or not has_checks(session.items):
+    if config.option.collectonly or is_worker(config) or run.passive or not has_checks(session.items):
         return
     prepare_snapshot(config, run)
 
@@ -222,6 +224,7 @@ def has_checks(items: list[pytest.Item]) -> bool:
 def prepare_snapshot(config: pytest.Config, run: Run) -> None:
     if run.snapshot is not None:
         return
+    run.active = True
     if run.replay is not None:
         from .evidence import replay as replay_mod
         run.snapshot = replay_mod.verified_snapshot(run.replay)

@@ -116,7 +116,8 @@ class Snapshot:
         return {"meta": self.meta, "observations": [asdict(o) for o in self]}
 
     def dump(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True), encoding="utf-8")
+        # Key order is kept: the env's tables are ordered, and replay must rebuild them in order.
+        path.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:

@@ -248,7 +248,7 @@ def test_a_crash_between_put_and_delete_still_deletes(suite: Any) -> None:
                 crashed.add(params.get("TableName"))
                 raise RuntimeError("simulated crash between put and delete")
 
-        aws.client_hooks.append(lambda client: client.meta.events.register("before-call.dynamodb.GetItem", boom))
+        aws.client_hooks.append(lambda client: client.meta.events.register("before-parameter-build.dynamodb.GetItem", boom))
 
     watch = WorldWatch(on_aws=crash_on_get)
     r = suite.run("--canary", tests=PDV, plugins=[watch])

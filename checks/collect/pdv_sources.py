@@ -23,7 +23,7 @@ from . import Context
 from .aws_resources import bucket_region
 
 GSI_WAIT_SECONDS = 10.0   # a GSI is eventually consistent: poll a query this long for the canary
-POLL_MAX_INTERVAL = 5.0
+POLL_MAX_INTERVAL = 2.0
 
 
 def collect(ctx: Context) -> None:
