@@ -22,7 +22,19 @@ from .config import Env
 from .snapshot import Calls, Observation, Snapshot, iso, jsonable, now
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Query", "Scan", "BatchGet", "Simulate", "Lookup")
+# Credential exchanges the suite itself needs (env.role_arn, CI's OIDC role): allowed by name.
 READ_EXTRA = {("sts", "AssumeRole"), ("sts", "AssumeRoleWithWebIdentity")}
+# Read-named operations that are not reads: each has a side effect, so the guard refuses it
+# although its name starts with a read prefix. Checked against botocore's models by
+# selftest/test_guard_models.py; add to this list, never to READ_PREFIXES, when a model grows.
+NOT_READS = {
+    ("sts", "GetSessionToken"): "mints temporary credentials",
+    ("sts", "GetFederationToken"): "mints federated credentials",
+    ("sts", "GetDelegatedAccessToken"): "mints a delegated access token",
+    ("sts", "GetWebIdentityToken"): "mints a web identity token",
+    ("s3control", "GetDataAccess"): "vends temporary S3 Access Grants credentials",
+    ("kms", "GetParametersForImport"): "creates a wrapping key and import token for the KMS key",
+}
 CANARY_OPS = {
     ("dynamodb", "PutItem"): "Item",
     ("dynamodb", "DeleteItem"): "Key",
@@ -38,6 +50,8 @@ class WriteRefused(Exception):
 
 
 def is_read(service: str, operation: str) -> bool:
+    if (service, operation) in NOT_READS:
+        return False
     return operation.startswith(READ_PREFIXES) or (service, operation) in READ_EXTRA
 
 
@@ -58,20 +72,22 @@ def check(service: str, operation: str, params: dict[str, Any], canary: bool) ->
         return
     if canary and is_canary_target(service, operation, params):
         return
-    why = ("only reads are allowed" if not canary or (service, operation) not in CANARY_OPS
+    why = (f"only reads are allowed; it {NOT_READS[(service, operation)]}" if (service, operation) in NOT_READS
+           else "only reads are allowed" if not canary or (service, operation) not in CANARY_OPS
            else f"canary writes must target {CANARY_ITEM_PREFIX}* items or {CANARY_OBJECT_PREFIX}* keys")
     hint = "" if canary else " (canary writes need --canary)"
     raise WriteRefused(f"refused {service}:{operation}: {why}{hint}")
 
 
 def install_guard(client: Any, canary: bool) -> None:
+    """Refuse non-reads on this client before a request is built (the client's event emitter is
+    its own copy, so the unqualified event covers every operation whatever the service's id)."""
     service = client.meta.service_model.service_name
 
     def guard(params: dict[str, Any], model: Any, **_: Any) -> None:
         check(service, model.name, params, canary)
 
-    client.meta.events.register_first(f"before-parameter-build.{client.meta.service_model.endpoint_prefix}", guard)
-    client.meta.events.register_first(f"before-parameter-build.{service}", guard)
+    client.meta.events.register_first("before-parameter-build", guard)
 
 
 def error_of(exc: Exception) -> dict[str, str]:
@@ -188,7 +204,7 @@ class Aws:
                 obs.response = jsonable(_merge_pages(client.get_paginator(method).paginate(**params)))
             else:
                 obs.response = jsonable(getattr(client, method)(**params))
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, WriteRefused) as exc:
+        except Exception as exc:  # noqa: BLE001  (any failure to read is an observation; waiters need one too)
             obs.error = error_of(exc)
         obs.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         return self.snapshot.add(obs)

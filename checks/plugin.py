@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -436,4 +435,4 @@ def check_record(item: pytest.Item, report: pytest.TestReport, message: str) -> 
 
 
 def invocation(config: pytest.Config) -> str:
-    return shlex.join([Path(sys.argv[0]).name, *config.invocation_params.args])
+    return shlex.join(["pytest", *config.invocation_params.args])

@@ -253,7 +253,9 @@ def _round_trip(ctx: Context, bucket: str, region: str, dr_bucket: str, dr_regio
         final = arrived or not src.ok or status in ("FAILED", "")
         if final or time.monotonic() - started >= limit:
             break
-        time.sleep(min(_interval(polls), max(0.05, limit - (time.monotonic() - started))))
+        waited = time.monotonic() - started
+        pause = 0.25 if waited < 5 else 1.0 if waited < 60 else POLL_MAX_INTERVAL  # fine early, cheap later
+        time.sleep(min(pause, max(0.05, limit - waited)))
     elapsed = round(time.monotonic() - started, 3)
     return {"status": status or "NONE", "arrived": arrived, "seconds": elapsed, "timeout_seconds": limit,
             "timed_out": not arrived and not final, "polls": polls,

@@ -20,7 +20,20 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 
-_applied = False
+# The moto modules patched below, imported with this module so that they share its lifetime:
+# pytester's in-process runs drop modules first imported during a run, and a patch flag that
+# outlived its (re-imported, unpatched) moto modules would leave moto unpatched.
+import moto.backup.exceptions  # noqa: E402,F401
+import moto.backup.responses  # noqa: E402,F401
+import moto.backup.urls  # noqa: E402,F401
+import moto.dynamodb.models.table  # noqa: E402,F401
+import moto.dynamodb.responses  # noqa: E402,F401
+import moto.iam.access_control  # noqa: E402,F401
+import moto.iam.responses  # noqa: E402,F401
+import moto.s3.exceptions  # noqa: E402,F401
+import moto.s3.models  # noqa: E402,F401
+import moto.s3.responses  # noqa: E402,F401
+
 _lock = threading.RLock()
 _generation = 0  # bumped on every reset; stale replication timers check it
 _timers: set[threading.Timer] = set()
@@ -76,7 +89,7 @@ def _rest_operation(service: str, method: str, path: str, query: dict[str, list[
         if not re.fullmatch(rx.rstrip("/") + "/?", path):
             continue
         score = len(re.sub(r"{[^}]+}", "", uri_path))
-        ok = True
+        ok = _required_query_present(model.operation_model(name), query)
         for part in filter(None, uri_query.split("&")):
             k, _, v = part.partition("=")
             if k not in query or (v and v not in query[k]):
@@ -89,6 +102,20 @@ def _rest_operation(service: str, method: str, path: str, query: dict[str, list[
     if best == "UploadPart" and "x-amz-copy-source" in headers:
         best = "UploadPartCopy"
     return best
+
+
+def _required_query_present(op: Any, query: dict[str, list[str]]) -> bool:
+    """Operations sharing a URI differ by required query members (DeleteObject vs
+    AbortMultipartUpload's uploadId); one whose required member is absent does not match."""
+    shape = op.input_shape
+    if shape is None:
+        return True
+    for name in shape.required_members:
+        member = shape.members[name]
+        if member.serialization.get("location") == "querystring" and \
+                member.serialization.get("name", name) not in query:
+            return False
+    return True
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -734,6 +761,9 @@ def _patch_iam() -> None:
 
 
 # --------------------------------------------------------------------------- lifecycle
+
+_applied = False
+
 
 def apply() -> None:
     """Install every patch once per process."""
