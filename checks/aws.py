@@ -149,6 +149,8 @@ class Aws:
 
     def client(self, service: str, region: str | None = None) -> Any:
         region = region or self.env.region
+        if not region:  # botocore would build "https://sts..amazonaws.com" and fail with a ValueError
+            raise botocore.exceptions.NoRegionError()
         session = self.session
         with self._lock:
             found = self._clients.get((service, region))

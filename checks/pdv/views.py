@@ -225,7 +225,8 @@ class TableMetrics:
         except Unverifiable:
             bad = []
         start, end = rq.window(self.env, self.table.snapshot)
-        return {**self.table.context(), "metric": bad[0] if bad else "ThrottledRequests", "start": start, "end": end}
+        return {**self.table.context(), "metric": bad[0] if bad else "ThrottledRequests", "start": start, "end": end,
+                "namespace": "AWS/DynamoDB", "dimensions": f"Name=TableName,Value={self.table.name}"}
 
 
 class BucketMetrics:
@@ -248,7 +249,8 @@ class BucketMetrics:
 
     def context(self) -> dict[str, Any]:
         start, end = rq.window(self.env, self.bucket.snapshot)
-        return {**self.bucket.context(), "metric": "5xxErrors", "start": start, "end": end}
+        return {**self.bucket.context(), "metric": "5xxErrors", "start": start, "end": end, "namespace": "AWS/S3",
+                "dimensions": f"Name=BucketName,Value={self.bucket.name} Name=FilterId,Value=EntireBucket"}
 
 
 # --------------------------------------------------------------------------- PDV-07 drift
