@@ -22,11 +22,17 @@ class Unverifiable(Exception):
 
 
 class Missing(Exception):
-    """The resource this assertion is about does not exist; the finding belongs to another check."""
+    """The resource this assertion is about does not exist; the finding belongs to another check.
 
-    def __init__(self, reason: str):
+    `by` names the test function that reports the absence. When that test is not part of
+    the run (deselected with -m or -k), the plugin reports an error instead of a skip, so a
+    missing resource can never pass unnoticed.
+    """
+
+    def __init__(self, reason: str, by: str = ""):
         super().__init__(reason)
         self.reason = reason
+        self.by = by
 
 
 def read(obs: Observation | None, what: str, *, absent_ok: bool = False) -> dict | None:

@@ -46,6 +46,7 @@ class Run:
     endpoint_url: str | None = None
     incomplete: list[str] = field(default_factory=list)  # why the evidence is incomplete
     snapshot_path: Path | None = None  # set by a worker's controller under xdist
+    selected: set[str] = field(default_factory=set)  # test function names in this run
     passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
     active: bool = False  # checks ran (or were stopped): the evidence plugin writes a bundle
 
@@ -309,6 +310,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The final selection (after -m / -k), for Missing's 'reported by' rule."""
+    run = session.config.stash[RUN]
+    run.selected = {getattr(item, "originalname", item.name) for item in session.items}
+
+
 def canary_skip_reason(run: Run) -> str:
     if not run.canary:
         return "canary checks write to AWS; run with --canary to include them"
@@ -358,6 +365,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         return
     exc = call.excinfo.value if call.excinfo else None
     message = ""
+    if isinstance(exc, Missing) and exc.by and exc.by not in item.config.stash[RUN].selected:
+        exc = Unverifiable(f"{exc.reason}, and {exc.by} is not part of this run")
     if isinstance(exc, Missing):
         report.outcome = "skipped"
         path, line, _ = item.reportinfo()

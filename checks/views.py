@@ -51,7 +51,7 @@ class Table(View):
     @property
     def table(self) -> dict[str, Any]:
         if self.description is None:
-            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)")
+            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)", by="test_table_exists")
         return self.description
 
     @property
@@ -93,7 +93,7 @@ class Table(View):
         obs = self.obs("dynamodb", "DescribeContinuousBackups", TableName=self.name)
         data = read(obs, f"PITR of {self.name}", absent_ok=True)
         if data is None:
-            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)")
+            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)", by="test_table_exists")
         desc = data.get("ContinuousBackupsDescription", {})
         return desc.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus", "DISABLED")
 
@@ -102,7 +102,7 @@ class Table(View):
         obs = self.obs("dynamodb", "ListTagsOfResource", ResourceArn=self.arn)
         data = read(obs, f"tags of {self.name}", absent_ok=True)
         if data is None:
-            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)")
+            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)", by="test_table_exists")
         return {t["Key"]: t["Value"] for t in data.get("Tags", [])}
 
     @property
@@ -213,7 +213,7 @@ class Backup(View):
     @property
     def plan(self) -> dict[str, Any]:
         if self.plan_id is None:
-            raise Missing(f"backup plan {self.env.backup.plan} does not exist (reported by test_backup_plan)")
+            raise Missing(f"backup plan {self.env.backup.plan} does not exist (reported by test_backup_plan)", by="test_backup_plan")
         got = read(self.obs("backup", "GetBackupPlan", BackupPlanId=self.plan_id), f"plan {self.env.backup.plan}")
         return got.get("BackupPlan", {})
 
@@ -224,7 +224,7 @@ class Backup(View):
     @property
     def selections(self) -> list[dict[str, Any]]:
         if self.plan_id is None:
-            raise Missing(f"backup plan {self.env.backup.plan} does not exist (reported by test_backup_plan)")
+            raise Missing(f"backup plan {self.env.backup.plan} does not exist (reported by test_backup_plan)", by="test_backup_plan")
         listing = read(self.obs("backup", "ListBackupSelections", BackupPlanId=self.plan_id), "backup selections")
         out = []
         for s in listing.get("BackupSelectionsList", []):
@@ -273,7 +273,7 @@ class Bucket(View):
         """A bucket read; None when the configuration is absent; Missing when the bucket is."""
         obs = self.obs("s3", operation, Bucket=self.name)
         if obs is not None and obs.code == "NoSuchBucket":
-            raise Missing(f"bucket {self.name} does not exist (reported by S3-01)")
+            raise Missing(f"bucket {self.name} does not exist (reported by S3-01)", by="test_bucket_exists")
         return read(obs, f"{what} of bucket {self.name}", absent_ok=True)
 
     @property
@@ -283,7 +283,7 @@ class Bucket(View):
 
     def require(self) -> None:
         if not self.exists:
-            raise Missing(f"bucket {self.name} does not exist (reported by S3-01)")
+            raise Missing(f"bucket {self.name} does not exist (reported by S3-01)", by="test_bucket_exists")
 
     @property
     def location(self) -> str:
@@ -440,7 +440,7 @@ class AppRole(View):
         out = []
         role = read(self.obs("iam", "GetRole", RoleName=self.name), f"IAM role {self.name}", absent_ok=True)
         if role is None:
-            raise Missing(f"IAM role {self.name} does not exist")
+            return [("*", self.arn, "the role does not exist")]
         for actions, resources in ((need.table_actions, [table_arn(self.env, t) for t in self.env.tables]),
                                    (need.bucket_actions, [f"arn:aws:s3:::{self.env.s3.bucket}/*"])):
             if not actions:

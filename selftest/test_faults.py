@@ -135,3 +135,10 @@ def test_access_denied_is_an_error_not_a_finding(suite, service, operation, test
     assert result.failed and all(t.startswith("test_reads_allowed[") for t in result.failed), result.failed
     denied = " ".join(result.records[t]["message"] for t in result.failed)
     assert f"{service}:{operation}" in denied
+
+
+def test_missing_resource_is_an_error_when_its_own_check_is_not_selected(suite):
+    result = suite.run("-k", "pitr", tests=AWS_SUITES, faults="DDB-01:tenants")
+    assert "test_pitr_enabled[tenants]" in result.errors
+    assert "test_table_exists is not part of this run" in result.records["test_pitr_enabled[tenants]"]["message"]
+    assert result.ret != 0
