@@ -112,7 +112,8 @@ class Aws:
         self.canary = canary
         self.adapt = adapt
         self.calls = Calls()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # counts, in-flight keys: held for microseconds
+        self._client_lock = threading.Lock()  # client creation (~50 ms each; a boto3 Session is not thread-safe)
         self._clients: dict[tuple[str, str], Any] = {}
         self._inflight: dict[str, threading.Event] = {}
         self._session = session
@@ -120,7 +121,7 @@ class Aws:
 
     @property
     def session(self) -> boto3.Session:
-        with self._lock:
+        with self._client_lock:
             if self._session is None:
                 self._session = self._make_session()
             return self._session
@@ -151,8 +152,11 @@ class Aws:
         region = region or self.env.region
         if not region:  # botocore would build "https://sts..amazonaws.com" and fail with a ValueError
             raise botocore.exceptions.NoRegionError()
+        found = self._clients.get((service, region))
+        if found is not None:
+            return found
         session = self.session
-        with self._lock:
+        with self._client_lock:  # not self._lock: requests in flight keep counting while a client is built
             found = self._clients.get((service, region))
             if found is None:
                 found = session.client(service, region_name=region, endpoint_url=self.endpoint_url,

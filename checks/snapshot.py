@@ -121,14 +121,40 @@ class Snapshot:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        snap = cls(dict(data.get("meta", {})))
-        for o in data["observations"]:
-            snap.add(Observation(**o))
+        """A snapshot from its to_dict() form. Raises TypeError (or KeyError) naming what is malformed."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a snapshot is a JSON object, got {type(data).__name__}")
+        meta, observations = data.get("meta", {}), data["observations"]
+        if not isinstance(meta, dict):
+            raise TypeError(f"snapshot meta is a JSON object, got {type(meta).__name__}")
+        if not isinstance(observations, list):
+            raise TypeError(f"snapshot observations are a list, got {type(observations).__name__}")
+        snap = cls(dict(meta))
+        for i, o in enumerate(observations):
+            snap.add(_observation(o, i))
         return snap
 
     @classmethod
     def load(cls, path: Path) -> Snapshot:
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+_OBS_FIELDS = {"service": str, "region": str, "operation": str, "params": dict, "time": str}
+
+
+def _observation(o: Any, i: int) -> Observation:
+    if not isinstance(o, dict):
+        raise TypeError(f"observation {i} is a JSON object, got {type(o).__name__}")
+    for name, typ in _OBS_FIELDS.items():
+        if not isinstance(o.get(name), typ):
+            raise TypeError(f"observation {i}: '{name}' must be a {typ.__name__}, got {type(o.get(name)).__name__}")
+    err = o.get("error")
+    if err is not None and not (isinstance(err, dict)
+                                and all(isinstance(err.get(k), str) for k in ("code", "message"))):
+        raise TypeError(f"observation {i}: 'error' must be null or {{code, message}} strings")
+    if not isinstance(o.get("elapsed_ms", 0.0), (int, float)) or isinstance(o.get("elapsed_ms"), bool):
+        raise TypeError(f"observation {i}: 'elapsed_ms' must be a number")
+    return Observation(**o)  # an unknown or missing field is a TypeError too
 
 
 def now() -> dt.datetime:

@@ -54,9 +54,9 @@ class Context:
         if fut.exception() is not None:
             self._errors.append(fut.exception())
 
-    def file(self, path: Path, root: Path) -> Observation:
-        """Record a file of the infra repo (text), keyed by its path relative to root."""
-        rel = path.relative_to(root).as_posix()
+    def file(self, path: Path, root: Path | None = None) -> Observation:
+        """Record a text file, keyed by its path relative to root (or as given, without one)."""
+        rel = path.relative_to(root).as_posix() if root is not None else str(path)
         obs = Observation("file", "", "Read", {"path": rel}, iso(now()))
         try:
             obs.response = {"text": path.read_text(encoding="utf-8")}
@@ -78,7 +78,8 @@ class CollectorCrashed(Exception):
 
 def collect_all(ctx: Context, only: list[Callable[[Context], None]] | None = None) -> Snapshot:
     ctx.snapshot.meta.setdefault("collected_at", iso(now()))
-    with ThreadPoolExecutor(max_workers=ctx.env.concurrency, thread_name_prefix="collect") as pool:
+    # (config does not check concurrency >= 1; a pool of 0 workers would be a ValueError mid-run)
+    with ThreadPoolExecutor(max_workers=max(1, ctx.env.concurrency), thread_name_prefix="collect") as pool:
         ctx._pool = pool
         for fn in only or collectors():
             ctx.spawn(fn, ctx)

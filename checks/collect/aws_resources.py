@@ -73,12 +73,18 @@ BUCKET_READS = ("GetBucketLocation", "GetBucketVersioning", "GetBucketEncryption
                 "GetBucketReplication", "GetBucketTagging")
 
 
+def inventory_bucket(ctx: Context, bucket: str, region: str | None = None) -> None:
+    """The configuration reads of one bucket (any number of buckets: bench/ inventories use it)."""
+    aws = ctx.aws
+    ctx.spawn(aws.call, "s3", "HeadBucket", region, Bucket=bucket)
+    for op in BUCKET_READS:
+        ctx.spawn(aws.call, "s3", op, region, Bucket=bucket)
+    ctx.spawn(aws.paginate, "s3", "ListObjectsV2", region, Bucket=bucket)
+
+
 def _bucket(ctx: Context, bucket: str) -> None:
     env, aws = ctx.env, ctx.aws
-    ctx.spawn(aws.call, "s3", "HeadBucket", None, Bucket=bucket)
-    for op in BUCKET_READS:
-        ctx.spawn(aws.call, "s3", op, None, Bucket=bucket)
-    ctx.spawn(aws.paginate, "s3", "ListObjectsV2", None, Bucket=bucket)
+    inventory_bucket(ctx, bucket)
     for key in env.s3.templates:
         ctx.spawn(aws.call, "s3", "GetObject", None, Bucket=bucket, Key=key)
     if env.s3.template_manifest:

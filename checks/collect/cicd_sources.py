@@ -54,18 +54,6 @@ def record(ctx: Context, service: str, operation: str, params: dict, response=No
     return ctx.snapshot.add(obs)
 
 
-def read_abs(ctx: Context, path: Path) -> Observation:
-    """A file outside the infra repo (the plan JSON), keyed by the path as given."""
-    obs = Observation("file", "", "Read", {"path": str(path)}, iso(now()))
-    try:
-        obs.response = {"text": path.read_text(encoding="utf-8")}
-    except FileNotFoundError:
-        obs.error = {"code": "FileNotFound", "message": f"{path} does not exist"}
-    except (OSError, UnicodeDecodeError) as exc:
-        obs.error = {"code": type(exc).__name__, "message": str(exc)}
-    return ctx.snapshot.add(obs)
-
-
 def collect(ctx: Context) -> None:
     root = infra_root(ctx)
     if root is not None:
@@ -73,7 +61,7 @@ def collect(ctx: Context) -> None:
         ctx.spawn(_files, ctx, root)
     if ctx.options.plan_json:
         ctx.snapshot.meta["plan_json"] = str(ctx.options.plan_json)
-        ctx.spawn(read_abs, ctx, Path(ctx.options.plan_json))
+        ctx.spawn(ctx.file, Path(ctx.options.plan_json))
     ctx.spawn(_backend, ctx, root)
     ctx.spawn(_github, ctx)
 
