@@ -120,11 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run.run_id = workerinput["bbws_run_id"]
     config.stash[RUN] = run
     for name in AREA_PLUGINS:
-        try:
-            config.pluginmanager.import_plugin(name)
-        except ImportError as exc:
-            if name not in str(exc):  # only a missing area module is tolerated, not a broken one
-                raise
+        config.pluginmanager.import_plugin(name)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(run, config), "bbws-xdist")
 

@@ -17,6 +17,18 @@ from .outcome import Missing, Unverifiable, read
 from .snapshot import Observation, Snapshot
 
 
+def table_missing(name: str, region: str) -> Missing:
+    return Missing(f"table {name} does not exist in {region} (reported by DDB-01)", by="test_table_exists")
+
+
+def bucket_missing(name: str) -> Missing:
+    return Missing(f"bucket {name} does not exist (reported by S3-01)", by="test_bucket_exists")
+
+
+def plan_missing(plan: str) -> Missing:
+    return Missing(f"backup plan {plan} does not exist (reported by test_backup_plan)", by="test_backup_plan")
+
+
 class View:
     def __init__(self, snapshot: Snapshot, env: Env, name: str, region: str | None = None):
         self.snapshot, self.env, self.name = snapshot, env, name
@@ -51,7 +63,7 @@ class Table(View):
     @property
     def table(self) -> dict[str, Any]:
         if self.description is None:
-            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)", by="test_table_exists")
+            raise table_missing(self.name, self.region)
         return self.description
 
     @property
@@ -93,7 +105,7 @@ class Table(View):
         obs = self.obs("dynamodb", "DescribeContinuousBackups", TableName=self.name)
         data = read(obs, f"PITR of {self.name}", absent_ok=True)
         if data is None:
-            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)", by="test_table_exists")
+            raise table_missing(self.name, self.region)
         desc = data.get("ContinuousBackupsDescription", {})
         return desc.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus", "DISABLED")
 
@@ -102,7 +114,7 @@ class Table(View):
         obs = self.obs("dynamodb", "ListTagsOfResource", ResourceArn=self.arn)
         data = read(obs, f"tags of {self.name}", absent_ok=True)
         if data is None:
-            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)", by="test_table_exists")
+            raise table_missing(self.name, self.region)
         return {t["Key"]: t["Value"] for t in data.get("Tags", [])}
 
     @property
@@ -189,18 +201,16 @@ class Backup(View):
 
     def context(self) -> dict[str, Any]:
         b = self.env.backup
-        return {**super().context(), "vault": b.vault, "plan": b.plan, "selection": b.selection,
-                "plan_id": self.plan_id if self._plan_summary_safe() else None}
+        ctx = {**super().context(), "vault": b.vault, "plan": b.plan, "selection": b.selection}
+        try:
+            ctx["plan_id"] = self.plan_id
+        except Unverifiable:
+            pass  # the remediation then shows <plan_id>
+        return ctx
 
     def vault_exists(self, region: str | None = None) -> bool:
         obs = self.obs("backup", "DescribeBackupVault", region, BackupVaultName=self.env.backup.vault)
         return read(obs, f"backup vault {self.env.backup.vault}", absent_ok=True) is not None
-
-    def _plan_summary_safe(self) -> bool:
-        try:
-            return self.plan_id is not None
-        except Unverifiable:
-            return False
 
     @property
     def plan_id(self) -> str | None:
@@ -213,7 +223,7 @@ class Backup(View):
     @property
     def plan(self) -> dict[str, Any]:
         if self.plan_id is None:
-            raise Missing(f"backup plan {self.env.backup.plan} does not exist (reported by test_backup_plan)", by="test_backup_plan")
+            raise plan_missing(self.env.backup.plan)
         got = read(self.obs("backup", "GetBackupPlan", BackupPlanId=self.plan_id), f"plan {self.env.backup.plan}")
         return got.get("BackupPlan", {})
 
@@ -224,7 +234,7 @@ class Backup(View):
     @property
     def selections(self) -> list[dict[str, Any]]:
         if self.plan_id is None:
-            raise Missing(f"backup plan {self.env.backup.plan} does not exist (reported by test_backup_plan)", by="test_backup_plan")
+            raise plan_missing(self.env.backup.plan)
         listing = read(self.obs("backup", "ListBackupSelections", BackupPlanId=self.plan_id), "backup selections")
         out = []
         for s in listing.get("BackupSelectionsList", []):
@@ -273,7 +283,7 @@ class Bucket(View):
         """A bucket read; None when the configuration is absent; Missing when the bucket is."""
         obs = self.obs("s3", operation, Bucket=self.name)
         if obs is not None and obs.code == "NoSuchBucket":
-            raise Missing(f"bucket {self.name} does not exist (reported by S3-01)", by="test_bucket_exists")
+            raise bucket_missing(self.name)
         return read(obs, f"{what} of bucket {self.name}", absent_ok=True)
 
     @property
@@ -283,7 +293,7 @@ class Bucket(View):
 
     def require(self) -> None:
         if not self.exists:
-            raise Missing(f"bucket {self.name} does not exist (reported by S3-01)", by="test_bucket_exists")
+            raise bucket_missing(self.name)
 
     @property
     def location(self) -> str:

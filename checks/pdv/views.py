@@ -116,7 +116,7 @@ class TableCanary(_Canary):
         obs = self.snapshot.get("dynamodb", self.region, "Scan", TableName=self.name, **rq.leftover_scan(self.env))
         data = read(obs, f"the canary items of table {self.name}", absent_ok=True)
         if data is None:
-            raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)", by="test_table_exists")
+            raise views.table_missing(self.name, self.region)
         pk = rq.key_names(self.env)[0]
         return sorted(str(i.get(pk, {}).get("S")) for i in data.get("Items", []))
 
@@ -130,7 +130,7 @@ class TableCanary(_Canary):
     def require_table(self) -> None:
         for s in self.record.get("steps", []):
             if s["step"] == "put" and (s.get("error") or {}).get("code") == "ResourceNotFoundException":
-                raise Missing(f"table {self.name} does not exist in {self.region} (reported by DDB-01)", by="test_table_exists")
+                raise views.table_missing(self.name, self.region)
 
     def context(self) -> dict[str, Any]:
         try:
@@ -165,7 +165,7 @@ class BucketCanary(_Canary):
             data = read(obs, f"the canary objects of bucket {bucket}", absent_ok=True)
             if data is None:
                 if bucket == self.name:
-                    raise Missing(f"bucket {bucket} does not exist (reported by S3-01)", by="test_bucket_exists")
+                    raise views.bucket_missing(bucket)
                 continue
             out += [(bucket, o["Key"]) for o in data.get("Contents", [])]
         return out
@@ -237,7 +237,7 @@ class BucketMetrics:
     def filters(self) -> list[str]:
         obs = self.bucket.obs("s3", "ListBucketMetricsConfigurations", Bucket=self.name)
         if obs is not None and obs.code == "NoSuchBucket":
-            raise Missing(f"bucket {self.name} does not exist (reported by S3-01)", by="test_bucket_exists")
+            raise views.bucket_missing(self.name)
         data = read(obs, f"the request metrics configurations of bucket {self.name}", absent_ok=True) or {}
         return [c["Id"] for c in data.get("MetricsConfigurationList", [])]
 
