@@ -10,7 +10,8 @@ pytestmark = [pytest.mark.smoke]
 def test_table_tag(table, tag):
     expected = table.env.table_tags()[tag]
     actual = table.tags.get(tag)
-    assert actual == expected, f"table {table.name} tag {tag} is {actual!r}, expected {expected!r}"
+    assert actual == expected, (
+        f"table {table.name} tag {tag} is {'missing' if actual is None else repr(actual)}, expected {expected!r}")
 
 
 @pytest.mark.issue("DDB-06")

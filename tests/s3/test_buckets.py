@@ -86,7 +86,8 @@ def test_policy_denies_insecure_transport(bucket):
 def test_bucket_tag(bucket, tag):
     expected = bucket.env.bucket_tags()[tag]
     actual = bucket.tags.get(tag)
-    assert actual == expected, f"bucket {bucket.name} tag {tag} is {actual!r}, expected {expected!r}"
+    assert actual == expected, (
+        f"bucket {bucket.name} tag {tag} is {'missing' if actual is None else repr(actual)}, expected {expected!r}")
 
 
 def _anyone(principal):
