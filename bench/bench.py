@@ -155,15 +155,18 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def one(n: int, latency: float, concurrency: int, replay: bool) -> dict[str, Any]:
+def one(n: int, latency: float, concurrency: int, replay: bool, extra_concurrency: list[int],
+        keep: str = "") -> dict[str, Any]:
     from checks.world import World
     env, buckets = bench_env(n)
     out: dict[str, Any] = {"n": n, "tables": len(env.tables), "buckets": len(buckets) + 1,
                            "concurrency": concurrency, "latency_ms": latency * 1000}
+    out["rss_start_mb"] = round(rss_mb())
     started = time.perf_counter()
     world = World(env).start()
     build_buckets(world, env, buckets)
     out["build_s"] = round(time.perf_counter() - started, 2)
+    out["rss_after_build_mb"] = round(rss_mb())
     try:
         rec = Transport(record=True)
         snap, aws, wall = collect(world, env, buckets, concurrency, rec)
@@ -181,8 +184,15 @@ def one(n: int, latency: float, concurrency: int, replay: bool) -> dict[str, Any
                                           "ideal_s": round(ideal, 2), "efficiency": round(ideal / lwall, 3),
                                           "duplicates": laws.calls.duplicates(), "unrecorded": transport.misses}
                 assert len(lsnap) == len(snap)
+            for extra in extra_concurrency:  # the recorded transport at higher concurrency
+                t = Transport(latency, recorded=rec.tape)
+                _, laws, lwall = collect(world, env, buckets, extra, t)
+                ideal = laws.calls.sent * latency / extra
+                out[f"latency_recorded_c{extra}"] = {"wall_s": round(lwall, 2), "calls": laws.calls.sent,
+                                                     "ideal_s": round(ideal, 2), "efficiency": round(ideal / lwall, 3),
+                                                     "duplicates": laws.calls.duplicates()}
         if replay:
-            out["replay"] = replay_run(snap)
+            out["replay"] = replay_run(snap, keep)
     finally:
         world.stop()
     out["peak_rss_mb"] = round(rss_mb())
@@ -204,11 +214,11 @@ def pytest_sessionfinish(session):
 '''
 
 
-def replay_run(snap: Snapshot) -> dict[str, Any]:
+def replay_run(snap: Snapshot, keep: str = "") -> dict[str, Any]:
     from checks.evidence.bundle import write_manifest
     with tempfile.TemporaryDirectory(prefix="bbws-bench-") as tmp:
-        bundle = Path(tmp) / "bundle"
-        bundle.mkdir()
+        bundle = Path(keep) if keep else Path(tmp) / "bundle"
+        bundle.mkdir(parents=True, exist_ok=True)
         snap.dump(bundle / "snapshot.json")
         write_manifest(bundle, {"run_id": "bench"})
         (Path(tmp) / "bench_timing.py").write_text(TIMING_PLUGIN)
@@ -223,7 +233,12 @@ def replay_run(snap: Snapshot) -> dict[str, Any]:
         per = json.loads(times.read_text()) if times.is_file() else []
         tail = proc.stdout.strip().splitlines()[-1:] or proc.stderr.strip().splitlines()[-1:]
         per.sort()
+        child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        reports = [p for p in (Path(tmp) / "reports").rglob("*") if p.is_file()]
         return {"tests": len(per), "wall_s": round(wall, 2), "summary": tail[0] if tail else "",
+                "peak_rss_mb": round(child_rss),
+                "snapshot_mb": round((bundle / "snapshot.json").stat().st_size / 2**20, 1),
+                "bundle_files_mb": {p.name: round(p.stat().st_size / 2**20, 1) for p in reports},
                 "ms_per_test_mean": round(1000 * sum(per) / len(per), 3) if per else None,
                 "ms_per_test_p50": round(1000 * per[len(per) // 2], 3) if per else None,
                 "ms_per_test_p95": round(1000 * per[int(len(per) * 0.95)], 3) if per else None,
@@ -245,16 +260,21 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.05, help="emulated per-call latency, seconds (0: skip)")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--no-replay", action="store_true")
+    ap.add_argument("--extra-concurrency", default="32,64", help="also run the recorded transport at these")
+    ap.add_argument("--keep-bundle", default="", help="keep the replay bundle of the largest N here")
     ap.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(one(args.one, args.latency, args.concurrency, not args.no_replay)))
+        extra = [int(x) for x in args.extra_concurrency.split(",") if x]
+        print(json.dumps(one(args.one, args.latency, args.concurrency, not args.no_replay, extra, args.keep_bundle)))
         return
     results = {"machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv]), "runs": []}
     for n in [int(x) for x in args.sizes.split(",")]:
         cmd = [sys.executable, __file__, "--one", str(n), "--latency", str(args.latency),
-               "--concurrency", str(args.concurrency)] + (["--no-replay"] if args.no_replay else [])
+               "--concurrency", str(args.concurrency), "--extra-concurrency", args.extra_concurrency]
+        cmd += (["--no-replay"] if args.no_replay else []) + (
+            ["--keep-bundle", f"{args.keep_bundle}-{n}"] if args.keep_bundle else [])
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(f"N={n} failed:\n{proc.stderr[-4000:]}")

@@ -310,6 +310,11 @@ def _check_choices(env: Env, path: Path) -> None:
     ]:
         if Key.parse(key).type not in ("S", "N", "B"):
             raise ConfigError(f"{path}: envs.{env.name}: key '{key}' must be NAME or NAME:S|N|B")
+    for dotted, value in (("concurrency", env.concurrency), ("max_attempts", env.max_attempts)):
+        if value < 1:
+            raise ConfigError(f"{path}: key 'envs.{env.name}.{dotted}' must be at least 1, got {value}")
+    if not env.region.strip():
+        raise ConfigError(f"{path}: key 'envs.{env.name}.region' is empty; give the env's primary region")
     if env.s3.replication and not env.dr_region:
         raise ConfigError(f"{path}: key 'envs.{env.name}.s3.replication' needs 'dr_region' to be set")
     if not (env.account.isdigit() and len(env.account) == 12):
@@ -319,11 +324,11 @@ def _check_choices(env: Env, path: Path) -> None:
 
 def from_dict(data: dict[str, Any], where: str) -> Env:
     """An Env from its asdict() form (as saved in a snapshot), validated like the file."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the env must be a table, got {_kind(data)}")
     data = {k: v for k, v in data.items() if v is not None}
-    s3 = dict(data.get("s3", {}))
-    if s3.get("replication") is None:
-        s3.pop("replication", None)
-    data["s3"] = s3
+    if isinstance(data.get("s3"), dict) and data["s3"].get("replication") is None:
+        data["s3"] = {k: v for k, v in data["s3"].items() if k != "replication"}
     env = _build(Env, data, Path(where), f"envs.{data.get('name', '?')}")
     _check_choices(env, Path(where))
     return env

@@ -99,9 +99,9 @@ def pytest_configure(config: pytest.Config) -> None:
         env, replayed = _replayed_env(replay)
     else:
         env = _load_env(opt.environments, opt.env)
-    if opt.concurrency:
+    if opt.concurrency is not None:
         if opt.concurrency < 1:
-            raise pytest.UsageError("--concurrency must be at least 1")
+            raise pytest.UsageError(f"--concurrency must be at least 1, got {opt.concurrency}")
         env = _replace(env, concurrency=opt.concurrency)
     run = Run(env=env, options=_options(env, opt), args=list(config.invocation_params.args),
               canary=bool(replayed.get("canary", opt.canary)), replay=replay)
@@ -148,7 +148,7 @@ def _replayed_env(bundle: Path) -> tuple[cfg.Env, dict[str, Any]]:
         raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
     try:
         return cfg.from_dict(snapshot.meta["env"], f"{bundle}/snapshot.json"), snapshot.meta
-    except (KeyError, cfg.ConfigError) as exc:
+    except (KeyError, TypeError, AttributeError, cfg.ConfigError) as exc:
         raise pytest.UsageError(f"--replay {bundle}: the snapshot has no usable env: {exc}") from None
 
 
@@ -427,11 +427,10 @@ def context_of(item: pytest.Item) -> dict[str, Any]:
 def check_record(item: pytest.Item, report: pytest.TestReport, message: str) -> dict[str, Any]:
     check_id = item.get_closest_marker("issue").args[0]
     e = entry(check_id)
+    snap = item.config.stash[RUN].snapshot
+    reads = list(snap.reads or []) if snap is not None else []  # before context(), whose reads are not evidence
+    observations = [dict(vars(o)) for k in reads if (o := snap.by_key(k)) is not None] if snap else []
     ctx = context_of(item)
-    run = item.config.stash[RUN]
-    snap = run.snapshot
-    reads = list(snap.reads or []) if snap is not None else []
-    observations = [asdict(o) for k in reads if (o := snap.by_key(k)) is not None] if snap else []
     return {"check": check_id, "title": e.title, "test": item.nodeid, "name": item.name,
             "resource": ctx["resource"], "outcome": outcome_of(report),
             "severity": e.severity_for(item.name), "message": message,

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +84,19 @@ class Snapshot:
         self.meta: dict[str, Any] = meta or {}
         self._obs: dict[str, Observation] = {}
         self._lock = threading.Lock()
+        self._denied: list[Observation] = []
         self.reads: list[str] | None = None  # keys read by the current test, set by the plugin
 
     def add(self, obs: Observation) -> Observation:
         with self._lock:
-            return self._obs.setdefault(obs.key, obs)
+            kept = self._obs.setdefault(obs.key, obs)
+            if kept is obs and obs.denied:
+                self._denied.append(obs)
+            return kept
+
+    def denied(self) -> list[Observation]:
+        """The observations refused with an access error (DDB-06), without walking the whole snapshot."""
+        return list(self._denied)
 
     def has(self, k: str) -> bool:
         return k in self._obs
@@ -113,7 +121,10 @@ class Snapshot:
         return self._obs.get(k)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"meta": self.meta, "observations": [asdict(o) for o in self]}
+        """The JSON form. Shallow: responses are shared with the snapshot (copy before mutating);
+        asdict's deep copy cost ~2 s per dump at 15 000 observations (bench/, N = 1000)."""
+        names = [f.name for f in fields(Observation)]
+        return {"meta": self.meta, "observations": [{n: getattr(o, n) for n in names} for o in self]}
 
     def dump(self, path: Path) -> None:
         # Key order is kept: the env's tables are ordered, and replay must rebuild them in order.

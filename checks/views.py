@@ -475,8 +475,7 @@ def scope_of(obs: Observation, scopes: list[str]) -> str:
 
 def denied_reads(snapshot: Snapshot, scope: str, scopes: list[str]) -> list[Observation]:
     """AWS reads refused with an access error, in this scope."""
-    return [o for o in snapshot if o.service not in ("file", "github") and o.denied
-            and scope_of(o, scopes) == scope]
+    return [o for o in snapshot.denied() if o.service not in ("file", "github") and scope_of(o, scopes) == scope]
 
 
 class Reads(View):

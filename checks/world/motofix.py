@@ -95,7 +95,11 @@ def _rest_operation(service: str, method: str, path: str, query: dict[str, list[
             if k not in query or (v and v not in query[k]):
                 ok = False
             score += 1000
-        if ok and score > best_score:
+        # On a tie (GET ?lifecycle is GetBucketLifecycle and GetBucketLifecycleConfiguration),
+        # the current operation wins over the deprecated one.
+        if ok and (score > best_score or (score == best_score and best
+                                          and model.operation_model(best).deprecated
+                                          and not model.operation_model(name).deprecated)):
             best, best_score = name, score
     if best == "PutObject" and "x-amz-copy-source" in headers:
         best = "CopyObject"
