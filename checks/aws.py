@@ -200,8 +200,17 @@ class Aws:
             with self._lock:
                 self._inflight.pop(obs.key).set()
 
+    def probe(self, service: str, operation: str, region: str | None = None, **params: Any) -> Observation:
+        """A guarded read that is not recorded: a poll whose answer changes (the caller records the last)."""
+        obs = Observation(service, region or self.env.region, operation, jsonable(params), iso(now()))
+        return self._request(obs, service, operation, obs.region, params, paginate=False)
+
     def _send(self, obs: Observation, service: str, operation: str, region: str, params: dict[str, Any],
               paginate: bool) -> Observation:
+        return self.snapshot.add(self._request(obs, service, operation, region, params, paginate))
+
+    def _request(self, obs: Observation, service: str, operation: str, region: str, params: dict[str, Any],
+                 paginate: bool) -> Observation:
         started = time.perf_counter()
         try:
             client = self.client(service, region)
@@ -213,7 +222,7 @@ class Aws:
         except Exception as exc:  # noqa: BLE001  (any failure to read is an observation; waiters need one too)
             obs.error = error_of(exc)
         obs.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-        return self.snapshot.add(obs)
+        return obs
 
     def write(self, service: str, operation: str, region: str | None = None, **params: Any) -> Any:
         """An opted-in canary write: guarded like every call, recorded, and raised on error."""

@@ -96,7 +96,8 @@ class Suite:
             outcomes[short], checks[short], records[short] = rec["outcome"], rec["check"], rec
         bundles = sorted(p.parent for p in reports.glob("*/*/manifest.json")
                          if not p.parent.is_symlink() and p.parent.name != "latest") if reports.exists() else []
-        return Result(int(r.ret), outcomes, checks, records, r.stdout.str(), reports, bundles)
+        output = r.stdout.str() + "\n" + r.stderr.str()  # usage errors go to stderr
+        return Result(int(r.ret), outcomes, checks, records, output, reports, bundles)
 
 
 @pytest.hookimpl(trylast=True)

@@ -276,5 +276,6 @@ def test_no_region_is_one_message(suite, tmp_path, monkeypatch):
     answer = Answer("ShouldNotBeSent", "no request without a region")
     environ = {k: v for k, v in LOOPBACK.items() if k != "AWS_ENDPOINT_URL"}  # the hook answers, if anything
     result = suite.run("--environments", str(path), env="remote", plugins=[answer], environ=environ)
-    assert_one_clear_message(result, "NoRegionError", "You must specify a region")
+    assert_one_clear_message(result, "key 'envs.remote.region' is empty", str(path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert answer.sent == []

@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from botocore import xform_name
-
 from ..aws import Aws, error_of
 from ..pdv import requests as rq
 from ..snapshot import Observation, iso, jsonable, now
@@ -43,18 +41,6 @@ def collect(ctx: Context) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _try(aws: Aws, service: str, operation: str, region: str, **params: Any) -> Observation:
-    """One guarded request, not recorded (polls record their last answer in the canary record)."""
-    obs = Observation(service, region, operation, jsonable(params), iso(now()))
-    started = time.perf_counter()
-    try:
-        obs.response = jsonable(getattr(aws.client(service, region), xform_name(operation))(**params))
-    except Exception as exc:  # noqa: BLE001  (a canary step's failure is a finding, never a crash)
-        obs.error = error_of(exc)
-    obs.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-    return obs
-
 
 def _write(aws: Aws, service: str, operation: str, region: str, **params: Any) -> dict[str, Any]:
     """A canary write (recorded by the guarded layer) as a step result."""
@@ -125,7 +111,7 @@ def _ddb_canary(ctx: Context, table: str, run_id: str, record: dict[str, Any]) -
         raise
     finally:
         deleted = _write(aws, "dynamodb", "DeleteItem", region, TableName=table, Key=key)
-        gone = _try(aws, "dynamodb", "GetItem", region, TableName=table, Key=key, ConsistentRead=True,
+        gone = aws.probe("dynamodb", "GetItem", region, TableName=table, Key=key, ConsistentRead=True,
                     ProjectionExpression="#pk", ExpressionAttributeNames={"#pk": pk_name})
         steps.append({"step": "delete", "ok": deleted["ok"], "error": deleted.get("error"),
                       "seconds": deleted["seconds"],
@@ -142,7 +128,7 @@ def _query(ctx: Context, table: str, index: str, item: dict[str, Any]) -> dict[s
     started, attempts = time.perf_counter(), 0
     while True:
         attempts += 1
-        obs = _try(aws, "dynamodb", "Query", env.region, **params)
+        obs = aws.probe("dynamodb", "Query", env.region, **params)
         found = obs.ok and any(i.get(pk_name) == item[pk_name] for i in (obs.response or {}).get("Items", []))
         if found or not obs.ok or time.monotonic() >= deadline:
             break
@@ -192,7 +178,7 @@ def _remove_object(aws: Aws, bucket: str, region: str, key: str, known_version: 
         result = _write(aws, "s3", "DeleteObject", region, **params)
         if not result["ok"]:
             errors.append(result["error"])
-    gone = _try(aws, "s3", "HeadObject", region, Bucket=bucket, Key=key)
+    gone = aws.probe("s3", "HeadObject", region, Bucket=bucket, Key=key)
     return {"key": key, "ok": not errors, "error": errors[0] if errors else None, "versions": len(ids),
             "gone": gone.absent or gone.code in ("NoSuchKey", "404", "405", "MethodNotAllowed")}
 
@@ -244,10 +230,10 @@ def _round_trip(ctx: Context, bucket: str, region: str, dr_bucket: str, dr_regio
     polls, status, dr_obs, src = 0, "", None, None
     while True:
         polls += 1
-        src = _try(aws, "s3", "HeadObject", region, Bucket=bucket, Key=key)
+        src = aws.probe("s3", "HeadObject", region, Bucket=bucket, Key=key)
         status = (src.response or {}).get("ReplicationStatus", "") if src.ok else ""
         if src.ok and status in ("COMPLETED", ""):
-            dr_obs = _try(aws, "s3", "HeadObject", dr_region, Bucket=dr_bucket, Key=key)
+            dr_obs = aws.probe("s3", "HeadObject", dr_region, Bucket=dr_bucket, Key=key)
         arrived = status == "COMPLETED" and dr_obs is not None and dr_obs.ok
         # FAILED, or no status at all (no enabled rule covers the key), will not change.
         final = arrived or not src.ok or status in ("FAILED", "")
