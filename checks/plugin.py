@@ -429,7 +429,10 @@ def check_record(item: pytest.Item, report: pytest.TestReport, message: str) -> 
     e = entry(check_id)
     snap = item.config.stash[RUN].snapshot
     reads = list(snap.reads or []) if snap is not None else []  # before context(), whose reads are not evidence
-    observations = [dict(vars(o)) for k in reads if (o := snap.by_key(k)) is not None] if snap else []
+    # A finding carries its raw observations; a pass names what it read (responses stay in snapshot.json).
+    full = outcome_of(report) in ("failed", "error")
+    observations = [dict(vars(o)) if full else {k: v for k, v in vars(o).items() if k != "response"}
+                    for k in reads if (o := snap.by_key(k)) is not None] if snap else []
     ctx = context_of(item)
     return {"check": check_id, "title": e.title, "test": item.nodeid, "name": item.name,
             "resource": ctx["resource"], "outcome": outcome_of(report),
