@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from ..config import Env, load
+from ..collect.cicd_sources import SKIP_DIRS
+from ..config import ConfigError, Env, load
 from ..snapshot import Snapshot
 from . import views
 
 NO_INFRA = "no infra repo: pass --infra-repo PATH or set infra_repo in environments.toml"
 NO_PLAN = "no plan given: pass --plan-json PATH (the output of `terraform show -json <planfile>`)"
-SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv"}
+PARAMS = pytest.StashKey[dict[str, list[Any]]]()
 
 
 def expected_workflows(env: Env) -> list[str]:
@@ -28,7 +29,7 @@ def expected_workflows(env: Env) -> list[str]:
     names = [env.github.workflow]
     try:
         others = load(env.source).values() if env.source and Path(env.source).is_file() else []
-    except Exception:  # noqa: BLE001  (the run's env is already validated; others are a bonus)
+    except ConfigError:  # e.g. a replayed env, whose source is the bundle's snapshot: this env alone
         others = []
     names += [e.github.workflow for e in others if not e.embedded]
     return sorted(set(names))
@@ -51,17 +52,28 @@ def listed_roots(root: Path | None) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    params = _params(metafunc.config)
+    for name, values in params.items():
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, values, indirect=True, ids=[str(v) for v in values])
+
+
+def _params(config: pytest.Config) -> dict[str, list[Any]]:
+    """Every parametrized fixture's values, computed once per run (they read environments.toml and walk the repo)."""
     from ..plugin import env_of, options_of
 
+    if PARAMS in config.stash:
+        return config.stash[PARAMS]
     try:
-        env, options = env_of(metafunc.config), options_of(metafunc.config)
+        env, options = env_of(config), options_of(config)
     except KeyError:
-        return
+        return {}
     root = Path(options.infra_repo) if options.infra_repo else None
     tf = env.terraform
-    params: dict[str, list[Any]] = {
-        "workflow": sorted(set(expected_workflows(env)) | set(listed_workflows(root))),
-        "expected_workflow": expected_workflows(env),
+    expected = expected_workflows(env)
+    config.stash[PARAMS] = {
+        "workflow": sorted(set(expected) | set(listed_workflows(root))),
+        "expected_workflow": expected,
         "deploy_workflow": [env.github.workflow],
         "tf_root": listed_roots(root) or ["terraform"],
         "state_bucket": [tf.state_bucket],
@@ -74,9 +86,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         "caller": [env.account],
         "infra": ["infra-repo"],
     }
-    for name, values in params.items():
-        if name in metafunc.fixturenames:
-            metafunc.parametrize(name, values, indirect=True, ids=[str(v) for v in values])
+    return config.stash[PARAMS]
 
 
 @pytest.fixture(scope="session")

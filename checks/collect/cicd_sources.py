@@ -27,12 +27,8 @@ SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv"}
 
 
 def infra_root(ctx: Context) -> Path | None:
-    if ctx.options.infra_repo:
-        return Path(ctx.options.infra_repo).resolve()
-    if ctx.env.infra_repo:
-        base = Path(ctx.env.source).parent if ctx.env.source else Path.cwd()
-        return (base / ctx.env.infra_repo).resolve()
-    return None
+    """The infra repo, as the plugin resolved it (--infra-repo, else env.infra_repo)."""
+    return Path(ctx.options.infra_repo).resolve() if ctx.options.infra_repo else None
 
 
 def repo_files(root: Path) -> list[str]:

@@ -26,7 +26,7 @@ POLL_MAX_INTERVAL = 2.0
 
 def collect(ctx: Context) -> None:
     env, aws = ctx.env, ctx.aws
-    run_id = str(ctx.snapshot.meta.get("run_id") or "run")
+    run_id = rq.run_id(ctx.snapshot)
     for table in env.tables:
         ctx.spawn(_table, ctx, table, run_id)
     ctx.spawn(_objects, ctx, run_id)

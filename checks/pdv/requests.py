@@ -20,6 +20,11 @@ ROUND_TRIP = "ReplicationRoundTrip"  # PDV-05, one per replicating bucket
 SK_VALUE = "METADATA"
 
 
+def run_id(snapshot: Snapshot) -> str:
+    """The run id that names this run's canaries (the collector and the views must agree)."""
+    return str(snapshot.meta.get("run_id") or "run")
+
+
 def canary_pk(run_id: str) -> str:
     return f"{CANARY_ITEM_PREFIX}{run_id}"
 

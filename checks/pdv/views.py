@@ -109,7 +109,7 @@ class TableCanary(_Canary):
 
     @property
     def pk(self) -> str:
-        return rq.canary_pk(str(self.snapshot.meta.get("run_id") or "run"))
+        return rq.canary_pk(rq.run_id(self.snapshot))
 
     def leftovers(self) -> list[str]:
         """PKs of canary items that were in the table before this run's canary."""
@@ -151,7 +151,7 @@ class BucketCanary(_Canary):
 
     @property
     def key(self) -> str:
-        return rq.canary_key(str(self.snapshot.meta.get("run_id") or "run"))
+        return rq.canary_key(rq.run_id(self.snapshot))
 
     def sides(self) -> list[tuple[str, str]]:
         rep = self.env.s3.replication
@@ -191,7 +191,7 @@ class RoundTrip(_Canary):
         self.bucket = bucket
 
     def context(self) -> dict[str, Any]:
-        return {**self.bucket.context(), "key": rq.canary_key(str(self.snapshot.meta.get("run_id") or "run"))}
+        return {**self.bucket.context(), "key": rq.canary_key(rq.run_id(self.snapshot))}
 
 
 # --------------------------------------------------------------------------- PDV-06 metrics
