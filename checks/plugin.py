@@ -5,6 +5,7 @@ Registered by the root conftest.py and as the `pytest11` entry point `checks.plu
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import uuid
@@ -48,7 +49,6 @@ class Run:
     snapshot_path: Path | None = None  # set by a worker's controller under xdist
     selected: set[str] = field(default_factory=set)  # test function names in this run
     passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
-    active: bool = False  # checks ran (or were stopped): the evidence plugin writes a bundle
 
     @property
     def complete(self) -> bool:
@@ -94,17 +94,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     opt = config.option
     replay = Path(opt.replay) if opt.replay else None
-    replayed: dict[str, Any] = {}
+    replayed: Snapshot | None = None
     if replay is not None:
-        env, replayed = _replayed_env(replay)
+        env, replayed = _replayed(replay)
     else:
         env = _load_env(opt.environments, opt.env)
     if opt.concurrency is not None:
         if opt.concurrency < 1:
             raise pytest.UsageError(f"--concurrency must be at least 1, got {opt.concurrency}")
-        env = _replace(env, concurrency=opt.concurrency)
+        env = dataclasses.replace(env, concurrency=opt.concurrency)
     run = Run(env=env, options=_options(env, opt), args=list(config.invocation_params.args),
-              canary=bool(replayed.get("canary", opt.canary)), replay=replay)
+              canary=bool(replayed.meta.get("canary")) if replayed else bool(opt.canary), replay=replay,
+              snapshot=replayed)
     if opt.fault:
         if not env.embedded:
             raise pytest.UsageError(f"--fault needs the embedded world; env {env.name!r} is a real account")
@@ -135,21 +136,19 @@ def _load_env(path: str | None, name: str) -> cfg.Env:
     return envs[name]
 
 
-def _replace(env: cfg.Env, **changes: Any) -> cfg.Env:
-    import dataclasses
-    return dataclasses.replace(env, **changes)
-
-
-def _replayed_env(bundle: Path) -> tuple[cfg.Env, dict[str, Any]]:
+def _replayed(bundle: Path) -> tuple[cfg.Env, Snapshot]:
+    """The env and the snapshot of a verified bundle: replay reads both, and no AWS."""
     from .evidence import replay as replay_mod
     try:
         snapshot = replay_mod.verified_snapshot(bundle)
     except replay_mod.BundleError as exc:
         raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
     try:
-        return cfg.from_dict(snapshot.meta["env"], f"{bundle}/snapshot.json"), snapshot.meta
+        env = cfg.from_dict(snapshot.meta["env"], f"{bundle}/snapshot.json")
     except (KeyError, TypeError, AttributeError, cfg.ConfigError) as exc:
         raise pytest.UsageError(f"--replay {bundle}: the snapshot has no usable env: {exc}") from None
+    snapshot.meta["replay_of"] = str(bundle)
+    return env, snapshot
 
 
 def _options(env: cfg.Env, opt: Any) -> Options:
@@ -218,13 +217,7 @@ def has_checks(items: list[pytest.Item]) -> bool:
 
 
 def prepare_snapshot(config: pytest.Config, run: Run) -> None:
-    if run.snapshot is not None:
-        return
-    run.active = True
-    if run.replay is not None:
-        from .evidence import replay as replay_mod
-        run.snapshot = replay_mod.verified_snapshot(run.replay)
-        run.snapshot.meta["replay_of"] = str(run.replay)
+    if run.snapshot is not None:  # a replay's snapshot was loaded and verified with its env
         return
     start_live(run, config.hook)
     if run.snapshot_path is not None:

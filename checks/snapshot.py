@@ -98,9 +98,6 @@ class Snapshot:
         """The observations refused with an access error (DDB-06), without walking the whole snapshot."""
         return list(self._denied)
 
-    def has(self, k: str) -> bool:
-        return k in self._obs
-
     def get(self, service: str, region: str, operation: str, **params: Any) -> Observation | None:
         k = key(service, region, operation, params)
         if self.reads is not None and k not in self.reads:
