@@ -7,7 +7,7 @@ For each N (each in its own process, so peak memory is per N) it:
 1. builds the world: the local env with N generated tables (2 GSIs each, PITR, a replica)
    plus the env's own, and N generated buckets (versioning, encryption, public access
    block, tags), with unguarded world clients;
-2. collects the inventory with the suite's collector (checks.collect.aws_resources, plus
+2. collects the inventory with the suite's collector (checks.areas.dynamodb/s3 collectors, plus
    `inventory_bucket` for each generated bucket) against the moto server: wall time, API
    calls (total, per resource), duplicate calls, peak RSS; every response is recorded;
 3. collects again with an emulated per-call latency (a botocore before-send hook that
@@ -42,15 +42,13 @@ sys.path.insert(0, str(REPO))
 import boto3  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 
-from checks import config  # noqa: E402
-from checks.aws import Aws  # noqa: E402
-from checks.collect import (  # noqa: E402
-    Context,
-    aws_resources,  # noqa: E402
-    collect_all,
-)
-from checks.config import Gsi, TableSpec  # noqa: E402
-from checks.snapshot import Snapshot  # noqa: E402
+from checks.areas.dynamodb import collector as ddb_collector  # noqa: E402
+from checks.areas.s3 import collector as s3_collector  # noqa: E402
+from checks.core import config  # noqa: E402
+from checks.core.aws import Aws  # noqa: E402
+from checks.core.collect import Context, collect_all  # noqa: E402
+from checks.core.config import Gsi, TableSpec  # noqa: E402
+from checks.core.snapshot import Snapshot  # noqa: E402
 
 GSIS = {"StatusIndex": Gsi("status:S", "dateCreated:S"), "OwnerIndex": Gsi("owner:S")}
 
@@ -140,14 +138,14 @@ def collect(world: Any, env: config.Env, buckets: list[str], concurrency: int, t
 
     def inventory(ctx: Context) -> None:
         for b in buckets:
-            ctx.spawn(aws_resources.inventory_bucket, ctx, b)
+            ctx.spawn(s3_collector.inventory_bucket, ctx, b)
 
     for service, region in {("dynamodb", env.region), ("dynamodb", env.dr_region), ("s3", env.region),
                             ("s3", env.dr_region), ("s3control", env.region), ("backup", env.region),
                             ("backup", env.dr_region), ("iam", env.region)}:
         aws.client(service, region)  # client creation (model loading) is not what is measured
     started = time.perf_counter()
-    snap = collect_all(Context(env, aws, aws.snapshot), only=[aws_resources.collect, inventory])
+    snap = collect_all(Context(env, aws, aws.snapshot), [ddb_collector.collect, s3_collector.collect, inventory])
     return snap, aws, time.perf_counter() - started
 
 

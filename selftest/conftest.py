@@ -103,7 +103,7 @@ class Suite:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """This session tests the suite; it runs no checks of its own (its pytester runs do)."""
-    from checks.plugin import RUN
+    from checks.plugin.run import RUN
 
     if RUN in config.stash:
         config.stash[RUN].passive = True

@@ -14,16 +14,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as s
 
-from checks import config
-from checks.cicd import github as gh
-from checks.cicd import plan as planmod
-from checks.cicd import state as st
-from checks.cicd import terraform as tfm
-from checks.cicd import views
-from checks.cicd import workflows as wfm
-from checks.collect import Context, Options, cicd_sources
-from checks.outcome import Missing, Unverifiable
-from checks.snapshot import Observation, Snapshot
+from checks.areas.cicd import collector as cicd_sources
+from checks.areas.cicd import github as gh
+from checks.areas.cicd import plan as planmod
+from checks.areas.cicd import state as st
+from checks.areas.cicd import terraform as tfm
+from checks.areas.cicd import views
+from checks.areas.cicd import workflows as wfm
+from checks.core import config
+from checks.core.collect import Context, Options
+from checks.core.outcome import Missing, Unverifiable
+from checks.core.snapshot import Observation, Snapshot
 from selftest.fakegithub import TOKEN, FakeGitHub, environment, pending, run
 
 SAMPLE = Path(__file__).resolve().parent / "infra_repo"

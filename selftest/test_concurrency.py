@@ -11,11 +11,12 @@ import time
 import boto3
 import pytest
 
-from checks import config
-from checks.aws import Aws
-from checks.collect import Context, collect_all
-from checks.collect.aws_resources import collect as collect_aws
-from checks.snapshot import Snapshot
+from checks.areas.dynamodb.collector import collect as collect_tables
+from checks.areas.s3.collector import collect as collect_buckets
+from checks.core import config
+from checks.core.aws import Aws
+from checks.core.collect import Context, collect_all
+from checks.core.snapshot import Snapshot
 from checks.world import World, adapt_client
 
 ENV = config.load()["local"]
@@ -97,7 +98,7 @@ def aws_for(world, concurrency: int, latency: float = 0.0) -> tuple[Aws, dict[st
 @pytest.mark.parametrize("concurrency", [1, 4, 16])
 def test_collection_is_bounded_by_the_configured_concurrency(world, concurrency):
     aws, peak = aws_for(world, concurrency, latency=0.02)
-    snap = collect_all(Context(aws.env, aws, aws.snapshot), only=[collect_aws])
+    snap = collect_all(Context(aws.env, aws, aws.snapshot), [collect_tables, collect_buckets])
     assert 1 <= peak["max"] <= concurrency
     if concurrency > 1:
         assert peak["max"] > 1, "no call ran concurrently"
@@ -109,7 +110,7 @@ def test_latency_bound_collection_scales_with_concurrency(world):
     for c in (1, 8):
         aws, _ = aws_for(world, c, latency=0.05)
         started = time.perf_counter()
-        snap = collect_all(Context(aws.env, aws, aws.snapshot), only=[collect_aws])
+        snap = collect_all(Context(aws.env, aws, aws.snapshot), [collect_tables, collect_buckets])
         timings[c] = time.perf_counter() - started
     calls = len(snap)
     assert timings[1] >= calls * 0.05  # serial: at least one latency per call

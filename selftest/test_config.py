@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import config
+from checks.core import config
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = (REPO / "environments.toml").read_text()

@@ -29,10 +29,10 @@ import os
 
 import pytest
 
-from checks import config as cfg
-from checks.collect import Options
-from checks.plugin import RUN, Run
-from checks.snapshot import Snapshot
+from checks.core import config as cfg
+from checks.core.collect import Options
+from checks.plugin.run import RUN, Run
+from checks.core.snapshot import Snapshot
 
 
 def pytest_configure(config):
@@ -44,7 +44,7 @@ def pytest_configure(config):
         "arn": "arn:aws:sts::123456789012:user/moto", "account": env.account, "region": env.region}})
     run.snapshot.meta["token_seen"] = os.environ.get("GITHUB_TOKEN", "")
     config.stash[RUN] = run
-    config.pluginmanager.import_plugin("checks.evidence.plugin")
+    config.pluginmanager.import_plugin("checks.evidence.hooks")
 
 
 @pytest.hookimpl(tryfirst=True)

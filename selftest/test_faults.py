@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from checks.config import load
+from checks.core.config import load
 
 ENV = load()["local"]
 TABLES = list(ENV.tables)

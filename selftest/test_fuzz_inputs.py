@@ -21,11 +21,11 @@ import yaml
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from checks import config
-from checks.cicd import plan as plan_mod
-from checks.cicd import state as state_mod
-from checks.cicd import workflows as wf_mod
-from checks.snapshot import Snapshot
+from checks.areas.cicd import plan as plan_mod
+from checks.areas.cicd import state as state_mod
+from checks.areas.cicd import workflows as wf_mod
+from checks.core import config
+from checks.core.snapshot import Snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 TOML_TEXT = config.DEFAULT_PATH.read_text(encoding="utf-8")

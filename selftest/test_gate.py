@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from checks.catalog import ROLLBACK
+from checks.core.catalog import ROLLBACK
 from checks.evidence import gate as g
 from checks.evidence.summary import markdown, terminal_lines
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from checks import config
-from checks.aws import Aws, WriteRefused, check
-from checks.snapshot import Snapshot
+from checks.areas.dynamodb.collector import collect as collect_tables
+from checks.areas.s3.collector import collect as collect_buckets
+from checks.core import config
+from checks.core.aws import Aws, WriteRefused, check
+from checks.core.collect import Context, collect_all
+from checks.core.snapshot import Snapshot
 from checks.world import World, adapt_client
+
+AWS_COLLECTORS = [collect_tables, collect_buckets]
 
 ENV = config.load()["local"]
 
@@ -81,23 +86,19 @@ def test_canary_writes_only_on_canary_keys_and_only_when_opted_in(world):
 
 
 def test_guard_allows_every_read_the_collectors_use(world):
-    from checks.collect import Context, collect_all
-    from checks.collect.aws_resources import collect
 
     aws, sent = aws_for(world)
-    snap = collect_all(Context(ENV, aws, aws.snapshot), only=[collect])
+    snap = collect_all(Context(ENV, aws, aws.snapshot), AWS_COLLECTORS)
     assert len(snap) > 40
     assert [o.label for o in snap if o.code == "WriteRefused"] == []
     assert all(check(o.service, o.operation, o.params, canary=False) is None for o in snap)
 
 
 def test_each_call_is_collected_once(world):
-    from checks.collect import Context, collect_all
-    from checks.collect.aws_resources import collect
 
     aws, sent = aws_for(world)
     ctx = Context(ENV, aws, aws.snapshot)
-    snap = collect_all(ctx, only=[collect, collect])  # two collectors asking for the same reads
+    snap = collect_all(ctx, AWS_COLLECTORS * 2)  # two collectors asking for the same reads
     assert aws.calls.duplicates() == 0
     assert len(sent) == len(snap) == snap.meta["api_calls"]
     keys = [o.key for o in snap]

@@ -25,9 +25,9 @@ import boto3
 import botocore.session
 import pytest
 
-from checks import config
-from checks.aws import Aws, WriteRefused
-from checks.snapshot import Snapshot
+from checks.core import config
+from checks.core.aws import Aws, WriteRefused
+from checks.core.snapshot import Snapshot
 from selftest.transport import response
 
 SERVICES = ("dynamodb", "s3", "s3control", "backup", "iam", "sts", "cloudwatch", "kms")

@@ -13,11 +13,12 @@ import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from checks.aws import Aws, WriteRefused
-from checks.collect import Context, collect_all, pdv_sources
-from checks.config import load
-from checks.pdv import parity
-from checks.snapshot import Snapshot
+from checks.areas.pdv import collector as pdv_sources
+from checks.areas.pdv import parity
+from checks.core.aws import Aws, WriteRefused
+from checks.core.collect import Context, collect_all
+from checks.core.config import load
+from checks.core.snapshot import Snapshot
 from checks.world import World, adapt_client, motofix
 
 REPO = Path(__file__).resolve().parent.parent
@@ -317,7 +318,7 @@ def test_guard_refuses_a_collector_that_tries_to_write_without_opt_in(world: Wor
         for region in ENV.regions:
             aws.client(service, region)  # guarded without canary
     aws.canary = True  # a collector bug: it believes canaries are on
-    snap = collect_all(Context(ENV, aws, aws.snapshot), only=[pdv_sources.collect])
+    snap = collect_all(Context(ENV, aws, aws.snapshot), [pdv_sources.collect])
     writes = [o for o in snap if o.operation in ("PutItem", "DeleteItem", "PutObject", "DeleteObject")]
     assert writes and {o.code for o in writes} == {"WriteRefused"}
     assert canaries_in(world) == ({}, {}), "nothing was written"

@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 
-from checks.config import load
-from checks.fixtures import scopes
-from checks.views import scope_of
+from checks.areas.dynamodb.access import scope_of, scopes
+from checks.core.config import load
 from selftest.transport import json_error, operation_of, xml_error
 
 ENV = load()["local"]
@@ -163,7 +162,7 @@ def test_sweep_covers_every_read(suite):
 def expected_scopes(service: str, operation: str) -> set[str]:
     """The DDB-06 scopes whose test_reads_allowed must fail when this read is denied."""
     sc = scopes(ENV)
-    from checks.snapshot import Observation
+    from checks.core.snapshot import Observation
     return {scope_of(Observation(**o), sc) for o in _clean["snapshot"]["observations"]
             if o["service"] == service and o["operation"] == operation}
 

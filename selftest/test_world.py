@@ -13,7 +13,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from checks.config import load
+from checks.core.config import load
 from checks.world import FAULTS, World, adapt_client, motofix, parse_faults
 
 ENV = load()["local"]

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import redact
+from checks.evidence import redact
 
 MANIFEST = "manifest.json"
 FILES = ("report.html", "results.json", "junit.xml", "snapshot.json", "gate.json")

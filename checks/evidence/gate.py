@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..catalog import ROLLBACK, SEVERITIES
+from checks.core.catalog import ROLLBACK, SEVERITIES
 
 GO = "GO"
 CONDITIONAL = "CONDITIONAL GO"

@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..snapshot import Snapshot
-from .bundle import MANIFEST, resolve, sha256
+from checks.core.snapshot import Snapshot
+from checks.evidence.bundle import MANIFEST, resolve, sha256
 
 SNAPSHOT = "snapshot.json"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

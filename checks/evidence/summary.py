@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import SEVERITIES
-from .gate import CONDITIONAL, GO, NO_GO, Gate
+from checks.core.catalog import SEVERITIES
+from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate
 
 ICON = {GO: "✅", CONDITIONAL: "⚠️", NO_GO: "⛔"}
 COLOUR = {GO: "green", CONDITIONAL: "yellow", NO_GO: "red"}

@@ -14,10 +14,11 @@ from typing import Any
 import boto3
 import botocore.config
 
-from ..config import Env
-from . import motofix
-from .faults import FAULTS, Fault, parse_faults
-from .server import MotoServer
+from checks.core.config import Env
+from checks.world import build as world_build
+from checks.world import motofix
+from checks.world.faults import FAULTS, Fault, parse_faults
+from checks.world.server import MotoServer
 
 __all__ = ["FAULTS", "Fault", "World", "adapt_client", "parse_faults"]
 
@@ -61,10 +62,9 @@ class World:
         self.endpoint_url = self._server.start()  # resets moto and applies motofix
         _current_endpoint = self.endpoint_url
         motofix.delay = self.replication_delay
-        from .build import build
 
         try:
-            build(self)
+            world_build.build(self)
             # Faults that delete a resource go last, so faults on that resource still apply first.
             for fid, resource in sorted(self.faults, key=lambda f: f[0] in DELETING):
                 FAULTS[fid].inject(self, resource)

@@ -13,22 +13,18 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..config import Env, Key
-from . import motofix
+from checks.core.arns import table_arn
+from checks.core.config import CRON, Env, Key
+from checks.world import motofix
 
 if TYPE_CHECKING:
-    from . import World
+    from checks.world import World
 
 BACKUP_ROLE = "arn:aws:iam::{account}:role/service-role/AWSBackupDefaultServiceRole"
-CRON = {"hourly": "cron(0 * * * ? *)", "daily": "cron(0 2 * * ? *)"}
 S3_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-
-
-def table_arn(env: Env, table: str, region: str | None = None) -> str:
-    return f"arn:aws:dynamodb:{region or env.region}:{env.account}:table/{table}"
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..config import Env
-from . import build, motofix
+from checks.core.arns import table_arn
+from checks.core.config import Env
+from checks.world import build, motofix
 
 if TYPE_CHECKING:
-    from . import World
+    from checks.world import World
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _ddb03(world: World, table: str) -> None:
 
 @fault("DDB-04", "table", "the table is missing from the backup selection")
 def _ddb04(world: World, table: str) -> None:
-    arn = build.table_arn(world.env, table)
+    arn = table_arn(world.env, table)
     for sel in motofix.selections(world.env.account, world.env.region).values():
         if sel["BackupSelection"]["SelectionName"] == world.env.backup.selection:
             sel["BackupSelection"]["Resources"] = [r for r in sel["BackupSelection"]["Resources"] if r != arn]
@@ -94,7 +95,7 @@ def _ddb04(world: World, table: str) -> None:
 
 @fault("DDB-05", "table", "the table's Environment tag is removed")
 def _ddb05(world: World, table: str) -> None:
-    world.client("dynamodb").untag_resource(ResourceArn=build.table_arn(world.env, table), TagKeys=["Environment"])
+    world.client("dynamodb").untag_resource(ResourceArn=table_arn(world.env, table), TagKeys=["Environment"])
 
 
 @fault("DDB-06", "table", "DescribeContinuousBackups on the table is denied (AccessDeniedException)")

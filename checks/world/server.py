@@ -8,7 +8,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from . import motofix
+from checks.world import motofix
 
 
 class _Server(ThreadedMotoServer):

@@ -2,12 +2,11 @@
 
 import pytest
 
-from checks.snapshot import parse_time
-from checks.views import covers
+from checks.areas.dynamodb.views import covers, runs_at
+from checks.core.snapshot import parse_time
 
 pytestmark = [pytest.mark.dynamodb, pytest.mark.issue("DDB-04")]
 
-CRON = {"hourly": "cron(0 * * * ? *)", "daily": "cron(0 2 * * ? *)"}
 WINDOW_HOURS = {"hourly": 2, "daily": 26}  # the schedule period plus a backup job's grace
 
 
@@ -21,7 +20,7 @@ def test_backup_plan(backup):
     want = backup.env.backup
     assert backup.plan_id, f"backup plan {want.plan} does not exist in {backup.region}"
     rules = [(r.get("ScheduleExpression"), r.get("Lifecycle", {}).get("DeleteAfterDays")) for r in backup.rules]
-    assert any(_is_frequency(s, want.frequency) and d == want.retention_days for s, d in rules), (
+    assert any(runs_at(s, want.frequency) and d == want.retention_days for s, d in rules), (
         f"plan {want.plan} has no {want.frequency} rule kept {want.retention_days} days; rules: {rules}")
 
 
@@ -53,12 +52,3 @@ def test_recovery_point_recent(backup, table):
     assert newest is not None, f"table {table.name} has no completed recovery point in {backup.env.backup.vault}"
     age = (collected - newest).total_seconds() / 3600
     assert age <= hours, f"table {table.name} newest recovery point is {age:.1f} h old, expected within {hours} h"
-
-
-def _is_frequency(expr, frequency):
-    if not expr:
-        return False
-    if expr == CRON[frequency]:
-        return True
-    fields = expr.removeprefix("cron(").removesuffix(")").split()
-    return len(fields) == 6 and (fields[1] == "*" if frequency == "hourly" else fields[1].isdigit())

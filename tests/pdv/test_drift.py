@@ -2,7 +2,7 @@
 
 import pytest
 
-from checks.pdv.views import unexpected
+from checks.areas.pdv.views import unexpected
 
 pytestmark = [pytest.mark.pdv, pytest.mark.smoke, pytest.mark.issue("PDV-07")]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from checks.views import replication_role_exists
+from checks.areas.s3.views import replication_role_exists
 
 pytestmark = [pytest.mark.s3, pytest.mark.issue("S3-05")]
 

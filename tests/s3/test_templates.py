@@ -2,7 +2,7 @@
 
 import pytest
 
-from checks.html import html_problems, manifest_digest
+from checks.areas.s3.templates import html_problems, manifest_digest
 
 pytestmark = [pytest.mark.s3, pytest.mark.smoke, pytest.mark.issue("S3-04")]
 

@@ -1,0 +1,176 @@
+"""CI/CD collector: infra repo files, actionlint, plan JSON, the Terraform state backend and GitHub.
+
+Everything CICD-01..06 judges is read here, once, into the Snapshot; the views in
+checks/cicd/views.py only read the Snapshot. Run facts the views need later (which infra
+repo, plan file and GitHub repo were used, or why GitHub was skipped) go to snapshot.meta
+so a replay judges the same inputs. The GitHub token is never recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from checks.areas.cicd import github as gh
+from checks.areas.cicd import state as st
+from checks.core.collect import Context
+from checks.core.snapshot import Observation, iso, now
+
+WORKFLOW_DIR = ".github/workflows"
+TF_SUFFIXES = (".tf", ".tfvars", ".hcl", ".tfbackend")
+SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv"}
+
+
+def infra_root(ctx: Context) -> Path | None:
+    """The infra repo, as the plugin resolved it (--infra-repo, else env.infra_repo)."""
+    return Path(ctx.options.infra_repo).resolve() if ctx.options.infra_repo else None
+
+
+def repo_files(root: Path) -> list[str]:
+    """Workflow and Terraform files of the infra repo, relative and sorted."""
+    out = []
+    wf = root / WORKFLOW_DIR
+    if wf.is_dir():
+        out += [p.relative_to(root).as_posix() for p in wf.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        for f in filenames:
+            if f.endswith(TF_SUFFIXES):
+                out.append((Path(dirpath) / f).relative_to(root).as_posix())
+    return sorted(set(out))
+
+
+def record(ctx: Context, service: str, operation: str, params: dict, response=None, error=None) -> Observation:
+    obs = Observation(service, "", operation, params, iso(now()), response=response, error=error)
+    return ctx.snapshot.add(obs)
+
+
+def collect(ctx: Context) -> None:
+    root = infra_root(ctx)
+    if root is not None:
+        ctx.snapshot.meta["infra_repo"] = str(root)
+        ctx.spawn(_files, ctx, root)
+    if ctx.options.plan_json:
+        ctx.snapshot.meta["plan_json"] = str(ctx.options.plan_json)
+        ctx.spawn(ctx.file, Path(ctx.options.plan_json))
+    ctx.spawn(_backend, ctx, root)
+    ctx.spawn(_github, ctx)
+
+
+def _files(ctx: Context, root: Path) -> None:
+    if not root.is_dir():
+        record(ctx, "file", "List", {"path": "."}, error={"code": "FileNotFound",
+                                                           "message": f"infra repo {root} is not a directory"})
+        return
+    files = repo_files(root)
+    record(ctx, "file", "List", {"path": "."}, response={"files": files})
+    for rel in files:
+        ctx.file(root / rel, root)
+    _actionlint(ctx, root, [f for f in files if f.startswith(WORKFLOW_DIR + "/")])
+
+
+def _actionlint(ctx: Context, root: Path, workflows: list[str]) -> None:
+    exe = shutil.which("actionlint")
+    params = {"path": WORKFLOW_DIR}
+    if exe is None:
+        record(ctx, "tool", "actionlint", params,
+               error={"code": "NotInstalled", "message": "actionlint is not on PATH"})
+        return
+    if not workflows:
+        record(ctx, "tool", "actionlint", params, response={"errors": []})
+        return
+    try:
+        with tempfile.TemporaryDirectory(prefix="bbws-actionlint-") as tmp:
+            cwd = root
+            if not (root / ".git").exists():
+                # actionlint takes the nearest .git as the project root (for ./ reusable workflows); an infra
+                # repo inside another checkout gets a private copy with its own marker.
+                cwd = Path(tmp)
+                (cwd / ".git").mkdir()
+                shutil.copytree(root / WORKFLOW_DIR, cwd / WORKFLOW_DIR)
+            proc = subprocess.run([exe, "-no-color", "-format", "{{json .}}", *workflows], cwd=cwd,
+                                  capture_output=True, text=True, timeout=120, check=False)
+        version = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=30,
+                                 check=False).stdout.strip().splitlines()[:1]
+    except (OSError, shutil.Error, subprocess.TimeoutExpired) as exc:
+        record(ctx, "tool", "actionlint", params, error={"code": type(exc).__name__, "message": str(exc)})
+        return
+    try:
+        errors = json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError:
+        record(ctx, "tool", "actionlint", params,
+               error={"code": "BadOutput", "message": f"exit {proc.returncode}: {(proc.stderr or proc.stdout)[:500]}"})
+        return
+    keep = ("message", "filepath", "line", "column", "kind")
+    record(ctx, "tool", "actionlint", params, response={
+        "version": version[0] if version else "", "exit": proc.returncode,
+        "errors": [{k: e.get(k) for k in keep} for e in errors if isinstance(e, dict)]})
+
+
+def _state_keys(ctx: Context, root: Path | None) -> list[str]:
+    """The env's state key plus every literal state key the infra repo's backends name."""
+    keys = [ctx.env.terraform.state_key]
+    if root is not None and root.is_dir():
+        for rel in repo_files(root):
+            obs = ctx.file(root / rel, root)
+            text = (obs.response or {}).get("text", "") if obs.ok else ""
+            keys += re.findall(r"""(?:^|\s|["'])key\s*=\s*"?([A-Za-z0-9_./-]+\.tfstate)""", text, flags=re.M)
+    return list(dict.fromkeys(keys))
+
+
+def _backend(ctx: Context, root: Path | None) -> None:
+    env, tf, aws = ctx.env, ctx.env.terraform, ctx.aws
+    region = env.region
+    aws.call("sts", "GetCallerIdentity", region)
+    aws.call("s3", "HeadBucket", region, Bucket=tf.state_bucket)
+    aws.call("s3", "GetBucketVersioning", region, Bucket=tf.state_bucket)
+    aws.call("s3", "GetBucketEncryption", region, Bucket=tf.state_bucket)
+    aws.call("dynamodb", "DescribeTable", region, TableName=tf.lock_table)
+    aws.paginate("dynamodb", "Scan", region, TableName=tf.lock_table)
+    for name in env.tables:
+        aws.call("dynamodb", "DescribeTable", region, TableName=name)
+    aws.call("s3", "HeadBucket", region, Bucket=env.s3.bucket)
+    for key in _state_keys(ctx, root):
+        aws.call("s3", "GetObject", region, Bucket=tf.state_bucket, Key=f"{key}.tflock")
+        obs = aws.call("s3", "GetObject", region, Bucket=tf.state_bucket, Key=key)
+        if not obs.ok:
+            continue
+        parsed, _ = st.parse_state(st.body_bytes((obs.response or {}).get("Body")))
+        for r in st.resources(parsed) if parsed else []:
+            if r.type == "aws_dynamodb_table" and r.identity:
+                aws.call("dynamodb", "DescribeTable", r.region or region, TableName=r.identity)
+            elif r.type == "aws_s3_bucket" and r.identity:
+                aws.call("s3", "HeadBucket", region, Bucket=r.identity)
+
+
+def github_settings(ctx: Context) -> tuple[str, str, str]:
+    token = ctx.options.github_token or os.environ.get("GITHUB_TOKEN", "")
+    repo = (getattr(ctx.options, "github_repo", "") or ctx.env.github.repo
+            or os.environ.get("GITHUB_REPOSITORY", ""))
+    api = ctx.options.github_api_url or os.environ.get("GITHUB_API_URL", "") or ctx.env.github.api_url
+    return token, repo, api
+
+
+def _github(ctx: Context) -> None:
+    token, repo, api = github_settings(ctx)
+    if not token or not repo:
+        missing = " and ".join(x for x, v in (("GITHUB_TOKEN", token), ("github.repo (or GITHUB_REPOSITORY)", repo))
+                               if not v)
+        ctx.snapshot.meta["github"] = {"skipped": f"GitHub API checks skipped: no {missing}; set GITHUB_TOKEN and "
+                                                  f"github.repo in environments.toml (or GITHUB_REPOSITORY)"}
+        return
+    ctx.snapshot.meta["github"] = {"repo": repo, "api_url": api}
+    client = gh.GitHub(api, token, ctx.snapshot)
+    g = ctx.env.github
+    client.get(gh.environment_path(repo, g.environment))
+    client.get(gh.runs_path(repo, g.workflow, "status=completed&per_page=1"))
+    client.get(gh.runs_path(repo, g.workflow, "status=success&per_page=1"))
+    waiting = client.get(gh.waiting_path(repo), paginate=True)
+    for run in (waiting.response or {}).get("items", [])[:100] if waiting.ok else []:
+        if isinstance(run, dict) and "id" in run:
+            client.get(gh.pending_path(repo, run["id"]))

@@ -1,0 +1,162 @@
+"""Terraform files (python-hcl2): parse, backend config, GSI attributes, resource identities (CICD-02/03).
+
+python-hcl2 8 keeps quotes around strings and labels and marks blocks with `__is_block__`;
+`normalize` turns its output into plain values ("tenants", not "\\"tenants\\"").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.areas.cicd.findings import Finding
+
+STATEFUL = ("aws_dynamodb_table", "aws_s3_bucket")
+IDENTITY_ATTR = {"aws_dynamodb_table": "name", "aws_s3_bucket": "bucket"}
+
+
+def parse_hcl(path: str, text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The normalized HCL body, or None and a finding that names the file and, when known, the line."""
+    import hcl2
+
+    try:
+        raw = hcl2.loads(text)
+    except Exception as exc:  # noqa: BLE001  lark raises many types: UnexpectedToken, UnexpectedCharacters, VisitError...
+        line = getattr(exc, "line", 0) or 0
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, [Finding("CICD-02", "hcl", path, f"does not parse as HCL ({type(exc).__name__}): {first}",
+                              "", int(line) if isinstance(line, int) else 0)]
+    return normalize(raw), []
+
+
+def unquote(v: Any) -> Any:
+    if isinstance(v, str) and len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+        return v[1:-1].replace('\\"', '"')
+    return v
+
+
+def normalize(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {unquote(k): normalize(x) for k, x in v.items() if k != "__is_block__"}
+    if isinstance(v, list):
+        return [normalize(x) for x in v]
+    return unquote(v)
+
+
+def blocks(body: Any) -> list[dict[str, Any]]:
+    """A block or list of blocks as a list of dicts."""
+    if isinstance(body, dict):
+        return [body]
+    return [b for b in body if isinstance(b, dict)] if isinstance(body, list) else []
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    body: dict[str, Any]
+    file: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.type}.{self.name}"
+
+
+@dataclass
+class Root:
+    """One Terraform root module: its parsed .tf files (rel path -> body)."""
+    path: str
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def resources(self) -> list[Resource]:
+        out = []
+        for f, body in self.files.items():
+            for group in blocks(body.get("resource")):
+                for typ, named in group.items():
+                    for name, res in (named.items() if isinstance(named, dict) else []):
+                        for r in blocks(res):
+                            out.append(Resource(typ, name, r, f))
+        return out
+
+    def locals(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for body in self.files.values():
+            for b in blocks(body.get("locals")):
+                out.update(b)
+        return out
+
+    def backend(self) -> tuple[str, dict[str, Any]] | None:
+        for body in self.files.values():
+            for tf in blocks(body.get("terraform")):
+                for b in blocks(tf.get("backend")):
+                    for typ, cfg in b.items():
+                        return typ, (cfg if isinstance(cfg, dict) else {})
+        return None
+
+    def required_version(self) -> str:
+        for body in self.files.values():
+            for tf in blocks(body.get("terraform")):
+                if "required_version" in tf:
+                    return str(tf["required_version"])
+        return ""
+
+    def identity(self, r: Resource) -> str:
+        """The real-world name of a stateful resource, with locals substituted (vars stay symbolic)."""
+        attr = IDENTITY_ATTR.get(r.type)
+        value = str(r.body.get(attr, r.address)) if attr else r.address
+        loc = self.locals()
+        for _ in range(3):
+            value = re.sub(r"\$\{local\.([A-Za-z0-9_]+)\}", lambda m: str(loc.get(m.group(1), m.group(0))), value)
+            value = re.sub(r"^local\.([A-Za-z0-9_]+)$", lambda m: str(loc.get(m.group(1), m.group(0))), value)
+        return value
+
+
+def _literal(v: Any) -> str | None:
+    return v if isinstance(v, str) and "${" not in v else None
+
+
+def gsi_attributes(root: Root) -> list[Finding]:
+    """Every key of a table and of its indexes is declared in an `attribute` block, and only keys are."""
+    out = []
+    for r in root.resources():
+        if r.type != "aws_dynamodb_table":
+            continue
+        declared = {a.get("name") for a in blocks(r.body.get("attribute"))}
+        if any(_literal(a) is None for a in declared) or "dynamic" in r.body and "attribute" in str(r.body["dynamic"]):
+            continue  # computed attributes: cannot judge statically
+        keys: dict[str, str] = {}
+        for k in ("hash_key", "range_key"):
+            if _literal(r.body.get(k)):
+                keys[r.body[k]] = f"table {k}"
+        for kind in ("global_secondary_index", "local_secondary_index"):
+            for idx in blocks(r.body.get(kind)):
+                for k in ("hash_key", "range_key"):
+                    v = _literal(idx.get(k))
+                    if v:
+                        keys.setdefault(v, f"{idx.get('name', '?')} {k}")
+        for key, used in keys.items():
+            if key not in declared:
+                out.append(Finding("CICD-02", "gsi-attribute", r.file, f"{r.address}: key {key!r} ({used}) has no "
+                                   f"`attribute` block; plan fails with 'all indexes must have an attribute "
+                                   f"definition'", r.address))
+        for extra in sorted(a for a in declared - set(keys) if a):
+            out.append(Finding("CICD-02", "gsi-attribute", r.file, f"{r.address}: attribute {extra!r} is declared "
+                               "but is no table or index key; plan fails with 'all attributes must be indexed'",
+                               r.address))
+    return out
+
+
+def backend_settings(root: Root, init_flags: list[str], env_files: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The backend settings after `-backend-config` flags: KEY=VALUE pairs or backend files."""
+    got = root.backend()
+    cfg: dict[str, str] = {k: str(v) for k, v in (got[1] if got else {}).items() if not isinstance(v, (dict, list))}
+    for flag in init_flags:
+        if "=" in flag and not flag.endswith((".hcl", ".tfbackend")):
+            k, _, v = flag.partition("=")
+            cfg[k.strip()] = v.strip()
+        else:
+            body = env_files.get(flag) or env_files.get(f"{root.path}/{flag}")
+            if body:
+                cfg.update({k: str(v) for k, v in body.items() if not isinstance(v, (dict, list))})
+    return cfg

@@ -1,0 +1,44 @@
+"""Reads of the deployed tables, their backups and the app roles (DynamoDB, Backup, IAM)."""
+
+from __future__ import annotations
+
+from checks.areas.dynamodb import reads as r
+from checks.core.collect import Context
+
+
+def collect(ctx: Context) -> None:
+    env, aws = ctx.env, ctx.aws
+    for region in env.regions:
+        ctx.spawn(aws.read, r.list_tables(region))
+    for name in env.tables:
+        ctx.spawn(aws.read, r.describe_table(name))
+        ctx.spawn(aws.read, r.continuous_backups(name))
+        ctx.spawn(aws.read, r.table_tags(env, name))
+        for region in env.dynamodb.replicas:
+            ctx.spawn(aws.read, r.describe_table(name, region))
+    ctx.spawn(_backup, ctx)
+    for role, need in env.iam.app_roles.items():
+        ctx.spawn(aws.read, r.get_role(role))
+        if need.table_actions:
+            ctx.spawn(aws.read, r.simulate_tables(env, role, need.table_actions))
+        if need.bucket_actions:
+            ctx.spawn(aws.read, r.simulate_bucket(env, role, need.bucket_actions))
+
+
+def _backup(ctx: Context) -> None:
+    aws, b = ctx.aws, ctx.env.backup
+    ctx.spawn(aws.read, r.backup_vault(b.vault))
+    ctx.spawn(aws.read, r.recovery_points(b.vault))
+    if b.copy_to_region:
+        ctx.spawn(aws.read, r.backup_vault(b.vault, b.copy_to_region))
+    plans = aws.read(r.backup_plans())
+    for plan in (plans.response or {}).get("BackupPlansList", []) if plans.ok else []:
+        if plan.get("BackupPlanName") == b.plan:
+            ctx.spawn(aws.read, r.backup_plan(plan["BackupPlanId"]))
+            ctx.spawn(_selections, ctx, plan["BackupPlanId"])
+
+
+def _selections(ctx: Context, plan_id: str) -> None:
+    listing = ctx.aws.read(r.backup_selections(plan_id))
+    for sel in (listing.response or {}).get("BackupSelectionsList", []) if listing.ok else []:
+        ctx.spawn(ctx.aws.read, r.backup_selection(plan_id, sel["SelectionId"]))

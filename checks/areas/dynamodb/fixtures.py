@@ -1,0 +1,55 @@
+"""Fixtures for tests/dynamodb: `table`, `gsi`, `tag` (of a table), `backup`, `app_role` and `scope`.
+
+Parametrized over what environments.toml expects, so ids read `test_pitr_enabled[tenants]`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.areas.dynamodb import access
+from checks.areas.dynamodb import views as v
+from checks.core.config import Env
+from checks.core.snapshot import Snapshot
+from checks.plugin.run import env_of, pairs
+
+
+@pytest.fixture
+def table(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> v.Table:
+    return v.Table(snapshot, env, request.param)
+
+
+@pytest.fixture
+def gsi(request: pytest.FixtureRequest, table: v.Table) -> v.GsiView:
+    return table.gsi(request.param)
+
+
+@pytest.fixture
+def backup(snapshot: Snapshot, env: Env) -> v.Backup:
+    return v.Backup(snapshot, env, env.backup.plan)
+
+
+@pytest.fixture
+def app_role(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> v.AppRole:
+    return v.AppRole(snapshot, env, request.param)
+
+
+@pytest.fixture
+def scope(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> access.Reads:
+    return access.Reads(snapshot, env, request.param, access.scopes(env))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    names = set(metafunc.fixturenames)
+    env = env_of(metafunc.config)
+    if "table" in names:
+        if "gsi" in names:
+            pairs(metafunc, ("table", "gsi"), [(t, g) for t in env.tables for g in env.tables[t].gsis])
+        elif "tag" in names:
+            pairs(metafunc, ("table", "tag"), [(t, tag) for t in env.tables for tag in env.table_tags()])
+        else:
+            metafunc.parametrize("table", list(env.tables), indirect=True, ids=str)
+    if "app_role" in names:
+        metafunc.parametrize("app_role", list(env.iam.app_roles), indirect=True, ids=str)
+    if "scope" in names:
+        metafunc.parametrize("scope", access.scopes(env), indirect=True, ids=str)

@@ -1,0 +1,280 @@
+"""Post-deployment collector: canaries (actions), leftovers, metrics, state and the other bundle.
+
+Canaries write, so they run here, once, in the collection phase; tests/pdv only read what
+is recorded. Every write goes through `aws.write` (guarded and recorded); each canary also
+leaves one record of its own (service "canary") with every step's outcome and timing. The
+delete of a canary item or object runs in a `finally`, whatever happened before it, and a
+canary left by an earlier run is found by a read (Scan / ListObjectsV2) on every run and
+removed when canaries are enabled.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from checks.areas.pdv import reads as rq
+from checks.core.arns import bucket_region
+from checks.core.aws import Aws, error_of
+from checks.core.collect import Context
+from checks.core.snapshot import Observation, iso, jsonable, now
+
+GSI_WAIT_SECONDS = 10.0   # a GSI is eventually consistent: poll a query this long for the canary
+POLL_MAX_INTERVAL = 2.0
+
+
+def collect(ctx: Context) -> None:
+    env, aws = ctx.env, ctx.aws
+    run_id = rq.run_id(ctx.snapshot)
+    for table in env.tables:
+        ctx.spawn(_table, ctx, table, run_id)
+    ctx.spawn(_objects, ctx, run_id)
+    ctx.spawn(_metrics, ctx)
+    # PDV-07: the state object (the CI/CD collector reads the same: one request) and the live lists.
+    tf = env.terraform
+    ctx.spawn(aws.call, "s3", "GetObject", env.region, Bucket=tf.state_bucket, Key=tf.state_key)
+    ctx.spawn(aws.paginate, "dynamodb", "ListTables", env.region)
+    ctx.spawn(aws.paginate, "s3", "ListBuckets", env.region)
+    if ctx.options.compare_with:
+        ctx.spawn(_other_bundle, ctx, Path(ctx.options.compare_with))
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _write(aws: Aws, service: str, operation: str, region: str, **params: Any) -> dict[str, Any]:
+    """A canary write (recorded by the guarded layer) as a step result."""
+    started = time.perf_counter()
+    try:
+        response = aws.write(service, operation, region, **params)
+        out: dict[str, Any] = {"ok": True, "response": jsonable(response)}
+    except Exception as exc:  # noqa: BLE001
+        out = {"ok": False, "error": error_of(exc)}
+    out["seconds"] = round(time.perf_counter() - started, 3)
+    return out
+
+
+def _step(name: str, obs: Observation, **extra: Any) -> dict[str, Any]:
+    out = {"step": name, "ok": obs.ok, "seconds": round(obs.elapsed_ms / 1000, 3), **extra}
+    if obs.error:
+        out["error"] = obs.error
+    return out
+
+
+def _record(ctx: Context, operation: str, region: str, params: dict[str, Any], record: dict[str, Any]) -> None:
+    ctx.snapshot.add(Observation(rq.CANARY, region, operation, params, iso(now()), response=jsonable(record)))
+
+
+def _interval(n: int) -> float:
+    return min(POLL_MAX_INTERVAL, 0.1 * (2 ** min(n, 6)))
+
+
+# --------------------------------------------------------------------------- PDV-03 DynamoDB
+
+def _table(ctx: Context, table: str, run_id: str) -> None:
+    env, aws = ctx.env, ctx.aws
+    pk_name, sk_name = rq.key_names(env)
+    record: dict[str, Any] = {"enabled": aws.canary, "run_id": run_id, "pk": rq.canary_pk(run_id),
+                              "steps": [], "removed": []}
+    try:
+        scan = aws.paginate("dynamodb", "Scan", env.region, TableName=table, **rq.leftover_scan(env))
+        if not aws.canary:
+            return
+        for item in (scan.response or {}).get("Items", []) if scan.ok else []:
+            key = {pk_name: item.get(pk_name), sk_name: item.get(sk_name)}
+            result = _write(aws, "dynamodb", "DeleteItem", env.region, TableName=table, Key=key)
+            record["removed"].append({"key": jsonable(key), "ok": result["ok"], "error": result.get("error")})
+        _ddb_canary(ctx, table, run_id, record)
+    finally:
+        _record(ctx, rq.DDB_CANARY, env.region, {"TableName": table}, record)
+
+
+def _ddb_canary(ctx: Context, table: str, run_id: str, record: dict[str, Any]) -> None:
+    env, aws = ctx.env, ctx.aws
+    region = env.region
+    pk_name, sk_name = rq.key_names(env)
+    item = rq.canary_item(env, table, run_id, str(ctx.snapshot.meta.get("collected_at") or iso(now())))
+    key = {pk_name: item[pk_name], sk_name: item[sk_name]}
+    steps = record["steps"]
+    started = time.perf_counter()
+    try:
+        put = _write(aws, "dynamodb", "PutItem", region, TableName=table, Item=item)
+        steps.append({"step": "put", **{k: v for k, v in put.items() if k != "response"}})
+        if not put["ok"]:
+            return
+        got = aws.call("dynamodb", "GetItem", region, TableName=table, Key=key, ConsistentRead=True)
+        steps.append(_step("get", got, found=bool((got.response or {}).get("Item"))))
+        for index in rq.gsi_keys(env, table):
+            steps.append(_query(ctx, table, index, item))
+    except BaseException as exc:  # record the interruption, clean up (finally), then let it go on
+        steps.append({"step": "interrupted", "ok": False, "error": error_of(exc)})
+        raise
+    finally:
+        deleted = _write(aws, "dynamodb", "DeleteItem", region, TableName=table, Key=key)
+        gone = aws.probe("dynamodb", "GetItem", region, TableName=table, Key=key, ConsistentRead=True,
+                    ProjectionExpression="#pk", ExpressionAttributeNames={"#pk": pk_name})
+        steps.append({"step": "delete", "ok": deleted["ok"], "error": deleted.get("error"),
+                      "seconds": deleted["seconds"],
+                      "gone": gone.ok and not (gone.response or {}).get("Item"),
+                      "check_error": gone.error})
+        record["seconds"] = round(time.perf_counter() - started, 3)
+
+
+def _query(ctx: Context, table: str, index: str, item: dict[str, Any]) -> dict[str, Any]:
+    env, aws = ctx.env, ctx.aws
+    pk_name = rq.key_names(env)[0]
+    params = rq.gsi_query(env, table, index, item)
+    deadline = time.monotonic() + GSI_WAIT_SECONDS
+    started, attempts = time.perf_counter(), 0
+    while True:
+        attempts += 1
+        obs = aws.probe("dynamodb", "Query", env.region, **params)
+        found = obs.ok and any(i.get(pk_name) == item[pk_name] for i in (obs.response or {}).get("Items", []))
+        if found or not obs.ok or time.monotonic() >= deadline:
+            break
+        time.sleep(min(_interval(attempts), 1.0))
+    ctx.snapshot.add(obs)
+    return {**_step("query", obs, index=index, found=found, attempts=attempts),
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+# --------------------------------------------------------------------------- PDV-04/05 S3
+
+def _objects(ctx: Context, run_id: str) -> None:
+    env, aws = ctx.env, ctx.aws
+    bucket, rep = env.s3.bucket, env.s3.replication
+    region = bucket_region(env, bucket)
+    sides = [(bucket, region)] + ([(rep.destination, env.dr_region)] if rep else [])
+    key = rq.canary_key(run_id)
+    record: dict[str, Any] = {"enabled": aws.canary, "run_id": run_id, "key": key, "steps": [], "removed": []}
+    trip: dict[str, Any] = {"enabled": aws.canary, "run_id": run_id, "key": key}
+    try:
+        listings = [(b, r, aws.paginate("s3", "ListObjectsV2", r, Bucket=b, **rq.leftover_listing()))
+                    for b, r in sides]
+        if not aws.canary:
+            return
+        for b, r, listing in listings:
+            for obj in (listing.response or {}).get("Contents", []) if listing.ok else []:
+                record["removed"].append({"bucket": b, **_remove_object(aws, b, r, obj["Key"])})
+        _s3_canary(ctx, key, sides, record, trip)
+    finally:
+        _record(ctx, rq.S3_CANARY, region, {"Bucket": bucket}, record)
+        if rep:
+            _record(ctx, rq.ROUND_TRIP, region, {"Bucket": bucket}, trip)
+
+
+def _remove_object(aws: Aws, bucket: str, region: str, key: str, known_version: str | None = None) -> dict[str, Any]:
+    """Delete every version (and delete marker) of one canary key; the result of the deletes."""
+    versions = aws.call("s3", "ListObjectVersions", region, Bucket=bucket, Prefix=key)
+    ids = [v.get("VersionId") for part in ("Versions", "DeleteMarkers")
+           for v in (versions.response or {}).get(part, []) if v.get("Key") == key] if versions.ok else []
+    if known_version and known_version not in ids:
+        ids.append(known_version)
+    errors = []
+    for vid in ids or [None]:
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if vid and vid != "null":
+            params["VersionId"] = vid
+        result = _write(aws, "s3", "DeleteObject", region, **params)
+        if not result["ok"]:
+            errors.append(result["error"])
+    gone = aws.probe("s3", "HeadObject", region, Bucket=bucket, Key=key)
+    return {"key": key, "ok": not errors, "error": errors[0] if errors else None, "versions": len(ids),
+            "gone": gone.absent or gone.code in ("NoSuchKey", "404", "405", "MethodNotAllowed")}
+
+
+def _s3_canary(ctx: Context, key: str, sides: list[tuple[str, str]], record: dict[str, Any],
+               trip: dict[str, Any]) -> None:
+    env, aws = ctx.env, ctx.aws
+    (bucket, region), dr = sides[0], (sides[1] if len(sides) > 1 else None)
+    steps = record["steps"]
+    body = f"BBWS post-deployment canary {record['run_id']} for {env.name}\n"
+    version = None
+    started = time.perf_counter()
+    try:
+        put = _write(aws, "s3", "PutObject", region, Bucket=bucket, Key=key, Body=body.encode(),
+                     ContentType="text/plain")
+        put_done = time.monotonic()
+        steps.append({"step": "put", **{k: v for k, v in put.items() if k != "response"}})
+        if not put["ok"]:
+            trip.update(status="NOT_PUT", error=put.get("error"))
+            return
+        version = (put.get("response") or {}).get("VersionId")
+        got = aws.call("s3", "GetObject", region, Bucket=bucket, Key=key)
+        steps.append(_step("get", got, matches=got.ok and (got.response or {}).get("Body") == body))
+        if dr is not None:
+            trip.update(_round_trip(ctx, bucket, region, dr[0], dr[1], key, put_done))
+    except BaseException as exc:
+        steps.append({"step": "interrupted", "ok": False, "error": error_of(exc)})
+        trip.setdefault("status", "INTERRUPTED")
+        trip.setdefault("error", error_of(exc))
+        raise
+    finally:
+        t0 = time.perf_counter()
+        removed = _remove_object(aws, bucket, region, key, version)
+        steps.append({"step": "delete", "ok": removed["ok"], "error": removed["error"], "gone": removed["gone"],
+                      "seconds": round(time.perf_counter() - t0, 3)})
+        if dr is not None:
+            dr_removed = _remove_object(aws, dr[0], dr[1], key)
+            trip["cleanup"] = {"source": removed, "dr": dr_removed}
+        record["seconds"] = round(time.perf_counter() - started, 3)
+
+
+def _round_trip(ctx: Context, bucket: str, region: str, dr_bucket: str, dr_region: str, key: str,
+                started: float) -> dict[str, Any]:
+    """PDV-05: poll until the source says COMPLETED and the DR bucket holds the object, or time out.
+
+    The seconds are measured from the moment the PutObject returned.
+    """
+    aws, limit = ctx.aws, ctx.env.pdv.replication_timeout_seconds
+    polls, status, dr_obs, src = 0, "", None, None
+    while True:
+        polls += 1
+        src = aws.probe("s3", "HeadObject", region, Bucket=bucket, Key=key)
+        status = (src.response or {}).get("ReplicationStatus", "") if src.ok else ""
+        if src.ok and status in ("COMPLETED", ""):
+            dr_obs = aws.probe("s3", "HeadObject", dr_region, Bucket=dr_bucket, Key=key)
+        arrived = status == "COMPLETED" and dr_obs is not None and dr_obs.ok
+        # FAILED, or no status at all (no enabled rule covers the key), will not change.
+        final = arrived or not src.ok or status in ("FAILED", "")
+        if final or time.monotonic() - started >= limit:
+            break
+        waited = time.monotonic() - started
+        pause = 0.25 if waited < 5 else 1.0 if waited < 60 else POLL_MAX_INTERVAL  # fine early, cheap later
+        time.sleep(min(pause, max(0.05, limit - waited)))
+    elapsed = round(time.monotonic() - started, 3)
+    return {"status": status or "NONE", "arrived": arrived, "seconds": elapsed, "timeout_seconds": limit,
+            "timed_out": not arrived and not final, "polls": polls,
+            "source": {"ok": src.ok, "error": src.error, "ReplicationStatus": status},
+            "dr": None if dr_obs is None else {"ok": dr_obs.ok, "error": dr_obs.error,
+                                               "ReplicationStatus": (dr_obs.response or {}).get("ReplicationStatus")},
+            "dr_bucket": dr_bucket, "dr_region": dr_region}
+
+
+# --------------------------------------------------------------------------- PDV-06 metrics
+
+def _metrics(ctx: Context) -> None:
+    env, aws, snap = ctx.env, ctx.aws, ctx.snapshot
+    params, _ = rq.table_metrics(env, snap)
+    aws.paginate("cloudwatch", "GetMetricData", env.region, **params)
+    bucket = env.s3.bucket
+    region = bucket_region(env, bucket)
+    configs = aws.read(rq.bucket_metric_configs(bucket, region))
+    filters = [c["Id"] for c in (configs.response or {}).get("MetricsConfigurationList", [])] if configs.ok else []
+    if filters:
+        params, _ = rq.bucket_metrics(env, snap, bucket, filters)
+        aws.paginate("cloudwatch", "GetMetricData", region, **params)
+
+
+# --------------------------------------------------------------------------- PDV-08 the other bundle
+
+def _other_bundle(ctx: Context, path: Path) -> None:
+    from checks.areas.pdv import parity
+
+    ctx.snapshot.meta["compare_with"] = str(path)
+    obs = Observation("bundle", "", "Load", {"path": str(path)}, iso(now()))
+    try:
+        obs.response = parity.bundle_side(path)
+    except parity.BundleError as exc:
+        obs.error = {"code": "BundleError", "message": str(exc)}
+    ctx.snapshot.add(obs)

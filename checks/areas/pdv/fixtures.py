@@ -1,0 +1,72 @@
+"""Fixtures for tests/pdv. Each wraps the `table` or `bucket` view (so the test is parametrized
+over the env's resources by checks/fixtures.py) and adds what the runbook text needs
+({fix}, {pk}, {key}, {metric}, {address}).
+
+Registered by the plugin (`import_plugin("checks.pdv.fixtures")`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.areas.dynamodb import views as ddb
+from checks.areas.pdv import views as pv
+from checks.areas.s3 import views as s3
+from checks.core.config import Env
+from checks.core.snapshot import Snapshot
+
+
+@pytest.fixture
+def design(table: ddb.Table) -> pv.Design:
+    return pv.Design(table)
+
+
+@pytest.fixture
+def table_canary(table: ddb.Table) -> pv.TableCanary:
+    return pv.TableCanary(table)
+
+
+@pytest.fixture
+def bucket_canary(bucket: s3.Bucket) -> pv.BucketCanary:
+    return pv.BucketCanary(bucket)
+
+
+@pytest.fixture
+def round_trip(bucket: s3.Bucket) -> pv.RoundTrip:
+    if bucket.env.s3.replication is None:
+        pytest.skip(f"env {bucket.env.name} does not replicate (the round trip applies to PROD-shaped envs)")
+    return pv.RoundTrip(bucket)
+
+
+@pytest.fixture
+def table_metrics(table: ddb.Table) -> pv.TableMetrics:
+    return pv.TableMetrics(table)
+
+
+@pytest.fixture
+def bucket_metrics(bucket: s3.Bucket) -> pv.BucketMetrics:
+    return pv.BucketMetrics(bucket)
+
+
+@pytest.fixture
+def table_drift(table: ddb.Table) -> pv.Drift:
+    return pv.Drift(table, "table")
+
+
+@pytest.fixture
+def bucket_drift(bucket: s3.Bucket) -> pv.Drift:
+    return pv.Drift(bucket, "bucket")
+
+
+@pytest.fixture
+def dr_bucket_drift(dr_bucket: s3.Bucket) -> pv.Drift:
+    return pv.Drift(dr_bucket, "bucket")
+
+
+@pytest.fixture
+def parity(snapshot: Snapshot, env: Env) -> pv.Parity:
+    found = pv.Parity(snapshot, env)
+    if not found.given:
+        pytest.skip("no bundle to compare with: pass --compare-with <bundle dir> (e.g. the SIT bundle when "
+                    "promoting to PROD), or run `python -m checks.pdv.parity <bundle A> <bundle B>`")
+    return found

@@ -1,0 +1,186 @@
+"""S3 views: the bucket's configuration, its templates, the DR bucket and the account-level block."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from typing import Any
+
+from checks.areas.s3 import reads as r
+from checks.core.arns import bucket_arn, bucket_region
+from checks.core.config import Env
+from checks.core.outcome import Unverifiable, read
+from checks.core.read import caller_identity, get_role
+from checks.core.snapshot import Snapshot
+from checks.core.view import View, bucket_missing
+
+
+class Bucket(View):
+    """One expected S3 bucket."""
+
+    def __init__(self, snapshot: Snapshot, env: Env, name: str):
+        super().__init__(snapshot, env, name, bucket_region(env, name))
+
+    def context(self) -> dict[str, Any]:
+        ctx = {**super().context(), "bucket": self.name, "arn": bucket_arn(self.name)}
+        if self.env.s3.replication:
+            ctx.update(dr_bucket=self.env.s3.replication.destination, dr_region=self.env.dr_region)
+        return ctx
+
+    def _get(self, operation: str, what: str) -> dict[str, Any] | None:
+        """A bucket read; None when the configuration is absent; Missing when the bucket is."""
+        obs = self.seen(r.bucket_config(operation, self.name))
+        if obs is not None and obs.code == "NoSuchBucket":
+            raise bucket_missing(self.name)
+        return read(obs, f"{what} of bucket {self.name}", absent_ok=True)
+
+    @property
+    def exists(self) -> bool:
+        obs = self.seen(r.head_bucket(self.name))
+        return read(obs, f"bucket {self.name}", absent_ok=True) is not None
+
+    def require(self) -> None:
+        if not self.exists:
+            raise bucket_missing(self.name)
+
+    @property
+    def location(self) -> str:
+        data = self._get("GetBucketLocation", "the location") or {}
+        return data.get("LocationConstraint") or "us-east-1"
+
+    @property
+    def owned(self) -> bool:
+        listing = read(self.seen(r.list_buckets()), "the account's bucket list")
+        return any(b.get("Name") == self.name for b in listing.get("Buckets", []))
+
+    @property
+    def versioning(self) -> str:
+        data = self._get("GetBucketVersioning", "versioning") or {}
+        return data.get("Status", "never enabled")
+
+    @property
+    def encryption_rules(self) -> list[dict[str, Any]]:
+        data = self._get("GetBucketEncryption", "default encryption") or {}
+        return data.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+
+    @property
+    def public_access_block(self) -> dict[str, bool]:
+        data = self._get("GetPublicAccessBlock", "the public access block") or {}
+        return data.get("PublicAccessBlockConfiguration", {})
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        data = self._get("GetBucketPolicy", "the bucket policy") or {}
+        try:
+            return json.loads(data.get("Policy") or "{}")
+        except json.JSONDecodeError as exc:
+            raise Unverifiable(f"the policy of bucket {self.name} is not valid JSON: {exc}") from None
+
+    @property
+    def statements(self) -> list[dict[str, Any]]:
+        st = self.policy.get("Statement", [])
+        return st if isinstance(st, list) else [st]
+
+    @property
+    def lifecycle_rules(self) -> list[dict[str, Any]]:
+        data = self._get("GetBucketLifecycleConfiguration", "the lifecycle configuration") or {}
+        return data.get("Rules", [])
+
+    @property
+    def logging(self) -> dict[str, Any]:
+        data = self._get("GetBucketLogging", "access logging") or {}
+        return data.get("LoggingEnabled", {})
+
+    @property
+    def replication(self) -> dict[str, Any] | None:
+        data = self._get("GetBucketReplication", "the replication configuration")
+        return None if data is None else data.get("ReplicationConfiguration", {})
+
+    @property
+    def tags(self) -> dict[str, str]:
+        data = self._get("GetBucketTagging", "tags") or {}
+        return {t["Key"]: t["Value"] for t in data.get("TagSet", [])}
+
+    @property
+    def keys(self) -> set[str]:
+        self.require()
+        listing = self.seen(r.list_objects(self.name))
+        data = read(listing, f"the object list of bucket {self.name}", absent_ok=True) or {}
+        return {o["Key"] for o in data.get("Contents", [])}
+
+    def template(self, key: str) -> Template:
+        return Template(self, key)
+
+
+class Account(View):
+    """Account-level facts: the caller and the account's S3 public access block."""
+
+    @property
+    def caller(self) -> dict[str, Any]:
+        return read(self.seen(caller_identity()), "the caller identity")
+
+    @property
+    def public_access_block(self) -> dict[str, bool] | None:
+        obs = self.seen(r.account_public_access_block(self.env.account))
+        data = read(obs, f"the account public access block of {self.env.account}", absent_ok=True)
+        return None if data is None else data.get("PublicAccessBlockConfiguration", {})
+
+    def context(self) -> dict[str, Any]:
+        return {**super().context(), "account": self.env.account}
+
+
+class Template(View):
+    """One template object, as GetObject saw it."""
+
+    def __init__(self, bucket: Bucket, key: str):
+        super().__init__(bucket.snapshot, bucket.env, key, bucket.region)
+        self.bucket, self.key = bucket, key
+
+    def context(self) -> dict[str, Any]:
+        return {**self.bucket.context(), "key": self.key, "resource": self.key}
+
+    @cached_property
+    def object(self) -> dict[str, Any] | None:
+        self.bucket.require()
+        obs = self.seen(r.get_object(self.bucket.name, self.key))
+        return read(obs, f"s3://{self.bucket.name}/{self.key}", absent_ok=True)
+
+    @property
+    def exists(self) -> bool:
+        return self.object is not None
+
+    @property
+    def body(self) -> str:
+        body = (self.object or {}).get("Body", "")
+        return body if isinstance(body, str) else ""
+
+    @property
+    def size(self) -> int:
+        return int((self.object or {}).get("ContentLength", len(self.body.encode())))
+
+    @property
+    def content_type(self) -> str:
+        return (self.object or {}).get("ContentType", "")
+
+    @property
+    def replication_status(self) -> str:
+        return (self.object or {}).get("ReplicationStatus", "")
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body.encode("utf-8")).hexdigest()
+
+
+def dr_bucket(snapshot: Snapshot, env: Env) -> Bucket | None:
+    rep = env.s3.replication
+    return Bucket(snapshot, env, rep.destination) if rep else None
+
+
+def replication_role_exists(snapshot: Snapshot, env: Env) -> bool:
+    rep = env.s3.replication
+    assert rep is not None
+    obs = View(snapshot, env, rep.role).seen(get_role(rep.role))
+    return read(obs, f"IAM role {rep.role}", absent_ok=True) is not None
+
+

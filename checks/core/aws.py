@@ -1,0 +1,257 @@
+"""The one guarded boto3 layer: sessions, clients, the read-only guard and the recorder.
+
+Every AWS read the suite makes goes through `Aws.call` / `Aws.paginate`, which records an
+Observation into the run's Snapshot (an AWS error is an observation, never an exception).
+Every client carries the guard on botocore's `before-parameter-build` event, so a write
+is refused before a request exists, however the client is used.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+from botocore import xform_name
+
+from checks.core.config import Env
+from checks.core.read import Read
+from checks.core.snapshot import Calls, Observation, Snapshot, iso, jsonable, now
+
+READ_PREFIXES = ("Describe", "Get", "List", "Head", "Query", "Scan", "BatchGet", "Simulate", "Lookup")
+# Credential exchanges the suite itself needs (env.role_arn, CI's OIDC role): allowed by name.
+READ_EXTRA = {("sts", "AssumeRole"), ("sts", "AssumeRoleWithWebIdentity")}
+# Read-named operations that are not reads: each has a side effect, so the guard refuses it
+# although its name starts with a read prefix. Checked against botocore's models by
+# selftest/test_guard_models.py; add to this list, never to READ_PREFIXES, when a model grows.
+NOT_READS = {
+    ("sts", "GetSessionToken"): "mints temporary credentials",
+    ("sts", "GetFederationToken"): "mints federated credentials",
+    ("sts", "GetDelegatedAccessToken"): "mints a delegated access token",
+    ("sts", "GetWebIdentityToken"): "mints a web identity token",
+    ("s3control", "GetDataAccess"): "vends temporary S3 Access Grants credentials",
+    ("kms", "GetParametersForImport"): "creates a wrapping key and import token for the KMS key",
+}
+CANARY_OPS = {
+    ("dynamodb", "PutItem"): "Item",
+    ("dynamodb", "DeleteItem"): "Key",
+    ("s3", "PutObject"): "Key",
+    ("s3", "DeleteObject"): "Key",
+}
+CANARY_ITEM_PREFIX = "HEALTHCHECK#"
+CANARY_OBJECT_PREFIX = "healthcheck/"
+
+
+class WriteRefused(Exception):
+    """The guard refused an operation that is not a read."""
+
+
+def is_read(service: str, operation: str) -> bool:
+    if (service, operation) in NOT_READS:
+        return False
+    return operation.startswith(READ_PREFIXES) or (service, operation) in READ_EXTRA
+
+
+def is_canary_target(service: str, operation: str, params: dict[str, Any]) -> bool:
+    field = CANARY_OPS.get((service, operation))
+    if field is None:
+        return False
+    value = params.get(field)
+    if service == "s3":
+        return isinstance(value, str) and value.startswith(CANARY_OBJECT_PREFIX) and ".." not in value
+    pk = value.get("PK", {}) if isinstance(value, dict) else {}
+    return isinstance(pk, dict) and str(pk.get("S", "")).startswith(CANARY_ITEM_PREFIX)
+
+
+def check(service: str, operation: str, params: dict[str, Any], canary: bool) -> None:
+    """Raise WriteRefused unless the operation is a read or an opted-in canary write."""
+    if is_read(service, operation):
+        return
+    if canary and is_canary_target(service, operation, params):
+        return
+    why = (f"only reads are allowed; it {NOT_READS[(service, operation)]}" if (service, operation) in NOT_READS
+           else "only reads are allowed" if not canary or (service, operation) not in CANARY_OPS
+           else f"canary writes must target {CANARY_ITEM_PREFIX}* items or {CANARY_OBJECT_PREFIX}* keys")
+    hint = "" if canary else " (canary writes need --canary)"
+    raise WriteRefused(f"refused {service}:{operation}: {why}{hint}")
+
+
+def install_guard(client: Any, canary: bool) -> None:
+    """Refuse non-reads on this client before a request is built (the client's event emitter is
+    its own copy, so the unqualified event covers every operation whatever the service's id)."""
+    service = client.meta.service_model.service_name
+
+    def guard(params: dict[str, Any], model: Any, **_: Any) -> None:
+        check(service, model.name, params, canary)
+
+    client.meta.events.register_first("before-parameter-build", guard)
+
+
+def error_of(exc: Exception) -> dict[str, str]:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "Error"))
+        return {"code": code, "message": str(err.get("Message", exc))}
+    if isinstance(exc, WriteRefused):
+        return {"code": "WriteRefused", "message": str(exc)}
+    return {"code": type(exc).__name__, "message": str(exc)}
+
+
+class Aws:
+    """Clients for one env, guarded and recorded into `snapshot`."""
+
+    def __init__(self, env: Env, snapshot: Snapshot, *, endpoint_url: str | None = None,
+                 canary: bool = False, adapt: Callable[[str, dict[str, Any]], None] | None = None,
+                 session: boto3.Session | None = None):
+        self.env = env
+        self.snapshot = snapshot
+        self.endpoint_url = endpoint_url
+        self.canary = canary
+        self.adapt = adapt
+        self.calls = Calls()
+        self._lock = threading.Lock()  # counts, in-flight keys: held for microseconds
+        self._client_lock = threading.Lock()  # client creation (~50 ms each; a boto3 Session is not thread-safe)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._inflight: dict[str, threading.Event] = {}
+        self._session = session
+        self.client_hooks: list[Callable[[Any], None]] = []  # e.g. fault injection in self-tests
+
+    @property
+    def session(self) -> boto3.Session:
+        with self._client_lock:
+            if self._session is None:
+                self._session = self._make_session()
+            return self._session
+
+    def _make_session(self) -> boto3.Session:
+        base = boto3.Session(profile_name=self.env.profile or None, region_name=self.env.region)
+        if not self.env.role_arn:
+            return base
+        sts = base.client("sts", endpoint_url=self.endpoint_url, config=self._config("sts"))
+        install_guard(sts, canary=False)
+        creds = sts.assume_role(RoleArn=self.env.role_arn,
+                                RoleSessionName=f"bbws-checks-{self.env.name}")["Credentials"]
+        return boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                             aws_secret_access_key=creds["SecretAccessKey"],
+                             aws_session_token=creds["SessionToken"], region_name=self.env.region)
+
+    def _config(self, service: str) -> botocore.config.Config:
+        kwargs: dict[str, Any] = {
+            "retries": {"mode": self.env.retry_mode, "max_attempts": self.env.max_attempts},
+            "max_pool_connections": max(10, self.env.concurrency),
+            "connect_timeout": 10, "read_timeout": 30,
+        }
+        if self.adapt:
+            self.adapt(service, kwargs)
+        return botocore.config.Config(**kwargs)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        region = region or self.env.region
+        if not region:  # botocore would build "https://sts..amazonaws.com" and fail with a ValueError
+            raise botocore.exceptions.NoRegionError()
+        found = self._clients.get((service, region))
+        if found is not None:
+            return found
+        session = self.session
+        with self._client_lock:  # not self._lock: requests in flight keep counting while a client is built
+            found = self._clients.get((service, region))
+            if found is None:
+                found = session.client(service, region_name=region, endpoint_url=self.endpoint_url,
+                                       config=self._config(service))
+                install_guard(found, self.canary)
+                found.meta.events.register("before-send", self._count)
+                for hook in self.client_hooks:
+                    hook(found)
+                self._clients[(service, region)] = found
+            return found
+
+    def _count(self, request: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls.sent += 1
+
+    def read(self, spec: Read) -> Observation:
+        """Perform one read spec (see checks.core.read), recorded like `call` / `paginate`."""
+        return self._record(spec.service, spec.operation, spec.region or self.env.region, dict(spec.params),
+                            paginate=spec.paginate)
+
+    def call(self, service: str, operation: str, region: str | None = None, **params: Any) -> Observation:
+        """One recorded read. A second identical call returns the first observation unsent."""
+        return self._record(service, operation, region or self.env.region, params, paginate=False)
+
+    def paginate(self, service: str, operation: str, region: str | None = None, **params: Any) -> Observation:
+        """A paginated read recorded as one observation whose response merges all pages."""
+        return self._record(service, operation, region or self.env.region, params, paginate=True)
+
+    def _record(self, service: str, operation: str, region: str, params: dict[str, Any],
+                paginate: bool) -> Observation:
+        obs = Observation(service, region, operation, jsonable(params), iso(now()))
+        with self._lock:  # one request per key, even when two collectors race for it
+            existing = self.snapshot.by_key(obs.key)
+            gate = self._inflight.get(obs.key)
+            if existing is None and gate is None:
+                self._inflight[obs.key] = threading.Event()
+                self.calls.by_key[obs.key] = self.calls.by_key.get(obs.key, 0) + 1
+        if existing is not None:
+            return existing
+        if gate is not None:
+            gate.wait()
+            return self.snapshot.by_key(obs.key) or obs
+        try:
+            return self._send(obs, service, operation, region, params, paginate)
+        finally:
+            with self._lock:
+                self._inflight.pop(obs.key).set()
+
+    def probe(self, service: str, operation: str, region: str | None = None, **params: Any) -> Observation:
+        """A guarded read that is not recorded: a poll whose answer changes (the caller records the last)."""
+        obs = Observation(service, region or self.env.region, operation, jsonable(params), iso(now()))
+        return self._request(obs, service, operation, obs.region, params, paginate=False)
+
+    def _send(self, obs: Observation, service: str, operation: str, region: str, params: dict[str, Any],
+              paginate: bool) -> Observation:
+        return self.snapshot.add(self._request(obs, service, operation, region, params, paginate))
+
+    def _request(self, obs: Observation, service: str, operation: str, region: str, params: dict[str, Any],
+                 paginate: bool) -> Observation:
+        started = time.perf_counter()
+        try:
+            client = self.client(service, region)
+            method = xform_name(operation)
+            if paginate:
+                obs.response = jsonable(_merge_pages(client.get_paginator(method).paginate(**params)))
+            else:
+                obs.response = jsonable(getattr(client, method)(**params))
+        except Exception as exc:  # noqa: BLE001  (any failure to read is an observation; waiters need one too)
+            obs.error = error_of(exc)
+        obs.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        return obs
+
+    def write(self, service: str, operation: str, region: str | None = None, **params: Any) -> Any:
+        """An opted-in canary write: guarded like every call, recorded, and raised on error."""
+        obs = Observation(service, region or self.env.region, operation, jsonable(params), iso(now()))
+        try:
+            response = getattr(self.client(service, obs.region), xform_name(operation))(**params)
+            obs.response = jsonable(response)
+            return response
+        except Exception as exc:
+            obs.error = error_of(exc)
+            raise
+        finally:
+            self.snapshot.add(obs)
+
+
+def _merge_pages(pages: Any) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for page in pages:
+        for k, v in page.items():
+            if isinstance(v, list):
+                merged.setdefault(k, []).extend(v)
+            elif k not in merged:
+                merged[k] = v
+    for k in [k for k in merged if k.startswith("Next") or k in ("IsTruncated", "ContinuationToken", "Marker")]:
+        merged.pop(k)
+    return merged

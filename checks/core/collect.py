@@ -1,0 +1,93 @@
+"""Collectors: read AWS, files and GitHub once, concurrently, into the run's Snapshot.
+
+A collector is `collect(ctx)`. It reads with `ctx.aws.call/paginate` (AWS), `ctx.file`
+(infra repo files) or `ctx.github` (REST API), and fans out with `ctx.spawn(fn, *args)`,
+which runs `fn` in the bounded pool. Collectors never raise for an AWS error: it is an
+observation. `collect_all` returns when every spawned task has finished.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checks.core.aws import Aws
+from checks.core.config import Env
+from checks.core.snapshot import Observation, Snapshot, iso, now
+
+
+@dataclass
+class Options:
+    infra_repo: Path | None = None
+    plan_json: Path | None = None
+    github_token: str = ""
+    github_api_url: str = ""
+    github_repo: str = ""
+    compare_with: Path | None = None
+
+
+@dataclass
+class Context:
+    env: Env
+    aws: Aws
+    snapshot: Snapshot
+    options: Options = field(default_factory=Options)
+    _pool: ThreadPoolExecutor | None = None
+    _pending: set[Future] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _errors: list[BaseException] = field(default_factory=list)
+
+    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        assert self._pool is not None
+        fut = self._pool.submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(fut)
+        fut.add_done_callback(self._done)
+
+    def _done(self, fut: Future) -> None:
+        with self._lock:
+            self._pending.discard(fut)
+        if fut.exception() is not None:
+            self._errors.append(fut.exception())
+
+    def file(self, path: Path, root: Path | None = None) -> Observation:
+        """Record a text file, keyed by its path relative to root (or as given, without one)."""
+        rel = path.relative_to(root).as_posix() if root is not None else str(path)
+        obs = Observation("file", "", "Read", {"path": rel}, iso(now()))
+        try:
+            obs.response = {"text": path.read_text(encoding="utf-8")}
+        except FileNotFoundError:
+            obs.error = {"code": "FileNotFound", "message": f"{rel} does not exist"}
+        except (OSError, UnicodeDecodeError) as exc:
+            obs.error = {"code": type(exc).__name__, "message": str(exc)}
+        return self.snapshot.add(obs)
+
+
+class CollectorCrashed(Exception):
+    """A collector raised: a bug or an unexpected answer. The run is incomplete."""
+
+
+def collect_all(ctx: Context, collectors: list[Callable[[Context], None]]) -> Snapshot:
+    ctx.snapshot.meta.setdefault("collected_at", iso(now()))
+    # (config does not check concurrency >= 1; a pool of 0 workers would be a ValueError mid-run)
+    with ThreadPoolExecutor(max_workers=max(1, ctx.env.concurrency), thread_name_prefix="collect") as pool:
+        ctx._pool = pool
+        for fn in collectors:
+            ctx.spawn(fn, ctx)
+        while True:
+            with ctx._lock:
+                pending = list(ctx._pending)
+            if not pending:
+                break
+            for fut in pending:
+                fut.exception()  # wait
+    ctx._pool = None
+    ctx.snapshot.meta["api_calls"] = ctx.aws.calls.sent
+    ctx.snapshot.meta["duplicate_calls"] = ctx.aws.calls.duplicates()
+    if ctx._errors:
+        raise CollectorCrashed(f"a collector crashed: {ctx._errors[0]!r}") from ctx._errors[0]
+    return ctx.snapshot

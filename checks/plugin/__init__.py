@@ -1,0 +1,158 @@
+"""The pytest plugin: hooks only. State lives in `run`, options in `options`, the live start in `live`,
+xdist sharing in `xdist`, check records in `records`, the common fixtures in `fixtures`.
+
+Registered by the root conftest.py and as the `pytest11` entry point `checks.plugin`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checks import areas
+from checks.core.outcome import Missing, Unverifiable
+from checks.plugin import hookspecs
+from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
+from checks.plugin.options import load_env, replayed, run_options
+from checks.plugin.records import check_record, first_part
+from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
+from checks.plugin.xdist import XdistController
+
+PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+from checks.plugin.options import pytest_addoption  # noqa: E402,F401  (a hook, re-exported)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.help:
+        return
+    opt = config.option
+    replay = Path(opt.replay) if opt.replay else None
+    replayed_snapshot = None
+    if replay is not None:
+        env, replayed_snapshot = replayed(replay)
+    else:
+        env = load_env(opt.environments, opt.env)
+    if opt.concurrency is not None:
+        if opt.concurrency < 1:
+            raise pytest.UsageError(f"--concurrency must be at least 1, got {opt.concurrency}")
+        env = dataclasses.replace(env, concurrency=opt.concurrency)
+    run = Run(env=env, options=run_options(env, opt), args=list(config.invocation_params.args),
+              canary=bool(replayed_snapshot.meta.get("canary")) if replayed_snapshot else bool(opt.canary),
+              replay=replay, snapshot=replayed_snapshot)
+    if opt.fault:
+        if not env.embedded:
+            raise pytest.UsageError(f"--fault needs the embedded world; env {env.name!r} is a real account")
+        from checks.world.faults import parse_faults  # moto: only for drills
+        try:
+            run.faults = parse_faults(opt.fault, env)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--fault: {exc}") from None
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        run.snapshot_path = Path(workerinput["bbws_snapshot"])
+        run.endpoint_url = workerinput.get("bbws_endpoint") or None
+        run.run_id = workerinput["bbws_run_id"]
+    config.stash[RUN] = run
+    for name in PLUGINS:
+        config.pluginmanager.import_plugin(name)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistController(run, config), "bbws-xdist")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is not None and not is_worker(session.config):
+        run.snapshot_path = shared_snapshot_path(session.config, run)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Collect (or load) the snapshot before the first check runs."""
+    config = session.config
+    run = config.stash[RUN]
+    if config.option.collectonly or is_worker(config) or run.passive or not has_checks(session.items):
+        return
+    prepare_snapshot(config, run)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Canary checks run only with --canary, and only where the env allows writes."""
+    run = config.stash[RUN]
+    reason = canary_skip_reason(run)
+    if reason:
+        for item in items:
+            if item.get_closest_marker("canary"):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The final selection (after -m / -k), for Missing's 'reported by' rule."""
+    run = session.config.stash[RUN]
+    run.selected = {getattr(item, "originalname", item.name) for item in session.items}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is not None and run.world is not None:
+        run.world.stop()
+        run.world = None
+
+
+# ----- outcomes and check metadata on every report -----
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Any:
+    run = item.config.stash.get(RUN, None)
+    snap = run.snapshot if run else None
+    if snap is not None:
+        snap.reads = []
+    yield
+    if snap is not None:
+        snap.reads = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    marker = item.get_closest_marker("issue")
+    if marker is None:
+        return
+    if call.when == "teardown" or (call.when == "setup" and report.passed):
+        return
+    exc = call.excinfo.value if call.excinfo else None
+    message = ""
+    if isinstance(exc, Missing) and exc.by and exc.by not in item.config.stash[RUN].selected:
+        exc = Unverifiable(f"{exc.reason}, and {exc.by} is not part of this run")
+    if isinstance(exc, Missing):
+        report.outcome = "skipped"
+        path, line, _ = item.reportinfo()
+        report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {exc.reason}")
+        message = exc.reason
+    elif isinstance(exc, Unverifiable):
+        report.outcome = "failed"
+        report.when = "setup"  # an error outcome: the check could not be evaluated
+        report.longrepr = f"ERROR (could not be evaluated): {exc.reason}"
+        message = exc.reason
+    elif report.skipped and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2]).removeprefix("Skipped: ")
+    elif report.failed and exc is not None:
+        message = first_part(exc)
+    report.bbws = check_record(item, report, message)
+    if report.failed and report.when == "call":
+        rb = report.bbws["runbook"]
+        report.sections.append((f"runbook {rb['id']}: {rb['title']}",
+                                f"symptom:     {rb['symptom']}\nroot cause:  {rb['cause']}\n"
+                                f"remediation: {rb['resolution']}\nprevention:  {rb['prevention']}"))
+
+

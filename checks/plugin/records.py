@@ -1,0 +1,69 @@
+"""The check record of every report: id, severity, resource, outcome, message, remediation, observations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from checks.core.catalog import entry
+from checks.core.outcome import Missing, Unverifiable
+from checks.plugin.run import RUN
+
+
+def first_part(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, AssertionError):
+        text = text.split("\nassert ")[0]
+    return text.strip()
+
+
+def outcome_of(report: pytest.TestReport) -> str:
+    if report.skipped:
+        return "skipped"
+    if report.failed:
+        return "failed" if report.when == "call" else "error"
+    return "passed"
+
+
+def resource_of(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params:
+        return "/".join(str(v) for v in callspec.params.values())
+    for value in getattr(item, "funcargs", {}).values():
+        name = getattr(value, "name", None)
+        if isinstance(name, str) and hasattr(value, "context"):
+            return name
+    return item.config.stash[RUN].env.name
+
+
+def context_of(item: pytest.Item) -> dict[str, Any]:
+    env = item.config.stash[RUN].env
+    ctx: dict[str, Any] = {"env": env.name, "account": env.account, "region": env.region,
+                           "dr_region": env.dr_region, "resource": resource_of(item)}
+    for value in getattr(item, "funcargs", {}).values():
+        if hasattr(value, "context") and callable(value.context):
+            try:
+                ctx.update({k: v for k, v in value.context().items() if v not in (None, "")})
+            except (Unverifiable, Missing):
+                pass
+    return ctx
+
+
+def check_record(item: pytest.Item, report: pytest.TestReport, message: str) -> dict[str, Any]:
+    check_id = item.get_closest_marker("issue").args[0]
+    e = entry(check_id)
+    snap = item.config.stash[RUN].snapshot
+    reads = list(snap.reads or []) if snap is not None else []  # before context(), whose reads are not evidence
+    # A finding carries its raw observations; a pass names what it read (responses stay in snapshot.json).
+    full = outcome_of(report) in ("failed", "error")
+    observations = [dict(vars(o)) if full else {k: v for k, v in vars(o).items() if k != "response"}
+                    for k in reads if (o := snap.by_key(k)) is not None] if snap else []
+    ctx = context_of(item)
+    return {"check": check_id, "title": e.title, "test": item.nodeid, "name": item.name,
+            "resource": ctx["resource"], "outcome": outcome_of(report),
+            "severity": e.severity_for(item.name), "message": message,
+            "remediation": e.remediation(**ctx) if outcome_of(report) in ("failed", "error") else "",
+            "runbook": e.runbook(**ctx), "observations": observations}
+
+

@@ -1,0 +1,66 @@
+"""CICD-01 Workflow validation failures: the infra repo's .github/workflows."""
+
+import pytest
+
+from checks.areas.cicd.findings import report
+
+pytestmark = [pytest.mark.cicd, pytest.mark.issue("CICD-01")]
+
+
+@pytest.mark.smoke
+def test_workflow_exists(expected_workflow):
+    found = expected_workflow.existence()
+    assert not found, report(f"{expected_workflow.name} to exist and parse", found)
+
+
+@pytest.mark.smoke
+def test_workflow_schema(workflow):
+    found = workflow.schema_errors()
+    assert not found, report("a workflow valid against GitHub's workflow schema", found)
+
+
+def test_actionlint(workflow):
+    found = workflow.actionlint()
+    assert not found, report("no actionlint errors", found)
+
+
+@pytest.mark.smoke
+def test_runner_labels(workflow):
+    found = workflow.runner_labels()
+    assert not found, report("valid runner labels", found)
+
+
+@pytest.mark.smoke
+def test_dispatch_inputs(workflow):
+    found = workflow.dispatch_inputs()
+    assert not found, report("valid workflow_dispatch / workflow_call inputs", found)
+
+
+@pytest.mark.smoke
+def test_oidc_id_token(workflow):
+    found = workflow.id_token()
+    assert not found, report("`id-token: write` on every job that assumes an AWS role", found)
+
+
+@pytest.mark.smoke
+def test_apply_needs_approval(workflow):
+    found = workflow.approval()
+    assert not found, report("every terraform apply gated by an approval environment", found)
+
+
+@pytest.mark.smoke
+def test_no_hidden_terraform_failure(workflow):
+    found = workflow.hidden_failures()
+    assert not found, report("no terraform step that can hide a failure (pipes need pipefail)", found)
+
+
+@pytest.mark.smoke
+def test_applies_reviewed_plan(deploy_workflow):
+    found = deploy_workflow.reviewed_plan()
+    assert not found, report("the apply job to apply the reviewed plan artifact", found)
+
+
+@pytest.mark.smoke
+def test_actions_pinned(workflow):
+    found = workflow.actions_pinned()
+    assert not found, report("third-party actions pinned to a full commit SHA", found)
