@@ -43,7 +43,7 @@ def reads_of(snapshot: dict[str, Any]) -> set[tuple[str, str]]:
     return {(o["service"], o["operation"]) for o in snapshot["observations"] if o["service"] not in NON_AWS}
 
 
-# Reads whose parameters come from another read's answer (checks/collect/aws_resources.py):
+# Reads whose parameters come from another read's answer (checks/areas/*/collector.py):
 # denying the first also takes the second away from whoever needs it.
 DERIVED = {
     ("backup", "ListBackupPlans"): {("backup", "GetBackupPlan"), ("backup", "ListBackupSelections"),

@@ -36,7 +36,7 @@ def code_of(exc: botocore.exceptions.ClientError) -> str:
 
 
 def suite_client(world: World, service: str, region: str = REGION) -> Any:
-    """A client configured the way checks/aws.py configures the suite's own clients."""
+    """A client configured the way checks/core/aws.py configures the suite's own clients."""
     kwargs: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 1}}
     adapt_client(service, kwargs)
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing").client(

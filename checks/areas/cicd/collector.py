@@ -1,7 +1,7 @@
 """CI/CD collector: infra repo files, actionlint, plan JSON, the Terraform state backend and GitHub.
 
 Everything CICD-01..06 judges is read here, once, into the Snapshot; the views in
-checks/cicd/views.py only read the Snapshot. Run facts the views need later (which infra
+checks/areas/cicd/views.py only read the Snapshot. Run facts the views need later (which infra
 repo, plan file and GitHub repo were used, or why GitHub was skipped) go to snapshot.meta
 so a replay judges the same inputs. The GitHub token is never recorded.
 """

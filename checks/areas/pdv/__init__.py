@@ -1,5 +1,5 @@
-"""Post-deployment validations PDV-02..08 (PDV-01, the account guard, is in checks/plugin.py).
+"""Post-deployment validations PDV-02..08 (PDV-01, the account guard, is in checks/plugin/live.py).
 
-The collector (checks/collect/pdv_sources.py) performs the canaries and reads the
+The collector (checks/areas/pdv/collector.py) performs the canaries and reads the
 metrics, the Terraform state and the other bundle; the views here only read the snapshot.
 """

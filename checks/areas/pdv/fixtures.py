@@ -1,5 +1,5 @@
 """Fixtures for tests/pdv. Each wraps the `table` or `bucket` view (so the test is parametrized
-over the env's resources by checks/fixtures.py) and adds what the runbook text needs
+over the env's resources by the dynamodb and s3 fixtures) and adds what the runbook text needs
 ({fix}, {pk}, {key}, {metric}, {address}).
 
 Registered by the plugin (`import_plugin("checks.pdv.fixtures")`).
