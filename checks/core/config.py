@@ -213,8 +213,8 @@ class Env(_Model):
             for part in area.split("."):
                 value = getattr(value, part)
             if value is None:
-                how = "omits it (omit" if area in self.omit else "has no such table ("
-                return f"env {self.name} does not check [{area}]: it {how} in environments.toml)"
+                how = "its `omit` drops it" if area in self.omit else "it has no such table"
+                return f"env {self.name} does not check [{area}]: {how} in environments.toml"
         return ""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
@@ -21,7 +22,8 @@ class Table(View):
         return table_arn(self.env, self.name, self.region)
 
     def context(self) -> dict[str, Any]:
-        return {**super().context(), "table": self.name, "table_arn": self.arn, "arn": self.arn}
+        return {**super().context(), "table": self.name, "table_arn": self.arn, "arn": self.arn,
+                "expected_tags": tag_arg(self.env.table_tags())}
 
     @cached_property
     def description(self) -> dict[str, Any] | None:
@@ -251,6 +253,11 @@ def copy_targets(plan: dict[str, Any], with_arn: bool = False) -> list[Any]:
             region, name = (parts[3], parts[6]) if len(parts) >= 7 and parts[5] == "backup-vault" else ("", "")
             out.append((region, name, arn) if with_arn else (region, name))
     return out
+
+
+def tag_arg(tags: dict[str, str]) -> str:
+    """Tags as one shell-quoted `--tags` argument: Key=Value,Key=Value (the DDB-05 remediation sets them all)."""
+    return shlex.quote(",".join(f"{k}={v}" for k, v in tags.items()))
 
 
 def covers(selection: dict[str, Any], arn: str, tags: dict[str, str]) -> bool:
