@@ -160,7 +160,13 @@ def template_body(key: str) -> bytes:
 def bucket_policy(env: Env, bucket: str) -> dict[str, Any]:
     arn = f"arn:aws:s3:::{bucket}"
     app_role = next(iter(env.iam.app_roles), f"bbws-app-lambda-{env.name}")
-    return {"Version": "2012-10-17", "Statement": [
+    return {"Version": "2012-10-17", "Statement": [s for s in _policy_statements(env, arn, app_role)
+                                                   if s["Sid"] in env.s3.policy_statements
+                                                   or s["Sid"] == "DenyInsecureTransport"]}  # S3-06 needs it
+
+
+def _policy_statements(env: Env, arn: str, app_role: str) -> list[dict[str, Any]]:
+    return [
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
         {"Sid": "DenyPublicAccess", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
@@ -170,7 +176,7 @@ def bucket_policy(env: Env, bucket: str) -> dict[str, Any]:
          "Resource": f"{arn}/*"},
         {"Sid": "AllowTerraformManagement", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{env.account}:root"},
          "Action": "s3:*", "Resource": [arn, f"{arn}/*"]},
-    ]}
+    ]
 
 
 def _create_bucket(s3: Any, bucket: str, region: str) -> None:
