@@ -315,3 +315,71 @@ def test_the_flips_cover_every_world_built_expectation():
     expectations = {k for k in config.keys() if k.startswith(areas)}
     missing = expectations - set(FLIPS_A) - set(FLIPS_B) - set(not_flipped)
     assert missing == set(), f"world-built expectations without a flip: {sorted(missing)}"
+
+
+# --------------------------------------------------------------------------- names from the user's deployment
+
+GOOD = (REPO / "environments.toml").read_text()
+LOCAL_COPY_VAULT = 'copy_to_region = "eu-west-1", copy_vault = "bbws-backup-vault-{env}-dr" }\npdv'
+
+
+class _Break:
+    """A plugin that changes the built world (the hook the suite offers to self-tests)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def pytest_bbws_world_ready(self, world):
+        self.fn(world)
+
+
+def test_dr_copy_vault_is_the_one_the_plan_names(suite, monkeypatch, tmp_path):
+    """A deployment whose copy action names bbws-backup-vault-local-dr passes with no copy_vault set:
+    DDB-04 reads the vault the plan names, in the region it names, not the primary's name."""
+    assert GOOD.count(LOCAL_COPY_VAULT) == 1
+    path = tmp_path / "environments.toml"
+    path.write_text(GOOD.replace(LOCAL_COPY_VAULT, 'copy_to_region = "eu-west-1" }\npdv'))
+    world_env = config.load()["local"]
+    assert config.load(path)["local"].backup.copy_vault == "" and world_env.backup.copy_vault.endswith("-dr")
+    original = world_mod.World.__init__
+    monkeypatch.setattr(world_mod.World, "__init__", lambda self, env, *a, **k: original(self, world_env, *a, **k))
+    result = suite.run("--environments", str(path), tests=("tests/dynamodb/test_backup.py",))
+    assert result.outcomes["test_backup_copy_to_dr"] == "passed", result.stdout[-3000:]
+    assert result.failed == set() and result.errors == set()
+    seen = [o for o in result.records["test_backup_copy_to_dr"]["observations"]
+            if o["operation"] == "DescribeBackupVault"]
+    assert [(o["region"], o["params"]["BackupVaultName"]) for o in seen] == [("eu-west-1",
+                                                                              "bbws-backup-vault-local-dr")]
+
+
+def test_a_missing_vault_is_the_resource_of_its_finding(suite, monkeypatch, tmp_path):
+    env = config.load()["local"]
+    path = tmp_path / "environments.toml"
+    elsewhere = LOCAL_COPY_VAULT.replace(" }", ', vault = "bbws-vault-elsewhere" }')
+    path.write_text(GOOD.replace(LOCAL_COPY_VAULT, elsewhere))
+    original = world_mod.World.__init__
+    monkeypatch.setattr(world_mod.World, "__init__", lambda self, _, *a, **k: original(self, env, *a, **k))
+    drop_dr = _Break(lambda w: w.client("backup", env.backup.copy_to_region).delete_backup_vault(
+        BackupVaultName=env.backup.copy_vault))
+    result = suite.run("--environments", str(path), tests=("tests/dynamodb/test_backup.py",), plugins=[drop_dr])
+    primary, dr = result.records["test_backup_vault"], result.records["test_backup_copy_to_dr"]
+    assert (primary["outcome"], primary["resource"]) == ("failed", "bbws-vault-elsewhere")
+    assert primary["message"] == "backup vault bbws-vault-elsewhere does not exist in af-south-1"
+    assert (dr["outcome"], dr["resource"]) == ("failed", "bbws-backup-vault-local-dr")
+    assert dr["message"] == ("backup vault bbws-backup-vault-local-dr does not exist in eu-west-1 "
+                             "(the plan's copy action names it)")
+    assert "--region eu-west-1" in dr["remediation"] and "bbws-backup-vault-local-dr" in dr["remediation"]
+
+
+def test_drift_dependants_are_errors_when_their_reporter_is_not_selected(suite):
+    env = config.load()["local"]
+    no_state = _Break(lambda w: w.client("s3").delete_object(Bucket=env.terraform.state_bucket,
+                                                             Key=env.terraform.state_key))
+    alone = suite.run(tests=("tests/pdv/test_drift.py",), plugins=[no_state])
+    rec = alone.records["test_no_drift[tenants]"]
+    assert rec["outcome"] == "error", alone.stdout[-3000:]
+    assert "does not exist (reported by CICD-03), and test_state_parses is not part of this run" in rec["message"]
+    with_reporter = suite.run("-k", "test_no_drift or test_state_parses",
+                              tests=("tests/pdv/test_drift.py", "tests/cicd/test_apply.py"), plugins=[no_state])
+    assert with_reporter.outcomes["test_state_parses[2_1_bbws_dynamodb_schemas/terraform.tfstate]"] == "failed"
+    assert with_reporter.outcomes["test_no_drift[tenants]"] == "skipped"
