@@ -22,7 +22,6 @@ Only 127.0.0.1 is used (the moto server); nothing leaves the machine.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import resource
@@ -50,13 +49,13 @@ from checks.core.collect import Context, collect_all  # noqa: E402
 from checks.core.config import Gsi, TableSpec  # noqa: E402
 from checks.core.snapshot import Snapshot  # noqa: E402
 
-GSIS = {"StatusIndex": Gsi("status:S", "dateCreated:S"), "OwnerIndex": Gsi("owner:S")}
+GSIS = {"StatusIndex": Gsi(hash_key="status:S", range_key="dateCreated:S"), "OwnerIndex": Gsi(hash_key="owner:S")}
 
 
 def bench_env(n: int) -> tuple[config.Env, list[str]]:
     local = config.load()["local"]
     tables = {**local.tables, **{f"bench-t{i:04d}": TableSpec(gsis=dict(GSIS)) for i in range(n)}}
-    env = dataclasses.replace(local, name="bench", dynamodb=dataclasses.replace(local.dynamodb, tables=tables))
+    env = local.model_copy(update={"name": "bench", "dynamodb": local.dynamodb.model_copy(update={"tables": tables})})
     return env, [f"bench-b{i:04d}" for i in range(n)]
 
 
@@ -127,8 +126,8 @@ class Transport:
 def collect(world: Any, env: config.Env, buckets: list[str], concurrency: int, transport: Transport | None = None
             ) -> tuple[Snapshot, Aws, float]:
     from checks.world import adapt_client
-    env = dataclasses.replace(env, concurrency=concurrency)
-    aws = Aws(env, Snapshot({"env_name": env.name, "env": dataclasses.asdict(env), "run_id": "bench",
+    env = env.model_copy(update={"concurrency": concurrency})
+    aws = Aws(env, Snapshot({"env_name": env.name, "env": env.model_dump(), "run_id": "bench",
                              "canary": False}),
               endpoint_url=world.endpoint_url, adapt=adapt_client,
               session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",

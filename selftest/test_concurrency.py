@@ -72,8 +72,7 @@ def world():
 
 
 def aws_for(world, concurrency: int, latency: float = 0.0) -> tuple[Aws, dict[str, int]]:
-    import dataclasses
-    env = dataclasses.replace(ENV, concurrency=concurrency)
+    env = ENV.model_copy(update={"concurrency": concurrency})
     aws = Aws(env, Snapshot(), endpoint_url=world.endpoint_url, adapt=adapt_client,
               session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=env.region))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
+import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from checks.core import config
 
@@ -34,17 +38,166 @@ def test_reference_deployment_is_encoded():
 
 
 BROKEN = [
-    ("unknown key", GOOD.replace("retry_mode =", "retry_moed ="), "unknown key 'envs.dev.retry_moed'"),
+    ("unknown key", GOOD.replace("retry_mode =", "retry_moed ="),
+     f":{next(n for n, t in enumerate(GOOD.splitlines(), 1) if 'retry_mode =' in t)}: "
+     "unknown key 'defaults.retry_moed'"),
     ("wrong type", GOOD.replace('account = "536580886816"', "account = 536580886816"),
      "key 'envs.dev.account' must be a string"),
     ("missing value", GOOD.replace('account = "815856636111"\n', ""), "required key 'envs.sit.account' is missing"),
-    ("bad choice", GOOD.replace('frequency = "daily"', 'frequency = "weekly"'), "backup.frequency"),
+    ("bad choice", GOOD.replace('frequency = "daily"', 'frequency = "weekly"'),
+     "key 'defaults.backup.frequency' is 'weekly'; expected one of daily or hourly"),
     ("not toml", GOOD + "\n[envs.dev\n", "not valid TOML"),
     ("nested wrong type", GOOD.replace("retention_days = 14", 'retention_days = "14"'),
      "key 'envs.sit.backup.retention_days' must be an integer"),
-    ("list of wrong items", GOOD.replace('replicas = []', 'replicas = [1]'), "envs.dev.dynamodb.replicas[0]"),
+    ("list of wrong items", GOOD.replace('replicas = []', 'replicas = [1]'), "defaults.dynamodb.replicas[0]"),
     ("bad account id", GOOD.replace('"536580886816"', '"5365"'), "12-digit account id"),
+    ("bad key type", GOOD.replace('hash_key = "email:S"', 'hash_key = "email:X"'), "must be NAME or NAME:S|N|B"),
+    ("below minimum", GOOD.replace("concurrency = 16 ", "concurrency = 0 "),
+     "key 'defaults.concurrency' must be at least 1, got 0"),
+    ("quoted table name", GOOD.replace('bucket_actions = ["s3:GetObject"]', 'bucket_actoins = ["s3:GetObject"]'),
+     "unknown key 'defaults.iam.app_roles.\"bbws-app-lambda-{env}\".bucket_actoins'; known keys here: bucket_actions, "
+     "table_actions"),
+    ("deeply nested", GOOD + "\n[envs.deep]\nx = " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 32"),
 ]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_typo_in_defaults_is_reported_where_it_was_written_with_its_line(tmp_path):
+    text = GOOD.replace('copy_to_region = ""', 'copy_to_regoin = ""')
+    path = tmp_path / "environments.toml"
+    path.write_text(text)
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(path)
+    line = line_of(text, "copy_to_regoin")
+    assert str(exc.value).startswith(f"{path}:{line}: unknown key 'defaults.backup.copy_to_regoin'; known keys here: "
+                                     "copy_to_region, copy_vault, frequency,")
+    assert "envs." not in str(exc.value)  # once, where the user wrote it: not once per env
+
+
+QUOTED_14 = 'retention_days = "14"'
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    text = (GOOD.replace('copy_to_region = ""', 'copy_to_regoin = ""')
+            .replace("retention_days = 14", 'retention_days = "14"')
+            .replace('account = "815856636111"\n', "")
+            .replace('EmailIndex = { hash_key = "email:S" }', 'EmailIndex = { hash_kee = "email:S" }'))
+    path = tmp_path / "environments.toml"
+    path.write_text(text)
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(path)
+    lines = str(exc.value).splitlines()
+    assert lines[0] == f"{path}: 5 problem(s):"
+    assert lines[1:] == [
+        f"  {path}:{line_of(text, 'hash_kee')}: required key "
+        "'defaults.dynamodb.tables.tenants.gsis.EmailIndex.hash_key' is missing",
+        f"  {path}:{line_of(text, 'hash_kee')}: unknown key "
+        "'defaults.dynamodb.tables.tenants.gsis.EmailIndex.hash_kee'; known keys here: hash_key, projection, range_key",
+        f"  {path}:{line_of(text, 'copy_to_regoin')}: unknown key 'defaults.backup.copy_to_regoin'; known keys here: "
+        "copy_to_region, copy_vault, frequency, plan, retention_days, selection, vault",
+        f"  {path}:{line_of(text, '[envs.sit]')}: required key 'envs.sit.account' is missing",
+        f"  {path}:{line_of(text, QUOTED_14)}: key 'envs.sit.backup.retention_days' must be an integer, "
+        "got a string '14'",
+    ]
+
+
+def test_env_is_immutable_and_round_trips_through_the_snapshot_form():
+    env = config.load()["local"]
+    with pytest.raises(ValidationError):
+        env.concurrency = 3  # type: ignore[misc]
+    assert config.from_dict(env.model_dump(), "snapshot.json") == env
+    assert env.model_copy(update={"concurrency": 3}).concurrency == 3 and env.concurrency == 16
+    with pytest.raises(config.ConfigError, match="snapshot.json: key 'envs.local.concurrency' must be an integer"):
+        config.from_dict({**env.model_dump(), "concurrency": "3"}, "snapshot.json")
+
+
+def test_committed_schema_is_the_generated_one():
+    committed = (REPO / "environments.schema.json").read_text()
+    assert committed == config.schema_text(), (
+        "environments.schema.json is stale: python -c 'from checks.core import config; "
+        "open(\"environments.schema.json\", \"w\").write(config.schema_text())'")
+    assert GOOD.startswith("#:schema ./environments.schema.json\n")
+
+
+def test_schema_accepts_the_file_and_rejects_what_the_loader_rejects():
+    validator = jsonschema.Draft202012Validator(config.schema())
+    assert not list(validator.iter_errors(tomllib.loads(GOOD)))
+    bad = tomllib.loads(GOOD.replace('copy_to_region = ""', 'copy_to_regoin = ""')
+                        .replace('frequency = "daily"', 'frequency = "weekly"'))
+    found = " ".join(e.message for e in validator.iter_errors(bad)) + " ".join(
+        c.message for e in validator.iter_errors(bad) for c in (e.context or []))
+    assert "copy_to_regoin" in found and "'weekly'" in found
+
+
+def test_readme_key_table_is_the_schema():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## environments.toml", 1)[1].split("\n## ", 1)[0]
+    listed = set()
+    for row in re.findall(r"^\| `([^|]+?)` \|", section, flags=re.M):
+        for group in re.split(r"`, `", row):
+            m = re.fullmatch(r"(.*?)\{(.+)\}", group)
+            listed |= {m.group(1) + k.strip() for k in m.group(2).split(",")} if m else {group}
+    assert listed == set(config.keys())
+
+
+MINIMAL = """
+[envs.small]
+account = "123456789012"
+region = "eu-west-1"
+embedded = true
+dynamodb = { tables = { orders = {} } }
+s3 = { bucket = "small-templates", templates = ["a.html"] }
+"""
+
+
+def test_an_env_without_optional_areas_needs_none_of_their_keys(tmp_path):
+    path = tmp_path / "environments.toml"
+    path.write_text(MINIMAL)
+    env = config.load(path)["small"]
+    assert (env.backup, env.terraform, env.github, env.s3.lifecycle) == (None, None, None, None)
+    assert env.absent("terraform", "github") == ("env small does not check [terraform]: it has no such table "
+                                                 "in environments.toml")
+    path.write_text(GOOD.replace("[envs.dev]\n", '[envs.dev]\nomit = ["terraform", "github", "backup", '
+                                                   '"s3.lifecycle"]\n'))
+    dev = config.load(path)["dev"]
+    assert (dev.backup, dev.terraform, dev.github, dev.s3.lifecycle) == (None, None, None, None)
+    assert dev.absent("backup") == "env dev does not check [backup]: its `omit` drops it in environments.toml"
+    assert config.load(path)["sit"].terraform is not None
+
+
+def test_an_env_without_optional_areas_skips_their_checks_with_the_reason(suite, tmp_path):
+    path = tmp_path / "environments.toml"
+    path.write_text(MINIMAL)
+    result = suite.run("--environments", str(path), env="small",
+                       tests=("tests/dynamodb", "tests/s3", "tests/cicd", "tests/pdv"))
+    assert "INTERNALERROR" not in result.stdout, result.internal_error()
+    assert result.failed == set() and result.errors == set(), result.stdout[-3000:]
+    assert not any("NOTSET" in t for t in result.outcomes)
+    reasons = {t: r["message"] for t, r in result.records.items() if r["outcome"] == "skipped"}
+    assert reasons["test_backup_vault"] == ("env small does not check [backup]: it has no such table in "
+                                            "environments.toml")
+    assert "[s3.lifecycle]" in reasons["test_lifecycle_rule[small-templates]"]
+    assert "[terraform]" in reasons["test_state_parses"] and "[terraform]" in reasons["test_no_drift[orders]"]
+    assert reasons["test_app_role_permissions[none]"] == "env small has no app roles to check (iam.app_roles is empty)"
+    assert {"test_table_exists[orders]", "test_template[a.html]", "test_pitr_enabled[orders]"} <= result.passed
+
+
+def test_empty_fault_entries_are_a_usage_error(suite):
+    for spec in (",,,", "DDB-03,", " "):
+        result = suite.run(faults=spec)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR and not result.outcomes, spec
+        assert "empty entry" in result.stdout and "Traceback" not in result.stdout
+
+
+def test_deeply_nested_toml_is_a_usage_error(suite, tmp_path):
+    path = tmp_path / "environments.toml"
+    path.write_text(GOOD + "\n[envs.deep]\nx = " + "[" * 100000 + "]" * 100000 + "\n")
+    result = suite.run("--environments", str(path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and not result.outcomes
+    assert "nested deeper than 32 levels" in result.stdout and "RecursionError" not in result.stdout
 
 
 @pytest.mark.parametrize("name,text,needle", BROKEN, ids=[b[0] for b in BROKEN])

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
+from checks.core.catalog import entry, placeholders
 from checks.core.config import load
 
 ENV = load()["local"]
@@ -67,8 +68,12 @@ def check(result, faults: list[tuple[str, str]]) -> None:
     for test, check_id in {**want_failed, **want_errors}.items():
         assert result.check_of[test] == check_id
         rec = result.records[test]
-        assert rec["remediation"] and "<" not in rec["remediation"].split(" ")[0]
         assert rec["resource"].split("/")[0] in test
+    for test, rec in result.records.items():
+        if rec["outcome"] in ("failed", "error"):
+            assert rec["remediation"], test
+            unfilled = [p for p in placeholders(entry(rec["check"]).resolution) if f"<{p}>" in rec["remediation"]]
+            assert not unfilled, f"{test}: remediation leaves {unfilled} unfilled: {rec['remediation']}"
 
 
 def test_clean_world_passes(suite):

@@ -241,8 +241,7 @@ def make_bundle(root: Path) -> Path:
     bundle = root / "bundle"
     bundle.mkdir()
     env = config.load()["local"]
-    import dataclasses
-    snap = Snapshot({"env_name": "local", "env": dataclasses.asdict(env), "run_id": "r"})
+    snap = Snapshot({"env_name": "local", "env": env.model_dump(), "run_id": "r"})
     snap.dump(bundle / "snapshot.json")
     (bundle / "results.json").write_text(json.dumps({"results": []}))
     write_manifest(bundle, {"run_id": "r"})

@@ -10,7 +10,6 @@ sweeps every read the clean run made (31 full runs, 5.7 minutes on 2 cores).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import threading
@@ -79,7 +78,7 @@ class Throttle:
 
     def pytest_bbws_aws_ready(self, aws):
         if self.max_attempts:
-            aws.env = dataclasses.replace(aws.env, max_attempts=self.max_attempts)
+            aws.env = aws.env.model_copy(update={"max_attempts": self.max_attempts})
         aws.client_hooks.append(lambda client: client.meta.events.register("before-send", self.send))
 
     def send(self, request, event_name: str, **_):

@@ -79,7 +79,7 @@ def test_backup(world: World) -> None:
     assert rule["ScheduleExpression"] == "cron(0 * * * ? *)"
     assert rule["Lifecycle"]["DeleteAfterDays"] == 90
     assert rule["CopyActions"][0]["DestinationBackupVaultArn"].startswith(f"arn:aws:backup:{DR}:{ACCT}:backup-vault:")
-    world.client("backup", DR).describe_backup_vault(BackupVaultName=ENV.backup.vault)
+    world.client("backup", DR).describe_backup_vault(BackupVaultName=ENV.backup.copy_vault or ENV.backup.vault)
     sels = backup.list_backup_selections(BackupPlanId=plans[0]["BackupPlanId"])["BackupSelectionsList"]
     assert [(s["SelectionName"], s["BackupPlanId"]) for s in sels] == [(ENV.backup.selection, plans[0]["BackupPlanId"])]
     assert sels[0]["IamRoleArn"].endswith(":role/service-role/AWSBackupDefaultServiceRole")

@@ -46,6 +46,11 @@ class _Blank(dict):
         return f"<{key}>"
 
 
+def placeholders(template: str) -> list[str]:
+    """The {names} a template fills (an unknown one is shown as <name>)."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
 def fill(template: str, context: dict[str, Any]) -> str:
     return string.Formatter().vformat(template, (), _Blank({k: v for k, v in context.items() if v not in (None, "")}))
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from checks.core.snapshot import Observation
+
+REPORTER = re.compile(r"\((?:see|reported by) (test_\w+)\)")
 
 
 class Unverifiable(Exception):
@@ -24,15 +28,17 @@ class Unverifiable(Exception):
 class Missing(Exception):
     """The resource this assertion is about does not exist; the finding belongs to another check.
 
-    `by` names the test function that reports the absence. When that test is not part of
-    the run (deselected with -m or -k), the plugin reports an error instead of a skip, so a
-    missing resource can never pass unnoticed.
+    `by` names the test function that reports the absence (by default the one the reason names as
+    "(see test_x)" or "(reported by test_x)"). When that test is not part of the run (deselected
+    with -m or -k), the plugin reports an error instead of a skip, so a missing resource can never
+    pass unnoticed.
     """
 
     def __init__(self, reason: str, by: str = ""):
         super().__init__(reason)
         self.reason = reason
-        self.by = by
+        found = REPORTER.search(reason)
+        self.by = by or (found.group(1) if found else "")
 
 
 def read(obs: Observation | None, what: str, *, absent_ok: bool = False) -> dict | None:

@@ -6,7 +6,6 @@ Registered by the root conftest.py and as the `pytest11` entry point `checks.plu
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if opt.concurrency is not None:
         if opt.concurrency < 1:
             raise pytest.UsageError(f"--concurrency must be at least 1, got {opt.concurrency}")
-        env = dataclasses.replace(env, concurrency=opt.concurrency)
+        env = env.model_copy(update={"concurrency": opt.concurrency})
     run = Run(env=env, options=run_options(env, opt), args=list(config.invocation_params.args),
               canary=bool(replayed_snapshot.meta.get("canary")) if replayed_snapshot else bool(opt.canary),
               replay=replay, snapshot=replayed_snapshot)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +53,7 @@ def start_live(run: Run, hook: Any) -> None:
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                 region_name=env.region)
         adapt = adapt_client
-    snapshot = Snapshot({"env_name": env.name, "env": asdict(env), "run_id": run.run_id, "started": run.started,
+    snapshot = Snapshot({"env_name": env.name, "env": env.model_dump(), "run_id": run.run_id, "started": run.started,
                          "canary": run.canary, "faults": [list(f) for f in run.faults],
                          "endpoint": "embedded moto world" if env.embedded else (os.environ.get("AWS_ENDPOINT_URL")
                                                                                   or "AWS")})

@@ -64,7 +64,7 @@ def run_options(env: cfg.Env, opt: Any) -> Options:
         raise pytest.UsageError(f"--compare-with {compare}: no such bundle directory")
     return Options(infra_repo=Path(infra).resolve() if infra else None, plan_json=plan, compare_with=compare,
                    github_token=os.environ.get("GITHUB_TOKEN", ""),
-                   github_api_url=os.environ.get("GITHUB_API_URL", "") or env.github.api_url,
-                   github_repo=env.github.repo or os.environ.get("GITHUB_REPOSITORY", ""))
+                   github_api_url=os.environ.get("GITHUB_API_URL", "") or (env.github.api_url if env.github else ""),
+                   github_repo=(env.github.repo if env.github else "") or os.environ.get("GITHUB_REPOSITORY", ""))
 
 

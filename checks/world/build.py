@@ -36,9 +36,11 @@ def build(world: World) -> None:
     build_iam(world)
     for table in env.tables:
         build_table(world, table)
-    build_backup(world)
+    if env.backup is not None:
+        build_backup(world)
     build_s3(world)
-    build_terraform(world)
+    if env.terraform is not None:
+        build_terraform(world)
     wait_replicated(world)
 
 
@@ -115,6 +117,11 @@ def build_table(world: World, table: str, region: str | None = None, replicas: b
 
 # --------------------------------------------------------------------------- Backup
 
+def selection_name(env: Env) -> str:
+    """The selection the world builds: the expected name, or one named for the plan when any name will do."""
+    return env.backup.selection or f"{env.backup.plan}-selection"
+
+
 def build_backup(world: World) -> None:
     env = world.env
     cfg = env.backup
@@ -127,12 +134,12 @@ def build_backup(world: World) -> None:
     }
     if cfg.copy_to_region:
         dr_arn = world.client("backup", cfg.copy_to_region).create_backup_vault(
-            BackupVaultName=cfg.vault)["BackupVaultArn"]
+            BackupVaultName=cfg.copy_vault or cfg.vault)["BackupVaultArn"]
         rule["CopyActions"] = [{"DestinationBackupVaultArn": dr_arn,
                                 "Lifecycle": {"DeleteAfterDays": cfg.retention_days}}]
     plan_id = backup.create_backup_plan(BackupPlan={"BackupPlanName": cfg.plan, "Rules": [rule]})["BackupPlanId"]
     backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection={
-        "SelectionName": cfg.selection, "IamRoleArn": BACKUP_ROLE.format(account=env.account),
+        "SelectionName": selection_name(env), "IamRoleArn": BACKUP_ROLE.format(account=env.account),
         "Resources": [table_arn(env, t) for t in env.tables]})
     created = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)
     for table in env.tables:
@@ -153,7 +160,13 @@ def template_body(key: str) -> bytes:
 def bucket_policy(env: Env, bucket: str) -> dict[str, Any]:
     arn = f"arn:aws:s3:::{bucket}"
     app_role = next(iter(env.iam.app_roles), f"bbws-app-lambda-{env.name}")
-    return {"Version": "2012-10-17", "Statement": [
+    return {"Version": "2012-10-17", "Statement": [s for s in _policy_statements(env, arn, app_role)
+                                                   if s["Sid"] in env.s3.policy_statements
+                                                   or s["Sid"] == "DenyInsecureTransport"]}  # S3-06 needs it
+
+
+def _policy_statements(env: Env, arn: str, app_role: str) -> list[dict[str, Any]]:
+    return [
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
         {"Sid": "DenyPublicAccess", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
@@ -163,7 +176,7 @@ def bucket_policy(env: Env, bucket: str) -> dict[str, Any]:
          "Resource": f"{arn}/*"},
         {"Sid": "AllowTerraformManagement", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{env.account}:root"},
          "Action": "s3:*", "Resource": [arn, f"{arn}/*"]},
-    ]}
+    ]
 
 
 def _create_bucket(s3: Any, bucket: str, region: str) -> None:
@@ -203,9 +216,10 @@ def build_s3(world: World) -> None:
     _encrypt(s3, env, bucket)
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PAB)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(bucket_policy(env, bucket)))
-    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
-        "ID": cfg.lifecycle.rule, "Status": "Enabled", "Filter": {"Prefix": ""},
-        "NoncurrentVersionExpiration": {"NoncurrentDays": cfg.lifecycle.noncurrent_days}}]})
+    if cfg.lifecycle is not None:
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
+            "ID": cfg.lifecycle.rule, "Status": "Enabled", "Filter": {"Prefix": ""},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": cfg.lifecycle.noncurrent_days}}]})
     if cfg.logging_bucket:
         s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={"LoggingEnabled": {
             "TargetBucket": cfg.logging_bucket, "TargetPrefix": f"{bucket}/"}})

@@ -89,7 +89,7 @@ def _ddb03(world: World, table: str) -> None:
 def _ddb04(world: World, table: str) -> None:
     arn = table_arn(world.env, table)
     for sel in motofix.selections(world.env.account, world.env.region).values():
-        if sel["BackupSelection"]["SelectionName"] == world.env.backup.selection:
+        if sel["BackupSelection"]["SelectionName"] == build.selection_name(world.env):
             sel["BackupSelection"]["Resources"] = [r for r in sel["BackupSelection"]["Resources"] if r != arn]
 
 
@@ -228,7 +228,11 @@ def _pdv07(world: World, table: str) -> None:
 def parse_faults(spec: str, env: Env) -> list[tuple[str, str | None]]:
     """'DDB-03,S3-04:receipts/payment_failed.html' -> [(id, resource)]; ValueError on anything unknown."""
     out: list[tuple[str, str | None]] = []
-    for part in filter(None, (p.strip() for p in (spec or "").split(","))):
+    parts = [p.strip() for p in (spec or "").split(",")]
+    if spec and not all(parts):
+        raise ValueError(f"{spec!r} has an empty entry; give comma-separated fault ids, e.g. DDB-03,S3-02 "
+                         f"(valid ids: {', '.join(FAULTS)})")
+    for part in filter(None, parts):
         fid, _, resource = part.partition(":")
         fid = fid.strip().upper()
         if fid not in FAULTS:

@@ -12,7 +12,8 @@ WINDOW_HOURS = {"hourly": 2, "daily": 26}  # the schedule period plus a backup j
 
 @pytest.mark.smoke
 def test_backup_vault(backup):
-    assert backup.vault_exists(), f"backup vault {backup.env.backup.vault} does not exist in {backup.region}"
+    vault = backup.env.backup.vault
+    assert backup.vault_exists(vault), f"backup vault {vault} does not exist in {backup.region}"
 
 
 @pytest.mark.smoke
@@ -26,20 +27,28 @@ def test_backup_plan(backup):
 
 @pytest.mark.smoke
 def test_backup_copy_to_dr(backup):
-    region = backup.env.backup.copy_to_region
+    want = backup.env.backup
+    region = want.copy_to_region
     if not region:
-        pytest.skip(f"env {backup.env.name} has no DR copy")
-    targets = [c.get("DestinationBackupVaultArn", "") for r in backup.rules for c in r.get("CopyActions", [])]
-    assert any(f":{region}:" in t for t in targets), (
-        f"plan {backup.env.backup.plan} copies to {targets or 'nowhere'}, expected a vault in {region}")
-    assert backup.vault_exists(region), f"backup vault {backup.env.backup.vault} does not exist in {region}"
+        pytest.skip(f"env {backup.env.name} has no DR copy (backup.copy_to_region is empty)")
+    copies = backup.copies
+    here = [vault for r, vault, _ in copies if r == region]
+    assert here, f"plan {want.plan} copies to {[arn for *_, arn in copies] or 'nowhere'}, expected a vault in {region}"
+    assert not want.copy_vault or want.copy_vault in here, (
+        f"plan {want.plan} copies to {', '.join(here)} in {region}, expected {want.copy_vault} (backup.copy_vault)")
+    vault = want.copy_vault or here[0]
+    assert backup.vault_exists(vault, region), (
+        f"backup vault {vault} does not exist in {region} (the plan's copy action names it)")
 
 
 @pytest.mark.smoke
 def test_backup_selection_covers(backup, table):
-    tags = table.tags
-    assert any(covers(s, table.arn, tags) for s in backup.selections), (
-        f"no selection of plan {backup.env.backup.plan} covers table {table.name} by ARN or tag")
+    want, tags = backup.env.backup, table.tags
+    named = [s for s in backup.selections if not want.selection or s.get("SelectionName") == want.selection]
+    assert named, (f"plan {want.plan} has no selection {want.selection} (backup.selection; found: "
+                   f"{', '.join(s.get('SelectionName', '?') for s in backup.selections) or 'none'})")
+    assert any(covers(s, table.arn, tags) for s in named), (
+        f"no selection {want.selection or 'of plan ' + want.plan} covers table {table.name} by ARN or tag")
 
 
 @pytest.mark.extended

@@ -41,5 +41,12 @@ def test_no_unexpected_gsi(table):
 
 @pytest.mark.issue("DDB-03")
 def test_pitr_enabled(table):
-    assert table.pitr_status == "ENABLED", (
-        f"table {table.name} PointInTimeRecoveryStatus is {table.pitr_status}, expected ENABLED")
+    want = "ENABLED" if table.env.dynamodb.pitr else "DISABLED"
+    assert table.pitr_status == want, (
+        f"table {table.name} PointInTimeRecoveryStatus is {table.pitr_status}, expected {want} (dynamodb.pitr)")
+
+
+@pytest.mark.issue("PDV-02")
+def test_table_encryption(design):
+    want, found = design.env.dynamodb.sse, design.table.sse_kind
+    assert found == want, f"table {design.name} encryption at rest is {found}, expected {want} (dynamodb.sse)"

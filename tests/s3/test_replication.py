@@ -7,6 +7,10 @@ from checks.areas.s3.views import replication_role_exists
 pytestmark = [pytest.mark.s3, pytest.mark.issue("S3-05")]
 
 
+def _on(flag):
+    return "Enabled" if flag else "Disabled"
+
+
 def _spec(env):
     if env.s3.replication is None:
         pytest.skip(f"env {env.name} does not replicate (S3-05 applies to PROD)")
@@ -26,8 +30,9 @@ def test_replication_rule(bucket):
         (dest.get("Bucket") == f"arn:aws:s3:::{want.destination}",
          f"destination is {dest.get('Bucket')}, expected arn:aws:s3:::{want.destination}"),
         (config.get("Role", "").endswith(f"/{want.role}"), f"role is {config.get('Role')}, expected {want.role}"),
-        (not want.delete_markers or rule.get("DeleteMarkerReplication", {}).get("Status") == "Enabled",
-         "delete markers are not replicated"),
+        (rule.get("DeleteMarkerReplication", {}).get("Status", "Disabled") == _on(want.delete_markers),
+         f"delete marker replication is {rule.get('DeleteMarkerReplication', {}).get('Status', 'Disabled')}, "
+         f"expected {_on(want.delete_markers)} (s3.replication.delete_markers)"),
         (dest.get("ReplicationTime", {}).get("Status") == "Enabled" and
          dest.get("ReplicationTime", {}).get("Time", {}).get("Minutes") == want.time_control_minutes,
          f"replication time control is not {want.time_control_minutes} minutes"),

@@ -31,7 +31,7 @@ def expected_workflows(env: Env) -> list[str]:
         others = load(env.source).values() if env.source and Path(env.source).is_file() else []
     except ConfigError:  # e.g. a replayed env, whose source is the bundle's snapshot: this env alone
         others = []
-    names += [e.github.workflow for e in others if not e.embedded]
+    names += [e.github.workflow for e in others if not e.embedded and e.github]
     return sorted(set(names))
 
 
@@ -51,6 +51,16 @@ def listed_roots(root: Path | None) -> list[str]:
     return sorted(out)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """An env without [terraform] or [github] does not check CI/CD: those checks skip with the reason."""
+    from checks.plugin.run import env_of
+
+    reason = env_of(config).absent("terraform", "github")
+    for item in items if reason else []:
+        if item.get_closest_marker("cicd"):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     params = _params(metafunc.config)
     for name, values in params.items():
@@ -68,6 +78,8 @@ def _params(config: pytest.Config) -> dict[str, list[Any]]:
         env, options = env_of(config), options_of(config)
     except KeyError:
         return {}
+    if env.absent("terraform", "github"):
+        return {}  # the area's checks skip (pytest_collection_modifyitems)
     root = Path(options.infra_repo) if options.infra_repo else None
     tf = env.terraform
     expected = expected_workflows(env)

@@ -125,7 +125,7 @@ class InfraRepo(_View):
         except Exception:  # noqa: BLE001  (a replay may not have the toml; the run's env still maps)
             envs = {}
         envs = {**envs, self.env.name: self.env}
-        return {e.github.workflow: e for e in envs.values()}
+        return {e.github.workflow: e for e in envs.values() if e.github}
 
     def managed_identities(self) -> list[Finding]:
         """No resource is managed under two different state keys (two roots, or two workflows)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from checks.areas.dynamodb import reads as r
+from checks.areas.dynamodb.views import copy_targets
 from checks.core.collect import Context
 
 
@@ -16,7 +17,8 @@ def collect(ctx: Context) -> None:
         ctx.spawn(aws.read, r.table_tags(env, name))
         for region in env.dynamodb.replicas:
             ctx.spawn(aws.read, r.describe_table(name, region))
-    ctx.spawn(_backup, ctx)
+    if env.backup is not None:
+        ctx.spawn(_backup, ctx)
     for role, need in env.iam.app_roles.items():
         ctx.spawn(aws.read, r.get_role(role))
         if need.table_actions:
@@ -29,13 +31,24 @@ def _backup(ctx: Context) -> None:
     aws, b = ctx.aws, ctx.env.backup
     ctx.spawn(aws.read, r.backup_vault(b.vault))
     ctx.spawn(aws.read, r.recovery_points(b.vault))
-    if b.copy_to_region:
-        ctx.spawn(aws.read, r.backup_vault(b.vault, b.copy_to_region))
+    if b.copy_to_region and b.copy_vault:
+        ctx.spawn(aws.read, r.backup_vault(b.copy_vault, b.copy_to_region))
     plans = aws.read(r.backup_plans())
     for plan in (plans.response or {}).get("BackupPlansList", []) if plans.ok else []:
         if plan.get("BackupPlanName") == b.plan:
-            ctx.spawn(aws.read, r.backup_plan(plan["BackupPlanId"]))
+            ctx.spawn(_plan, ctx, plan["BackupPlanId"])
             ctx.spawn(_selections, ctx, plan["BackupPlanId"])
+
+
+def _plan(ctx: Context, plan_id: str) -> None:
+    """The plan, then each vault its copy actions name (in the DR region, by the name the plan gives)."""
+    b = ctx.env.backup
+    got = ctx.aws.read(r.backup_plan(plan_id))
+    if not got.ok:
+        return
+    for region, vault in sorted(set(copy_targets((got.response or {}).get("BackupPlan", {})))):
+        if region and vault and (region, vault) != (b.copy_to_region, b.copy_vault):
+            ctx.spawn(ctx.aws.read, r.backup_vault(vault, region))
 
 
 def _selections(ctx: Context, plan_id: str) -> None:

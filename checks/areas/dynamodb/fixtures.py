@@ -26,6 +26,8 @@ def gsi(request: pytest.FixtureRequest, table: v.Table) -> v.GsiView:
 
 @pytest.fixture
 def backup(snapshot: Snapshot, env: Env) -> v.Backup:
+    if env.backup is None:
+        pytest.skip(env.absent("backup"))
     return v.Backup(snapshot, env, env.backup.plan)
 
 
@@ -39,17 +41,33 @@ def scope(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> acces
     return access.Reads(snapshot, env, request.param, access.scopes(env))
 
 
+def over(metafunc: pytest.Metafunc, names: tuple[str, ...], values: list, reason: str) -> None:
+    """Parametrize indirect fixtures over values; with none, one row that skips with the reason
+    (pytest's own empty-parameter row says only `[NOTSET]`)."""
+    if not values:
+        empty = pytest.param(*(None for _ in names), marks=pytest.mark.skip(reason=reason), id="none")
+        metafunc.parametrize(names, [empty], indirect=True)
+    elif len(names) == 2:
+        pairs(metafunc, names, values)
+    else:
+        metafunc.parametrize(names[0], values, indirect=True, ids=str)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = set(metafunc.fixturenames)
     env = env_of(metafunc.config)
     if "table" in names:
+        no_tables = f"env {env.name} expects no tables (dynamodb.tables is empty)"
         if "gsi" in names:
-            pairs(metafunc, ("table", "gsi"), [(t, g) for t in env.tables for g in env.tables[t].gsis])
+            over(metafunc, ("table", "gsi"), [(t, g) for t in env.tables for g in env.tables[t].gsis],
+                 f"env {env.name} expects no global secondary indexes")
         elif "tag" in names:
-            pairs(metafunc, ("table", "tag"), [(t, tag) for t in env.tables for tag in env.table_tags()])
+            over(metafunc, ("table", "tag"), [(t, tag) for t in env.tables for tag in env.table_tags()],
+                 f"env {env.name} expects no table tags" if env.tables else no_tables)
         else:
-            metafunc.parametrize("table", list(env.tables), indirect=True, ids=str)
+            over(metafunc, ("table",), list(env.tables), no_tables)
     if "app_role" in names:
-        metafunc.parametrize("app_role", list(env.iam.app_roles), indirect=True, ids=str)
+        over(metafunc, ("app_role",), list(env.iam.app_roles),
+             f"env {env.name} has no app roles to check (iam.app_roles is empty)")
     if "scope" in names:
-        metafunc.parametrize("scope", access.scopes(env), indirect=True, ids=str)
+        over(metafunc, ("scope",), access.scopes(env), "no scopes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
@@ -21,7 +22,8 @@ class Table(View):
         return table_arn(self.env, self.name, self.region)
 
     def context(self) -> dict[str, Any]:
-        return {**super().context(), "table": self.name, "table_arn": self.arn, "arn": self.arn}
+        return {**super().context(), "table": self.name, "table_arn": self.arn, "arn": self.arn,
+                "expected_tags": tag_arg(self.env.table_tags())}
 
     @cached_property
     def description(self) -> dict[str, Any] | None:
@@ -107,6 +109,14 @@ class Table(View):
         return bool(self.table.get("DeletionProtectionEnabled", False))
 
     @property
+    def sse_kind(self) -> str:
+        """The encryption at rest as environments.toml spells it: KMS, DEFAULT (AWS owned key), or the SSEType."""
+        sse = self.table.get("SSEDescription") or {}
+        if not sse or sse.get("Status", "ENABLED") not in ("ENABLED", "ENABLING", "UPDATING"):
+            return "DEFAULT"
+        return sse.get("SSEType", "DEFAULT")
+
+    @property
     def sse_type(self) -> str:
         sse = self.table.get("SSEDescription") or {}
         return sse.get("SSEType", "DEFAULT (AWS owned key)") if sse.get("Status", "ENABLED") == "ENABLED" else ""
@@ -168,18 +178,32 @@ def _fmt_keys(keys: dict[str, str]) -> str:
 class Backup(View):
     """The env's backup vault, plan, selections and recovery points."""
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.missing_vault: tuple[str, str] | None = None  # (vault, region) a check found missing: its resource
+
     def context(self) -> dict[str, Any]:
         b = self.env.backup
-        ctx = {**super().context(), "vault": b.vault, "plan": b.plan, "selection": b.selection}
+        ctx = {**super().context(), "vault": b.vault, "plan": b.plan, "selection": b.selection or b.plan}
+        if self.missing_vault is not None:
+            ctx.update(vault=self.missing_vault[0], resource=self.missing_vault[0], region=self.missing_vault[1])
         try:
             ctx["plan_id"] = self.plan_id
         except Unverifiable:
             pass  # the remediation then shows <plan_id>
         return ctx
 
-    def vault_exists(self, region: str | None = None) -> bool:
-        obs = self.seen(reads.backup_vault(self.env.backup.vault, region))
-        return read(obs, f"backup vault {self.env.backup.vault}", absent_ok=True) is not None
+    def vault_exists(self, vault: str, region: str | None = None) -> bool:
+        obs = self.seen(reads.backup_vault(vault, region))
+        found = read(obs, f"backup vault {vault} in {region or self.region}", absent_ok=True) is not None
+        if not found:
+            self.missing_vault = (vault, region or self.region)
+        return found
+
+    @property
+    def copies(self) -> list[tuple[str, str, str]]:
+        """(region, vault, ARN) of every copy action of the plan's rules."""
+        return copy_targets(self.plan, with_arn=True)
 
     @property
     def plan_id(self) -> str | None:
@@ -216,6 +240,24 @@ class Backup(View):
         obs = self.seen(reads.recovery_points(self.env.backup.vault))
         data = read(obs, f"recovery points in {self.env.backup.vault}", absent_ok=True) or {}
         return [p for p in data.get("RecoveryPoints", []) if p.get("ResourceArn") == resource_arn]
+
+
+def copy_targets(plan: dict[str, Any], with_arn: bool = False) -> list[Any]:
+    """(region, vault name) each copy action of a GetBackupPlan `BackupPlan` names, from its vault ARN
+    (arn:aws:backup:<region>:<account>:backup-vault:<name>)."""
+    out = []
+    for rule in plan.get("Rules", []):
+        for action in rule.get("CopyActions", []):
+            arn = action.get("DestinationBackupVaultArn", "")
+            parts = arn.split(":")
+            region, name = (parts[3], parts[6]) if len(parts) >= 7 and parts[5] == "backup-vault" else ("", "")
+            out.append((region, name, arn) if with_arn else (region, name))
+    return out
+
+
+def tag_arg(tags: dict[str, str]) -> str:
+    """Tags as one shell-quoted `--tags` argument: Key=Value,Key=Value (the DDB-05 remediation sets them all)."""
+    return shlex.quote(",".join(f"{k}={v}" for k, v in tags.items()))
 
 
 def covers(selection: dict[str, Any], arn: str, tags: dict[str, str]) -> bool:
@@ -261,8 +303,6 @@ class AppRole(View):
                     out.append((r.get("EvalActionName", "?"), r.get("EvalResourceName", "*"),
                                 r.get("EvalDecision", "?")))
         return out
-
-
 
 
 def runs_at(expr: str | None, frequency: str) -> bool:

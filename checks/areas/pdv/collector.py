@@ -33,7 +33,8 @@ def collect(ctx: Context) -> None:
     ctx.spawn(_metrics, ctx)
     # PDV-07: the state object (the CI/CD collector reads the same: one request) and the live lists.
     tf = env.terraform
-    ctx.spawn(aws.call, "s3", "GetObject", env.region, Bucket=tf.state_bucket, Key=tf.state_key)
+    if tf is not None:
+        ctx.spawn(aws.call, "s3", "GetObject", env.region, Bucket=tf.state_bucket, Key=tf.state_key)
     ctx.spawn(aws.paginate, "dynamodb", "ListTables", env.region)
     ctx.spawn(aws.paginate, "s3", "ListBuckets", env.region)
     if ctx.options.compare_with:

@@ -36,6 +36,8 @@ class Design:
             out["stream"] = f"--stream-specification StreamEnabled=true,StreamViewType={d.stream_view_type}"
         if d.deletion_protection and not t.deletion_protection:
             out["deletion_protection"] = "--deletion-protection-enabled"
+        if t.sse_kind != d.sse:
+            out["sse"] = "--sse-specification " + ("Enabled=true,SSEType=KMS" if d.sse == "KMS" else "Enabled=false")
         return out
 
     def context(self) -> dict[str, Any]:
@@ -273,7 +275,7 @@ class Drift:
         data = read(obs, f"the Terraform state s3://{tf.state_bucket}/{tf.state_key}", absent_ok=True)
         if data is None:
             raise Missing(f"the Terraform state s3://{tf.state_bucket}/{tf.state_key} does not exist "
-                          "(reported by CICD-03)")
+                          "(reported by CICD-03)", by="test_state_parses")
         parsed, why = st.parse_state(st.body_bytes(data.get("Body")))
         if parsed is None:
             raise Unverifiable(f"could not verify drift: the Terraform state {why}")

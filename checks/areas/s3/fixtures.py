@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from checks.areas.dynamodb.fixtures import over
 from checks.areas.s3 import views as v
 from checks.core.config import Env
 from checks.core.snapshot import Snapshot
-from checks.plugin.run import env_of, pairs
+from checks.plugin.run import env_of
 
 
 @pytest.fixture
@@ -42,8 +43,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     env = env_of(metafunc.config)
     if "bucket" in names and "table" not in names:
         if "tag" in names:
-            pairs(metafunc, ("bucket", "tag"), [(b, t) for b in buckets(env) for t in env.bucket_tags()])
+            over(metafunc, ("bucket", "tag"), [(b, t) for b in buckets(env) for t in env.bucket_tags()],
+                 f"env {env.name} expects no bucket tags")
         else:
             metafunc.parametrize("bucket", buckets(env), indirect=True, ids=str)
     if "template" in names:
-        metafunc.parametrize("template", env.s3.templates, indirect=True, ids=str)
+        over(metafunc, ("template",), list(env.s3.templates), f"env {env.name} expects no templates (s3.templates)")

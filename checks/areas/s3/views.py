@@ -7,6 +7,7 @@ import json
 from functools import cached_property
 from typing import Any
 
+from checks.areas.dynamodb.views import tag_arg
 from checks.areas.s3 import reads as r
 from checks.core.arns import bucket_arn, bucket_region
 from checks.core.config import Env
@@ -23,10 +24,18 @@ class Bucket(View):
         super().__init__(snapshot, env, name, bucket_region(env, name))
 
     def context(self) -> dict[str, Any]:
-        ctx = {**super().context(), "bucket": self.name, "arn": bucket_arn(self.name)}
+        ctx = {**super().context(), "bucket": self.name, "arn": bucket_arn(self.name),
+               "expected_tags": tag_arg(self.env.bucket_tags())}
         if self.env.s3.replication:
             ctx.update(dr_bucket=self.env.s3.replication.destination, dr_region=self.env.dr_region)
+        if self.env.s3.templates:  # an object for the bucket-level commands: the first FAILED template, or the first
+            failed = [k for k in self.env.s3.templates if self._replication_status(k) == "FAILED"]
+            ctx["key"] = (failed or self.env.s3.templates)[0]
         return ctx
+
+    def _replication_status(self, key: str) -> str:
+        obs = self.seen(r.get_object(self.name, key))
+        return ((obs.response or {}) if obs is not None and obs.ok else {}).get("ReplicationStatus", "")
 
     def _get(self, operation: str, what: str) -> dict[str, Any] | None:
         """A bucket read; None when the configuration is absent; Missing when the bucket is."""
