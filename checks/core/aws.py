@@ -106,6 +106,10 @@ def error_of(exc: Exception) -> dict[str, str]:
     return {"code": type(exc).__name__, "message": str(exc)}
 
 
+class NoVerifiedCaller(Exception):
+    """This run reads no AWS (no credentials, or no selected check needs AWS): nothing was sent."""
+
+
 _ACCOUNT_PREFIX = re.compile(r"^\d{12}\.")
 
 
@@ -146,6 +150,7 @@ class Aws:
         self._inflight: dict[str, threading.Event] = {}
         self._session = session
         self.client_hooks: list[Callable[[Any], None]] = []  # e.g. fault injection in self-tests
+        self.offline: str | None = None  # set: no AWS read at all (no verified caller); each read says why
 
     @property
     def session(self) -> boto3.Session:
@@ -202,6 +207,8 @@ class Aws:
                 or os.environ.get("AWS_ENDPOINT_URL") or None)
 
     def client(self, service: str, region: str | None = None) -> Any:
+        if self.offline:
+            raise NoVerifiedCaller(f"{service} not read: {self.offline}")
         region = region or self.env.region
         if not region:  # botocore would build "https://sts..amazonaws.com" and fail with a ValueError
             raise botocore.exceptions.NoRegionError()

@@ -104,7 +104,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     run = config.stash[RUN]
     if config.option.collectonly or is_worker(config) or run.passive or not has_checks(session.items):
         return
-    prepare_snapshot(config, run)
+    prepare_snapshot(config, run, session.items)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -137,7 +137,8 @@ PATH_OPTIONS = ("--environments", "--infra-repo", "--plan-json", "--replay", "--
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
-    """Undo pytest's rootdir guess when a path option's value was taken for a test path.
+    """Undo pytest's rootdir guess when a path option's value was taken for a test path, and run the
+    suite from its checkout when it is asked for (an option of the suite) from another directory.
 
     pytest picks rootdir and inifile before any plugin's options are known, so in `--infra-repo ../x` it
     reads `../x` as a test path and takes the common ancestor of it as rootdir (pytest.ini lost, selftest/
@@ -147,10 +148,15 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     from _pytest.config.findpaths import determine_setup
 
     ns = early_config.known_args_namespace
+    paths = list(ns.file_or_dir)
+    pin = not paths and _asks_for_suite(parser, args) and _outside_checkout(early_config.invocation_params.dir) \
+        and not ns.inifilename and not ns.rootdir and (CHECKOUT / "pytest.ini").is_file()
+    if pin:
+        paths = [str(CHECKOUT / "tests")]
     rootpath, inipath, inicfg, ignored = determine_setup(
-        inifile=ns.inifilename, override_ini=ns.override_ini, args=ns.file_or_dir,
+        inifile=ns.inifilename, override_ini=ns.override_ini, args=paths,
         rootdir_cmd_arg=ns.rootdir or None, invocation_dir=early_config.invocation_params.dir)
-    if (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
+    if not pin and (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
         return
     old_addopts = list(early_config.getini("addopts")) if early_config.inipath else []
     if old_addopts and args[:len(old_addopts)] == old_addopts:
@@ -160,7 +166,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     early_config._inicache.clear()
     parser.extra_info["rootdir"], parser.extra_info["inifile"] = str(rootpath), str(inipath)
     addopts = list(early_config.getini("addopts"))
-    args[:] = [*addopts, *args]
+    args[:] = [*addopts, *args, *(paths if pin else [])]
     early_config.pluginmanager.consider_preparse(addopts, exclude_only=False)
     fresh = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
     if fresh.confcutdir is None:
@@ -168,12 +174,22 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     early_config.known_args_namespace = fresh
 
 
+def _asks_for_suite(parser: pytest.Parser, args: list[str]) -> bool:
+    flags = {name for opt in parser.getgroup("bbws").options for name in opt.names()}
+    return any(a.split("=", 1)[0] in flags for a in args)
+
+
+def _outside_checkout(here: Path) -> bool:
+    here = here.resolve()
+    return here != CHECKOUT and CHECKOUT not in here.parents
+
+
 def nothing_here_hint(config: pytest.Config) -> str | None:
     """One line saying where to run the suite from, when pytest was started elsewhere and found nothing."""
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         return None
     here = config.invocation_params.dir
-    if here == CHECKOUT or CHECKOUT in here.parents:
+    if not _outside_checkout(here):
         return None
     return (f"no checks found in {here}: run the suite from its checkout (cd {CHECKOUT} && pytest ...), "
             f"or name its tests: pytest {CHECKOUT / 'tests'} ...")
