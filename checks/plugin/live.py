@@ -60,9 +60,11 @@ def has_credentials(run: Run) -> bool:
 
 
 def offline_reason(run: Run, selected: dict[str, str]) -> tuple[str, str] | None:
-    """Why this run reads no AWS (short, for each refused read; and the one line the run prints), or None. A run whose checks read only files calls no STS; a review of
-    areas that read files and AWS, with no credentials at all, runs its file checks and every AWS read
-    is refused (the checks that need one cannot be evaluated). Never for the embedded world."""
+    """Why this run reads no AWS as (a few words for each refused read, the one line the run prints), or None.
+
+    A run whose checks read only files calls no STS. A review of areas that read files and AWS, with no
+    credentials at all, runs its file checks and every AWS read is refused before a request exists (the
+    checks that need one cannot be evaluated). Never for the embedded world."""
     if run.env.embedded or not selected or "all" in selected.values():
         return None
     if "some" not in selected.values():
