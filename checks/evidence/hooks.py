@@ -219,7 +219,7 @@ class _Recorder:
             self.ev.incomplete.append(f"interrupted ({what}): the remaining checks did not run")
             return
         msg = str(getattr(exc, "msg", exc))
-        if msg not in self.ev.run.incomplete:
+        if msg not in self.ev.run.incomplete and getattr(exc, "bbws_reason", None) not in self.ev.run.incomplete:
             self.ev.incomplete.append(f"stopped by pytest.exit: {msg}")
 
 

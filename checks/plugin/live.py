@@ -107,8 +107,8 @@ def start_live(run: Run, hook: Any, selected: dict[str, str] | None = None, term
         try:
             run.world = World(env, run.faults).start()
         except Exception as exc:  # noqa: BLE001  (a world that cannot be built is one clear message)
-            run.incomplete.append(f"the embedded moto world could not be built: {type(exc).__name__}: {exc}")
-            pytest.exit(run.incomplete[-1], returncode=pytest.ExitCode.INTERNAL_ERROR)
+            stop(run, f"the embedded moto world could not be built: {type(exc).__name__}: {exc}",
+                 pytest.ExitCode.INTERNAL_ERROR)
         hook.pytest_bbws_world_ready(world=run.world)
         run.endpoint_url = run.world.endpoint_url
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -166,7 +166,16 @@ def guard_account(run: Run) -> None:
                        f"({ident.get('Arn')}), but env {run.env.name!r} is account {run.env.account}; "
                        f"credentials come from {how}. No check was run.")
     if problem:
-        run.incomplete.append(problem)
-        pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
+        stop(run, problem, pytest.ExitCode.USAGE_ERROR)
+
+
+def stop(run: Run, problem: str, code: int) -> None:
+    """End the run before any check. The reason is said once, in the gate summary (pytest's own
+    `!!! Exit` line just points there); without the evidence plugin, pytest says it instead."""
+    run.incomplete.append(problem)
+    exc = pytest.exit.Exception(f"stopped before any check ({problem.split(':', 1)[0]}); "
+                                f"the reason is in the BBWS gate summary above", returncode=code)
+    exc.bbws_reason = problem  # type: ignore[attr-defined]  (the evidence recorder knows it already)
+    raise exc
 
 
