@@ -249,7 +249,7 @@ def _attach_card(report: pytest.TestReport, record: dict[str, Any]) -> None:
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
     ev = evidence_of(session.config)
-    if ev is None or not ev.gated:
+    if ev is None or not ev.gated or started_elsewhere(session.config):
         return (yield)
     try:
         _decide_and_write(ev, session)
@@ -265,6 +265,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
             except OSError as exc:
                 ev.error = f"could not complete the evidence bundle: {exc}"
                 session.exitstatus = session.exitstatus or pytest.ExitCode.TESTS_FAILED
+
+
+def started_elsewhere(config: pytest.Config) -> bool:
+    """pytest was started outside the checkout and found nothing: not a run of the suite, no bundle."""
+    from checks.plugin.options import NOTHING_HERE
+
+    return NOTHING_HERE in config.stash
 
 
 def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:

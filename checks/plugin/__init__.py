@@ -18,6 +18,7 @@ from checks.plugin import hookspecs
 from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
 from checks.plugin.options import (
     COLLECTED,
+    NOTHING_HERE,
     ORIGINAL,
     check_markexpr,
     load_env,
@@ -126,6 +127,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run.selected = {getattr(item, "originalname", item.name) for item in session.items}
     hint = nothing_here_hint(session.config) if not session.config.stash.get(COLLECTED, 0) else None
     if hint:
+        session.config.stash[NOTHING_HERE] = hint  # no bundle: this was not a run of the suite
         raise pytest.UsageError(hint)
 
 
