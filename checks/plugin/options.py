@@ -132,8 +132,6 @@ def run_options(env: cfg.Env, opt: Any) -> Options:
 COLLECTED = pytest.StashKey[int]()  # items collected before -m / -k
 NOTHING_HERE = pytest.StashKey[str]()  # set: pytest was started outside the checkout and found nothing
 CHECKOUT = Path(__file__).resolve().parents[2]
-PATH_OPTIONS = ("--environments", "--infra-repo", "--plan-json", "--replay", "--compare-with", "--reports",
-                "--sign-key", "--verify-key")
 
 
 @pytest.hookimpl(tryfirst=True)
