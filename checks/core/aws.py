@@ -8,14 +8,19 @@ is refused before a request exists, however the client is used.
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
+import botocore.session
 from botocore import xform_name
 
 from checks.core.config import Env
@@ -101,6 +106,32 @@ def error_of(exc: Exception) -> dict[str, str]:
     return {"code": type(exc).__name__, "message": str(exc)}
 
 
+class NoVerifiedCaller(Exception):
+    """This run reads no AWS (no credentials, or no selected check needs AWS): nothing was sent."""
+
+
+_ACCOUNT_PREFIX = re.compile(r"^\d{12}\.")
+
+
+def strip_account_host(client: Any, endpoint_url: str | None) -> None:
+    """s3control puts the account id in the host ("123456789012.<endpoint>"). On a custom endpoint
+    (LocalStack, a moto server, a VPC endpoint) that name does not resolve: send to the endpoint itself.
+    Registered before signing, so the signature covers the host the request goes to."""
+    if not endpoint_url:
+        return
+    target = urlsplit(endpoint_url).hostname or ""
+
+    def strip(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        host = parts.hostname or ""
+        if _ACCOUNT_PREFIX.match(host) and host.split(".", 1)[1] == target:
+            request.url = urlunsplit(parts._replace(netloc=parts.netloc.replace(host, target, 1)))
+            if "host" in request.headers:
+                del request.headers["host"]
+
+    client.meta.events.register("before-sign", strip)
+
+
 class Aws:
     """Clients for one env, guarded and recorded into `snapshot`."""
 
@@ -119,6 +150,7 @@ class Aws:
         self._inflight: dict[str, threading.Event] = {}
         self._session = session
         self.client_hooks: list[Callable[[Any], None]] = []  # e.g. fault injection in self-tests
+        self.offline: str | None = None  # set: no AWS read at all (no verified caller); each read says why
 
     @property
     def session(self) -> boto3.Session:
@@ -128,16 +160,31 @@ class Aws:
             return self._session
 
     def _make_session(self) -> boto3.Session:
+        """The env's session: the profile (or default chain), and for `role_arn` botocore's refreshable
+        assume-role credentials, which renew themselves before they expire however long the run."""
         base = boto3.Session(profile_name=self.env.profile or None, region_name=self.env.region)
         if not self.env.role_arn:
             return base
-        sts = base.client("sts", endpoint_url=self.endpoint_url, config=self._config("sts"))
-        install_guard(sts, canary=False)
-        creds = sts.assume_role(RoleArn=self.env.role_arn,
-                                RoleSessionName=f"bbws-checks-{self.env.name}")["Credentials"]
-        return boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                             aws_secret_access_key=creds["SecretAccessKey"],
-                             aws_session_token=creds["SessionToken"], region_name=self.env.region)
+        source = base.get_credentials()
+        if source is None:
+            raise botocore.exceptions.NoCredentialsError()
+
+        def sts_client(service: str, **kwargs: Any) -> Any:  # the fetcher's STS client: guarded like ours
+            client = base._session.create_client(service, region_name=self.env.region,
+                                                 endpoint_url=self.endpoint_url, config=self._config(service),
+                                                 **kwargs)
+            install_guard(client, canary=False)
+            for hook in self.client_hooks:
+                hook(client)
+            return client
+
+        fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            sts_client, source, self.env.role_arn, extra_args={"RoleSessionName": f"bbws-checks-{self.env.name}"})
+        credentials = botocore.credentials.DeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method="assume-role")
+        core = botocore.session.Session()
+        core._credentials = credentials  # botocore's documented way to hand a session its own provider
+        return boto3.Session(botocore_session=core, region_name=self.env.region)
 
     def _config(self, service: str) -> botocore.config.Config:
         kwargs: dict[str, Any] = {
@@ -149,7 +196,19 @@ class Aws:
             self.adapt(service, kwargs)
         return botocore.config.Config(**kwargs)
 
+    def custom_endpoint(self, service: str) -> str | None:
+        """The endpoint the user set for `service` (argument, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL)."""
+        if self.endpoint_url:
+            return self.endpoint_url
+        if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+            return None
+        return (os.environ.get(f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}")
+                or (os.environ.get("AWS_ENDPOINT_URL_S3_CONTROL") if service == "s3control" else None)
+                or os.environ.get("AWS_ENDPOINT_URL") or None)
+
     def client(self, service: str, region: str | None = None) -> Any:
+        if self.offline:
+            raise NoVerifiedCaller(f"{service} not read: {self.offline}")
         region = region or self.env.region
         if not region:  # botocore would build "https://sts..amazonaws.com" and fail with a ValueError
             raise botocore.exceptions.NoRegionError()
@@ -163,6 +222,8 @@ class Aws:
                 found = session.client(service, region_name=region, endpoint_url=self.endpoint_url,
                                        config=self._config(service))
                 install_guard(found, self.canary)
+                if service == "s3control":
+                    strip_account_host(found, self.custom_endpoint(service))
                 found.meta.events.register("before-send", self._count)
                 for hook in self.client_hooks:
                     hook(found)

@@ -50,6 +50,7 @@ class Evidence:
     error: str | None = None
     saw_tests: bool = False  # any test report arrived
     saw_checks: bool = False  # any collected item or report is a catalog check (has an `issue` marker)
+    not_gate: str | None = None  # why this bundle is not a gate run (exit 4 or 5); `latest` stays put
     _git: str | None = None
 
     @property
@@ -97,14 +98,35 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _active(config):
         return
     run = config.stash[RUN]
-    reports = getattr(config.option, "reports", None)
-    base = (config.invocation_params.dir / reports) if reports else config.rootpath / "reports"
-    ev = Evidence(config=config, run=run, base=base.resolve(), work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
+    ev = Evidence(config=config, run=run, base=reports_base(config, run),
+                  work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
     _register_junit(config, ev.work / "junit.xml")
     if config.pluginmanager.hasplugin("html"):
         _register_html(config, ev)
+
+
+def reports_base(config: pytest.Config, run: Run) -> Path:
+    """--reports (relative to where pytest was started), else <rootdir>/reports; a replay never writes
+    into the bundle it replays (the checkout's reports/ then)."""
+    reports = getattr(config.option, "reports", None)
+    base = ((config.invocation_params.dir / reports) if reports else config.rootpath / "reports").resolve()
+    if run.replay is not None and not reports:
+        src = bundle.resolve(run.replay).resolve()
+        if base == src or src in base.parents:
+            base = Path(__file__).resolve().parents[2] / "reports"
+    return base
+
+
+def not_a_gate_run(status: int) -> str | None:
+    """Exit 4 (usage error, the account guard) and 5 (nothing selected) are not gate runs: their bundle
+    records the attempt, is marked so, and does not move `latest`."""
+    if status == pytest.ExitCode.USAGE_ERROR:
+        return "not a gate run: it stopped before any check (exit 4: usage error or the account guard)"
+    if status == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return "not a gate run: no check was selected (exit 5)"
+    return None
 
 
 def _register_junit(config: pytest.Config, path: Path) -> None:
@@ -197,7 +219,7 @@ class _Recorder:
             self.ev.incomplete.append(f"interrupted ({what}): the remaining checks did not run")
             return
         msg = str(getattr(exc, "msg", exc))
-        if msg not in self.ev.run.incomplete:
+        if msg not in self.ev.run.incomplete and getattr(exc, "bbws_reason", None) not in self.ev.run.incomplete:
             self.ev.incomplete.append(f"stopped by pytest.exit: {msg}")
 
 
@@ -227,7 +249,7 @@ def _attach_card(report: pytest.TestReport, record: dict[str, Any]) -> None:
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
     ev = evidence_of(session.config)
-    if ev is None or not ev.gated:
+    if ev is None or not ev.gated or started_elsewhere(session.config):
         return (yield)
     try:
         _decide_and_write(ev, session)
@@ -245,11 +267,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
                 session.exitstatus = session.exitstatus or pytest.ExitCode.TESTS_FAILED
 
 
+def started_elsewhere(config: pytest.Config) -> bool:
+    """pytest was started outside the checkout and found nothing: not a run of the suite, no bundle."""
+    from checks.plugin.options import NOTHING_HERE
+
+    return NOTHING_HERE in config.stash
+
+
 def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     if session.shouldfail or session.shouldstop:
         ev.incomplete.append(f"stopped early: {session.shouldfail or session.shouldstop}")
     if session.exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         ev.incomplete.append("pytest hit an internal error")
+    ev.not_gate = not_a_gate_run(int(session.exitstatus))
     ev.gate = decide(ev.records.values(), ev.reasons_incomplete())
     ev.finished = iso(now())
     started = parse_time(ev.run.started) or dt.datetime.now(dt.UTC)
@@ -258,6 +288,7 @@ def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     bundle.write_json(ev.dir / "results.json", results_json(ev, meta))
     bundle.write_json(ev.dir / "gate.json", {"env": meta["env"], "run_id": meta["run_id"], "started": meta["started"],
                                              "finished": meta["finished"], "replay_of": meta["replay_of"],
+                                             "gate_run": ev.not_gate is None, "not_gate_run": ev.not_gate,
                                              **ev.gate.to_dict()})
     snap = ev.run.snapshot
     data = snap.to_dict() if snap is not None else {"meta": {"env_name": ev.run.env.name, "run_id": ev.run.run_id,
@@ -276,7 +307,8 @@ def results_json(ev: Evidence, meta: dict[str, Any]) -> dict[str, Any]:
     results = [{k: r.get(k, "") for k in RESULT_FIELDS} for _, r in sorted(ev.records.items())]
     return {"schema": RESULTS_SCHEMA, "env": meta["env"], "decision": ev.gate.decision, "complete": ev.gate.complete,
             "started": meta["started"], "finished": meta["finished"], "run_id": meta["run_id"],
-            "replay_of": meta["replay_of"], "counts": ev.gate.counts["by_outcome"], "results": results}
+            "replay_of": meta["replay_of"], "gate_run": ev.not_gate is None, "counts": ev.gate.counts["by_outcome"],
+            "results": results}
 
 
 def _seal(ev: Evidence) -> None:
@@ -297,8 +329,9 @@ def _seal(ev: Evidence) -> None:
         "caller": {"arn": meta["caller_arn"], "account": meta["caller_account"], "region": meta["caller_region"]},
         "started": meta["started"], "finished": meta["finished"], "command": meta["command"],
         "decision": ev.gate.decision, "complete": ev.gate.complete, "incomplete": ev.gate.incomplete,
-        "replay_of": replay})
-    bundle.point_latest(ev.dir)
+        "gate_run": ev.not_gate is None, "replay_of": replay})
+    if ev.not_gate is None:
+        bundle.point_latest(ev.dir)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -319,6 +352,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     elif ev.manifest is not None:
         terminalreporter.write_line(f"manifest: {len(ev.manifest['files'])} files, SHA-256 each "
                                     f"({', '.join(ev.manifest['files'])})")
+    if ev.not_gate:
+        terminalreporter.write_line(f"{ev.not_gate}; `latest` was not moved", yellow=True)
     if gate.decision == NO_GO:
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
     return result

@@ -15,7 +15,18 @@ from checks import areas
 from checks.core.outcome import Missing, Unverifiable
 from checks.plugin import hookspecs
 from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
-from checks.plugin.options import load_env, replayed, run_options
+from checks.plugin.options import (
+    COLLECTED,
+    NOTHING_HERE,
+    ORIGINAL,
+    check_markexpr,
+    load_env,
+    nothing_here_hint,
+    original_of,
+    replay_selection,
+    replayed,
+    run_options,
+)
 from checks.plugin.records import check_record, first_part
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.xdist import XdistController
@@ -27,7 +38,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-from checks.plugin.options import pytest_addoption  # noqa: E402,F401  (a hook, re-exported)
+from checks.plugin.options import pytest_addoption, pytest_load_initial_conftests  # noqa: E402,F401  (hooks)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     replayed_snapshot = None
     if replay is not None:
         env, replayed_snapshot = replayed(replay)
+        config.stash[ORIGINAL] = original_of(replay, replayed_snapshot)
     else:
         env = load_env(opt.environments, opt.env)
     if opt.concurrency is not None:
@@ -47,6 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
     run = Run(env=env, options=run_options(env, opt), args=list(config.invocation_params.args),
               canary=bool(replayed_snapshot.meta.get("canary")) if replayed_snapshot else bool(opt.canary),
               replay=replay, snapshot=replayed_snapshot)
+    if ORIGINAL in config.stash:  # a replay says what its original said about being incomplete
+        run.incomplete.extend(config.stash[ORIGINAL].incomplete)
     if opt.fault:
         if not env.embedded:
             raise pytest.UsageError(f"--fault needs the embedded world; env {env.name!r} is a real account")
@@ -69,9 +83,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
+    check_markexpr(session.config)
+    say_replay(session.config)
     run = session.config.stash.get(RUN, None)
     if run is not None and not is_worker(session.config):
         run.snapshot_path = shared_snapshot_path(session.config, run)
+
+
+def say_replay(config: pytest.Config) -> None:
+    original = config.stash.get(ORIGINAL, None)
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if original is not None and terminal is not None and not is_worker(config):
+        terminal.write_line(f"replay of {original.run_id}: {original.files} files verified")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -81,11 +104,14 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     run = config.stash[RUN]
     if config.option.collectonly or is_worker(config) or run.passive or not has_checks(session.items):
         return
-    prepare_snapshot(config, run)
+    prepare_snapshot(config, run, session.items)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Canary checks run only with --canary, and only where the env allows writes."""
+    config.stash[COLLECTED] = len(items)  # before -m / -k deselect any
+    replay_selection(config, items)
     run = config.stash[RUN]
     reason = canary_skip_reason(run)
     if reason:
@@ -98,6 +124,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """The final selection (after -m / -k), for Missing's 'reported by' rule."""
     run = session.config.stash[RUN]
     run.selected = {getattr(item, "originalname", item.name) for item in session.items}
+    hint = nothing_here_hint(session.config) if not session.config.stash.get(COLLECTED, 0) else None
+    if hint:
+        session.config.stash[NOTHING_HERE] = hint  # no bundle: this was not a run of the suite
+        raise pytest.UsageError(hint)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,75 @@ def has_checks(items: list[pytest.Item]) -> bool:
     return any(item.get_closest_marker("issue") for item in items)
 
 
-def prepare_snapshot(config: pytest.Config, run: Run) -> None:
+def area_of(item: pytest.Item) -> str | None:
+    """The area a check belongs to: its area marker, else its folder under tests/."""
+    for name in areas.AREAS:
+        if item.get_closest_marker(name) is not None:
+            return name
+    folder = Path(str(item.path)).parent.name
+    return folder if folder in areas.AREAS else None
+
+
+def aws_reads(area: str) -> str:
+    """How much of an area reads AWS: "all" (default), "some" (cicd: files, plan and AWS), "none" (files only).
+    Declared as AWS_READS in the area's package."""
+    value = getattr(import_module(f"checks.areas.{area}"), "AWS_READS", "all")
+    return value if value in ("all", "some", "none") else "all"
+
+
+def selected_areas(items: list[pytest.Item]) -> dict[str, str]:
+    """The areas of the selected checks, each with how much of it reads AWS."""
+    names = {area_of(item) for item in items if item.get_closest_marker("issue") is not None}
+    return {name: aws_reads(name) for name in sorted(n for n in names if n)}
+
+
+def has_credentials(run: Run) -> bool:
+    """Does the credential chain (or the env's profile / role source) hold any credentials at all?"""
+    try:
+        return run.aws.session.get_credentials() is not None
+    except Exception:  # noqa: BLE001  (a missing profile, no source credentials for the role: none)
+        return False
+
+
+def offline_reason(run: Run, selected: dict[str, str]) -> tuple[str, str] | None:
+    """Why this run reads no AWS as (a few words for each refused read, the one line the run prints), or None.
+
+    A run whose checks read only files calls no STS. A review of areas that read files and AWS, with no
+    credentials at all, runs its file checks and every AWS read is refused before a request exists (the
+    checks that need one cannot be evaluated). Never for the embedded world."""
+    if run.env.embedded or not selected or "all" in selected.values():
+        return None
+    if "some" not in selected.values():
+        return ("no selected check reads AWS",
+                f"no selected check reads AWS ({', '.join(selected)}): no AWS call and no account guard needed")
+    if has_credentials(run):
+        return None
+    return ("no AWS credentials (credential-free review)",
+            f"credential-free review of {', '.join(selected)}: no AWS credentials for env {run.env.name!r}; the "
+            f"checks that read only files run, and each check that needs AWS is an error (not evaluated). "
+            f"No AWS read is made without a verified caller.")
+
+
+def areas_of_ids(nodeids: list[str]) -> dict[str, str]:
+    """selected_areas for an xdist controller, which has node ids, not items: the folder under tests/."""
+    names = {Path(n.split("::", 1)[0]).parent.name for n in nodeids}
+    if names - set(areas.AREAS):  # a test outside the areas: do not guess
+        return {}
+    return {name: aws_reads(name) for name in sorted(names)}
+
+
+def prepare_snapshot(config: pytest.Config, run: Run, items: list[pytest.Item] | None = None,
+                     ids: list[str] | None = None) -> None:
     if run.snapshot is not None:  # a replay's snapshot was loaded and verified with its env
         return
-    start_live(run, config.hook)
+    selected = selected_areas(items) if items is not None else areas_of_ids(ids or [])
+    start_live(run, config.hook, selected, config.pluginmanager.get_plugin("terminalreporter"))
     if run.snapshot_path is not None:
         run.snapshot_path.parent.mkdir(parents=True, exist_ok=True)
         run.snapshot.dump(run.snapshot_path)
 
 
-def start_live(run: Run, hook: Any) -> None:
+def start_live(run: Run, hook: Any, selected: dict[str, str] | None = None, terminal: Any = None) -> None:
     """Start the world when embedded, build the guarded layer, guard the account, collect."""
     env = run.env
     session = None
@@ -46,8 +106,8 @@ def start_live(run: Run, hook: Any) -> None:
         try:
             run.world = World(env, run.faults).start()
         except Exception as exc:  # noqa: BLE001  (a world that cannot be built is one clear message)
-            run.incomplete.append(f"the embedded moto world could not be built: {type(exc).__name__}: {exc}")
-            pytest.exit(run.incomplete[-1], returncode=pytest.ExitCode.INTERNAL_ERROR)
+            stop(run, f"the embedded moto world could not be built: {type(exc).__name__}: {exc}",
+                 pytest.ExitCode.INTERNAL_ERROR)
         hook.pytest_bbws_world_ready(world=run.world)
         run.endpoint_url = run.world.endpoint_url
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -61,9 +121,18 @@ def start_live(run: Run, hook: Any) -> None:
     run.aws = Aws(env, snapshot, endpoint_url=run.endpoint_url, canary=not canary_skip_reason(run), adapt=adapt,
                   session=session)
     hook.pytest_bbws_aws_ready(aws=run.aws)
-    guard_account(run)
+    offline = offline_reason(run, selected or {})
+    collectors = areas.collectors()
+    if offline:
+        run.aws.offline, snapshot.meta["offline"] = offline
+        snapshot.meta["endpoint"] = "none (no AWS read)"
+        collectors = [import_module(f"checks.areas.{name}.collector").collect for name in selected]
+        if terminal is not None:
+            terminal.write_line(offline[1], yellow=True)
+    else:
+        guard_account(run)
     try:
-        collect_all(Context(env, run.aws, snapshot, run.options), areas.collectors())
+        collect_all(Context(env, run.aws, snapshot, run.options), collectors)
     except CollectorCrashed as exc:
         run.incomplete.append(str(exc))
 
@@ -96,7 +165,16 @@ def guard_account(run: Run) -> None:
                        f"({ident.get('Arn')}), but env {run.env.name!r} is account {run.env.account}; "
                        f"credentials come from {how}. No check was run.")
     if problem:
-        run.incomplete.append(problem)
-        pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
+        stop(run, problem, pytest.ExitCode.USAGE_ERROR)
+
+
+def stop(run: Run, problem: str, code: int) -> None:
+    """End the run before any check. The reason is said once, in the gate summary (pytest's own
+    `!!! Exit` line just points there); without the evidence plugin, pytest says it instead."""
+    run.incomplete.append(problem)
+    exc = pytest.exit.Exception(f"stopped before any check ({problem.split(':', 1)[0]}); "
+                                f"the reason is in the BBWS gate summary above", returncode=code)
+    exc.bbws_reason = problem  # type: ignore[attr-defined]  (the evidence recorder knows it already)
+    raise exc
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,60 @@ def replayed(bundle: Path) -> tuple[cfg.Env, Snapshot]:
     return env, snapshot
 
 
+@dataclass(frozen=True)
+class Original:
+    """What a replay reproduces of the run it replays: its id, its checks and why it was incomplete."""
+    run_id: str
+    files: int  # files verified against its manifest
+    incomplete: list[str]  # as the original's gate said, less what the gate itself adds ("no check ran")
+    tests: frozenset[str] | None  # the checks it evaluated (None: unknown, evaluate every check)
+
+
+ORIGINAL = pytest.StashKey[Original]()
+
+
+def test_key(nodeid: str) -> str:
+    """A check's id independent of rootdir: `<area>/<file>::<test>[<param>]`."""
+    path, sep, rest = nodeid.partition("::")
+    parts = path.replace("\\", "/").split("/")
+    return "/".join(parts[-2:]) + sep + rest
+
+
+def original_of(bundle: Path, snapshot: Snapshot) -> Original:
+    """The replayed run's gate (its files were just verified against the manifest)."""
+    from checks.evidence.bundle import MANIFEST, resolve
+
+    root = resolve(bundle)
+
+    def doc(name: str) -> dict[str, Any]:
+        try:
+            data = json.loads((root / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    manifest, gate, results = doc(MANIFEST), doc("gate.json"), doc("results.json")
+    incomplete = [str(m) for m in gate.get("incomplete") or manifest.get("incomplete") or []
+                  if not str(m).startswith("no check ran")]
+    rows = results.get("results")
+    tests = frozenset(test_key(str(r.get("test", ""))) for r in rows if isinstance(r, dict)) \
+        if isinstance(rows, list) else None
+    return Original(run_id=str(snapshot.meta.get("run_id") or manifest.get("run_id") or "?"),
+                    files=len(manifest.get("files") or {}), incomplete=incomplete, tests=tests)
+
+
+def replay_selection(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A replay evaluates the checks its original evaluated, and no others (same selection, same gate)."""
+    original = config.stash.get(ORIGINAL, None)
+    if original is None or original.tests is None:
+        return
+    keep = [i for i in items if test_key(i.nodeid) in original.tests or i.get_closest_marker("issue") is None]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 def run_options(env: cfg.Env, opt: Any) -> Options:
     infra = opt.infra_repo or (str(Path(env.source).parent / env.infra_repo) if env.infra_repo else None)
     plan = Path(opt.plan_json) if opt.plan_json else None
@@ -68,3 +125,94 @@ def run_options(env: cfg.Env, opt: Any) -> Options:
                    github_repo=(env.github.repo if env.github else "") or os.environ.get("GITHUB_REPOSITORY", ""))
 
 
+
+
+# ----- where the suite runs: pytest's rootdir and inifile, whatever the path options say -----
+
+COLLECTED = pytest.StashKey[int]()  # items collected before -m / -k
+NOTHING_HERE = pytest.StashKey[str]()  # set: pytest was started outside the checkout and found nothing
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """Undo pytest's rootdir guess when a path option's value was taken for a test path, and run the
+    suite from its checkout when it is asked for (an option of the suite) from another directory.
+
+    pytest picks rootdir and inifile before any plugin's options are known, so in `--infra-repo ../x` it
+    reads `../x` as a test path and takes the common ancestor of it as rootdir (pytest.ini lost, selftest/
+    collected). This plugin is loaded as a pytest11 entry point before the conftests, with its options
+    known: pick rootdir and inifile again from the real test paths, and apply that inifile's addopts.
+    """
+    from _pytest.config.findpaths import determine_setup
+
+    ns = early_config.known_args_namespace
+    paths = list(ns.file_or_dir)
+    pin = not paths and _asks_for_suite(parser, args) and _outside_checkout(early_config.invocation_params.dir) \
+        and not ns.inifilename and not ns.rootdir and (CHECKOUT / "pytest.ini").is_file()
+    if pin:
+        paths = [str(CHECKOUT / "tests")]
+    rootpath, inipath, inicfg, ignored = determine_setup(
+        inifile=ns.inifilename, override_ini=ns.override_ini, args=paths,
+        rootdir_cmd_arg=ns.rootdir or None, invocation_dir=early_config.invocation_params.dir)
+    if not pin and (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
+        return
+    old_addopts = list(early_config.getini("addopts")) if early_config.inipath else []
+    if old_addopts and args[:len(old_addopts)] == old_addopts:
+        del args[:len(old_addopts)]
+    early_config._rootpath, early_config._inipath, early_config._inicfg = rootpath, inipath, inicfg
+    early_config._ignored_config_files = ignored
+    early_config._inicache.clear()
+    parser.extra_info["rootdir"], parser.extra_info["inifile"] = str(rootpath), str(inipath)
+    addopts = list(early_config.getini("addopts"))
+    args[:] = [*addopts, *args, *(paths if pin else [])]
+    early_config.pluginmanager.consider_preparse(addopts, exclude_only=False)
+    fresh = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
+    if fresh.confcutdir is None:
+        fresh.confcutdir = str(inipath.parent if inipath else rootpath)
+    early_config.known_args_namespace = fresh
+
+
+def _asks_for_suite(parser: pytest.Parser, args: list[str]) -> bool:
+    flags = {name for opt in parser.getgroup("bbws").options for name in opt.names()}
+    return any(a.split("=", 1)[0] in flags for a in args)
+
+
+def _outside_checkout(here: Path) -> bool:
+    here = here.resolve()
+    return here != CHECKOUT and CHECKOUT not in here.parents
+
+
+def nothing_here_hint(config: pytest.Config) -> str | None:
+    """One line saying where to run the suite from, when pytest was started elsewhere and found nothing."""
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return None
+    here = config.invocation_params.dir
+    if not _outside_checkout(here):
+        return None
+    return (f"no checks found in {here}: run the suite from its checkout (cd {CHECKOUT} && pytest ...), "
+            f"or name its tests: pytest {CHECKOUT / 'tests'} ...")
+
+
+def registered_markers(config: pytest.Config) -> list[str]:
+    return sorted({line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")} - {""})
+
+
+def check_markexpr(config: pytest.Config) -> None:
+    """`-m smok` would deselect every check and exit 5: an unknown marker name is a usage error."""
+    expr = config.option.markexpr
+    if not expr:
+        return
+    from _pytest.mark.expression import Scanner, TokenType
+
+    try:
+        tokens = list(Scanner(expr).lex(expr))
+    except Exception:  # noqa: BLE001  (pytest reports a malformed expression itself)
+        return
+    names = [t.value for i, t in enumerate(tokens) if t.type == TokenType.IDENT
+             and not (i + 1 < len(tokens) and tokens[i + 1].type == TokenType.EQUAL)]
+    known = registered_markers(config)
+    unknown = [n for n in dict.fromkeys(names) if n not in known]
+    if unknown:
+        raise pytest.UsageError(f"-m {expr!r}: unknown marker {', '.join(map(repr, unknown))}; "
+                                f"registered markers: {', '.join(known)}")

@@ -17,7 +17,7 @@ class XdistController:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Runs before the controller schedules any test, so workers find the snapshot ready.
         if ids and not self.config.option.collectonly and not self.run.passive:
-            prepare_snapshot(self.config, self.run)
+            prepare_snapshot(self.config, self.run, ids=ids)
 
     def pytest_configure_node(self, node: Any) -> None:
         path = self.run.snapshot_path

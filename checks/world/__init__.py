@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import botocore.config
 
+from checks.core.aws import strip_account_host
 from checks.core.config import Env
 from checks.world import build as world_build
 from checks.world import motofix
@@ -31,17 +32,11 @@ _session: boto3.session.Session | None = None  # one session for every world: bo
 def adapt_client(service: str, kwargs: dict[str, Any]) -> None:
     """Adjust botocore Config kwargs so a client works against the moto server.
 
-    s3: path-style addressing (no bucket subdomains on 127.0.0.1).
-    s3control: botocore's endpoint rules always put the account id in the host
-    ("123456789012.127.0.0.1:port"), which does not resolve; routing the client through
-    the moto server as its HTTP proxy delivers the request unchanged without a DNS lookup.
+    s3: path-style addressing (no bucket subdomains on 127.0.0.1). (s3control's account-id host
+    prefix is handled by the AWS layer for every custom endpoint: checks.core.aws.strip_account_host.)
     """
     if service == "s3":
         kwargs["s3"] = {**kwargs.get("s3", {}), "addressing_style": "path"}
-    elif service == "s3control":
-        kwargs["inject_host_prefix"] = False
-        if _current_endpoint:
-            kwargs["proxies"] = {"http": _current_endpoint}
 
 
 class World:
@@ -99,6 +94,8 @@ class World:
             adapt_client(service, kwargs)
             found = _session.client(service, region_name=region, endpoint_url=self.endpoint_url,
                                     config=botocore.config.Config(**kwargs), **CREDENTIALS)
+            if service == "s3control":
+                strip_account_host(found, self.endpoint_url)
             self._clients[(service, region)] = found
         return found
 

@@ -4,3 +4,5 @@
 `github` is the tiny recorded REST client; `views` reads the Snapshot for the tests;
 `fixtures` is the pytest plugin module that hands the views to tests/cicd.
 """
+
+AWS_READS = "some"  # workflows, Terraform, tfvars and the plan are files; the state backend and caller are AWS

@@ -1,0 +1,127 @@
+"""Issue 11.1 and 11.6: path options anywhere, runs from another directory, selection mistakes.
+
+Real subprocess runs of the installed suite (its pytest11 entry point), started from a directory outside the
+checkout, with every path option in both forms (`--opt PATH` and `--opt=PATH`) and paths outside the checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PYTEST = [sys.executable, "-m", "pytest"]
+
+
+def run(cwd: Path, *args: str, environ: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_", "GITHUB_")) and k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
+    env.update(environ or {})
+    return subprocess.run([*PYTEST, "-p", "no:randomly", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=900, check=False)
+
+
+def both_forms(option: str, value: Path, form: str) -> list[str]:
+    return [option, str(value)] if form == "space" else [f"{option}={value}"]
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> dict[str, Path]:
+    """A working directory and user files, all outside the checkout."""
+    (tmp_path / "work").mkdir()
+    files = {"cwd": tmp_path / "work", "environments": tmp_path / "cfg" / "environments.toml",
+             "infra": tmp_path / "infra", "plan": tmp_path / "plan" / "plan.json",
+             "compare": tmp_path / "other-bundle", "reports": tmp_path / "out"}
+    files["environments"].parent.mkdir()
+    shutil.copy(REPO / "environments.toml", files["environments"])
+    shutil.copytree(REPO / "selftest" / "infra_repo", files["infra"])
+    files["plan"].parent.mkdir()
+    files["plan"].write_text(json.dumps({"format_version": "1.2", "resource_changes": []}))
+    files["compare"].mkdir()
+    files["reports"].mkdir()
+    return files
+
+
+OPTIONS = [("--environments", "environments"), ("--infra-repo", "infra"), ("--plan-json", "plan"),
+           ("--compare-with", "compare"), ("--reports", "reports")]
+
+
+@pytest.mark.parametrize("form", ["space", "equals"])
+@pytest.mark.parametrize("option,key", OPTIONS, ids=[o for o, _ in OPTIONS])
+def test_path_option_keeps_the_checkout_as_rootdir(outside, option, key, form):
+    r = run(outside["cwd"], "--env", "local", "--collect-only", "-q", *both_forms(option, outside[key], form))
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert "selftest/" not in out and "duplicate" not in out.lower(), out[-3000:]
+    collected = [ln for ln in r.stdout.splitlines() if "::" in ln]
+    assert collected and all(ln.startswith("tests/") for ln in collected), out[-3000:]
+
+
+def test_the_header_names_the_checkout_rootdir_and_inifile(outside):
+    r = run(outside["cwd"], "--env", "local", "--collect-only", "--infra-repo", str(outside["infra"]))
+    assert f"rootdir: {REPO}" in r.stdout and "configfile: pytest.ini" in r.stdout, r.stdout[:2000]
+
+
+def test_a_real_run_from_another_directory_with_both_forms(outside):
+    r = run(outside["cwd"], "--env", "local", "-m", "cicd and not canary",
+            "--environments", str(outside["environments"]), f"--infra-repo={outside['infra']}",
+            "--reports", str(outside["reports"]))
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    bundles = [p.parent for p in outside["reports"].glob("local/*/manifest.json") if p.parent.name != "latest"]
+    assert len(bundles) == 1, out[-3000:]
+    results = json.loads((bundles[0] / "results.json").read_text())
+    assert results["decision"] == "GO" and results["gate_run"] is True
+    assert {x["check"] for x in results["results"]} == {f"CICD-0{i}" for i in range(1, 7)}
+    snapshot = json.loads((bundles[0] / "snapshot.json").read_text())
+    assert snapshot["meta"]["infra_repo"] == str(outside["infra"])
+    assert not (outside["cwd"] / "reports").exists()
+
+
+def test_plain_pytest_elsewhere_says_where_to_run_from(outside):
+    r = run(outside["cwd"])
+    err = r.stdout + r.stderr
+    assert r.returncode == pytest.ExitCode.USAGE_ERROR, err[-2000:]
+    hint = [ln for ln in err.splitlines() if "run the suite from its checkout" in ln]
+    assert len(hint) == 1 and f"cd {REPO}" in hint[0] and str(REPO / "tests") in hint[0], err[-2000:]
+
+
+# ----------------------------------------------------------------------------- -m mistakes, exit 4/5
+
+
+def test_unknown_marker_is_a_usage_error_naming_the_markers(suite):
+    r = suite.run("-m", "smok")
+    assert r.ret == pytest.ExitCode.USAGE_ERROR and r.outcomes == {}
+    line = next(ln for ln in r.stdout.splitlines() if "unknown marker" in ln)
+    assert "'smok'" in line
+    for marker in ("smoke", "extended", "canary", "dynamodb", "s3", "cicd", "pdv", "issue"):
+        assert marker in line.split("registered markers:")[1], line
+    assert r.bundles == []
+
+
+def test_known_markers_in_an_expression_pass_the_check(suite):
+    r = suite.run("-m", "issue and (cicd or pdv) and not canary and not extended", "--collect-only")
+    assert r.ret == 0, r.stdout[-2000:]
+
+
+def test_nothing_selected_is_not_a_gate_run_and_latest_stays(suite):
+    first = suite.run("-m", "cicd and smoke and not canary")
+    assert first.ret == 0, first.stdout[-3000:]
+    latest = first.reports_dir / "local" / "latest"
+    assert latest.resolve() == first.bundle.resolve()
+    # the second run writes into the same reports dir
+    r = suite.run("-m", "canary and cicd", "--reports", str(first.reports_dir))
+    assert r.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    marked = [b for b in (first.reports_dir / "local").iterdir() if b.name != "latest" and b != first.bundle]
+    assert len(marked) == 1
+    gate = json.loads((marked[0] / "gate.json").read_text())
+    manifest = json.loads((marked[0] / "manifest.json").read_text())
+    assert gate["gate_run"] is False and manifest["gate_run"] is False and gate["decision"] == "NO-GO"
+    assert "not a gate run" in gate["not_gate_run"] and "not a gate run" in r.stdout
+    assert latest.resolve() == first.bundle.resolve(), "an exit-5 run moved latest"
