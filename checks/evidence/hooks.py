@@ -17,7 +17,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,66 +25,13 @@ import pytest
 from checks import __version__
 from checks.core.snapshot import iso, now, parse_time
 from checks.evidence import bundle, redact
-from checks.evidence.gate import NO_GO, Gate, decide, exit_status
+from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
+from checks.evidence.gate import NO_GO, decide, exit_status
 from checks.evidence.summary import COLOUR, markdown, terminal_lines
-from checks.plugin.run import RUN, Run, invocation, is_worker
+from checks.plugin.run import RUN, is_worker
 
-EVIDENCE = pytest.StashKey["Evidence"]()
 RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation")
 RESULTS_SCHEMA = 1
-
-
-@dataclass
-class Evidence:
-    config: pytest.Config
-    run: Run
-    base: Path
-    work: Path  # where pytest-html and junitxml write before their files join the bundle
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    incomplete: list[str] = field(default_factory=list)
-    gate: Gate | None = None
-    dir: Path | None = None
-    finished: str | None = None
-    manifest: dict[str, Any] | None = None
-    error: str | None = None
-    saw_tests: bool = False  # any test report arrived
-    saw_checks: bool = False  # any collected item or report is a catalog check (has an `issue` marker)
-    _git: str | None = None
-
-    @property
-    def gated(self) -> bool:
-        """Is this a compliance run? Not when tests ran and none of them is a check (e.g. `pytest selftest`)."""
-        return self.saw_checks or not self.saw_tests or bool(self.run.incomplete)
-
-    def reasons_incomplete(self) -> list[str]:
-        return list(dict.fromkeys([*self.run.incomplete, *self.incomplete]))
-
-    def caller(self) -> dict[str, Any]:
-        snap = self.run.snapshot
-        return dict(snap.meta.get("caller") or {}) if snap is not None else {}
-
-    def replay_of(self) -> str | None:
-        return str(self.run.replay.resolve()) if self.run.replay is not None else None
-
-    def git_sha(self) -> str | None:
-        if self._git is None:
-            self._git = bundle.git_sha(Path(__file__).resolve().parents[2]) or ""
-        return self._git or None
-
-    def meta(self) -> dict[str, Any]:
-        env, caller = self.run.env, self.caller()
-        snap = self.run.snapshot
-        return {"env": env.name, "account": env.account, "region": env.region, "dr_region": env.dr_region,
-                "caller_arn": caller.get("arn"), "caller_account": caller.get("account"),
-                "caller_region": caller.get("region"), "suite_version": __version__, "git_sha": self.git_sha(),
-                "run_id": self.run.run_id, "started": self.run.started, "finished": self.finished,
-                "command": redact.text(invocation(self.config)),
-                "endpoint": snap.meta.get("endpoint") if snap is not None else None,
-                "replay_of": self.replay_of(), "bundle": str(self.dir) if self.dir else None}
-
-
-def evidence_of(config: pytest.Config) -> Evidence | None:
-    return config.stash.get(EVIDENCE, None)
 
 
 def _active(config: pytest.Config) -> bool:
@@ -117,20 +63,10 @@ def _register_junit(config: pytest.Config, path: Path) -> None:
 
 
 def _register_html(config: pytest.Config, ev: Evidence) -> None:
-    from pytest_html.plugin import ReportData, SelfContainedReport, _process_css, _read_template
-
-    from checks.evidence.report import HtmlEvidence
-
-    class _BundleReport(SelfContainedReport):
-        def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-            """Silenced: the file moves into the bundle; the gate summary names it."""
-
-    import pytest_html
-    resources = Path(pytest_html.__file__).parent / "resources"
-    report = _BundleReport(str(ev.work / "report.html"), config, ReportData(config), _read_template([resources]),
-                           _process_css(resources / "style.css", []))
+    from checks.evidence.report import html_plugin
+    report, hooks = html_plugin(ev, ev.work / "report.html")
     config.pluginmanager.register(report, "bbws-evidence-html")
-    config.pluginmanager.register(HtmlEvidence(ev), "bbws-evidence-html-hooks")
+    config.pluginmanager.register(hooks, "bbws-evidence-html-hooks")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -167,8 +103,6 @@ class _Recorder:
             ev.saw_checks = True
         if record is not None:
             ev.records[report.nodeid] = record
-            if record.get("outcome") in ("failed", "error"):
-                _attach_card(report, record)
             return
         if not report.failed:
             return
@@ -210,16 +144,6 @@ def _redact_report(report: pytest.TestReport) -> None:
     report.sections = [(redact.text(t, values), redact.text(c, values)) for t, c in report.sections]
     if getattr(report, "bbws", None) is not None:
         report.bbws = redact.deep(report.bbws, values)
-
-
-def _attach_card(report: pytest.TestReport, record: dict[str, Any]) -> None:
-    try:
-        from pytest_html import extras
-    except ImportError:  # pragma: no cover
-        return
-    from checks.evidence.gate import reason_of
-    from checks.evidence.report import card
-    report.extras = [*getattr(report, "extras", []), extras.html(card(record, reason_of(record).rollback))]
 
 
 # ----- the decision and the bundle -----
