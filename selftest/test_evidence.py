@@ -20,7 +20,7 @@ from checks.evidence import bundle as bundle_mod
 from checks.evidence.replay import BundleError, verified_snapshot, verify
 
 AWS_SUITES = ("tests/dynamodb", "tests/s3")
-FILES = {"report.html", "results.json", "junit.xml", "snapshot.json", "gate.json", "manifest.json"}
+FILES = {"report.html", "results.json", "results.sarif", "junit.xml", "snapshot.json", "gate.json", "manifest.json"}
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY"
 TOKEN = "ghp_0123456789abcdefFAKEtokenFORtests00"
 

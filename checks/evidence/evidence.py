@@ -44,6 +44,7 @@ class Evidence:
     error: str | None = None
     saw_tests: bool = False  # any test report arrived
     saw_checks: bool = False  # any collected item or report is a catalog check (has an `issue` marker)
+    annotations: list[str] = field(default_factory=list)  # GitHub workflow commands, printed at the end
     _git: str | None = None
 
     @property

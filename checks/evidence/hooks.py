@@ -24,10 +24,10 @@ import pytest
 
 from checks import __version__
 from checks.core.snapshot import iso, now, parse_time
-from checks.evidence import bundle, redact
+from checks.evidence import bundle, redact, sarif
 from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, decide, exit_status
-from checks.evidence.summary import COLOUR, markdown, terminal_lines
+from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
 from checks.plugin.run import RUN, is_worker
 
 RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation")
@@ -55,11 +55,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _register_junit(config: pytest.Config, path: Path) -> None:
     from _pytest.junitxml import LogXML
-    xml = LogXML(str(path), config.option.junitprefix, config.getini("junit_suite_name"),
+    xml = LogXML(str(path), config.option.junitprefix, junit_suite_name(config),
                  config.getini("junit_logging"), config.getini("junit_duration_report"),
                  config.getini("junit_family"), config.getini("junit_log_passing_tests"))
     xml.pytest_terminal_summary = lambda terminalreporter: None  # the gate summary names the bundle instead
     config.pluginmanager.register(xml, "bbws-evidence-junitxml")
+
+
+def junit_suite_name(config: pytest.Config) -> str:
+    """The env's name, unless junit_suite_name was set (pytest's default is "pytest")."""
+    name = config.getini("junit_suite_name")
+    return config.stash[RUN].env.name if name in ("", "pytest") else name
 
 
 def _register_html(config: pytest.Config, ev: Evidence) -> None:
@@ -95,6 +101,10 @@ class _Recorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._record(report)
+        junit_properties(self.ev, report)
+
+    def _record(self, report: pytest.TestReport) -> None:
         ev = self.ev
         _redact_report(report)
         record = getattr(report, "bbws", None)
@@ -133,6 +143,21 @@ class _Recorder:
         msg = str(getattr(exc, "msg", exc))
         if msg not in self.ev.run.incomplete:
             self.ev.incomplete.append(f"stopped by pytest.exit: {msg}")
+
+
+JUNIT_PROPERTIES = ("check_id", "severity", "resource", "outcome")
+
+
+def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
+    """Before junitxml writes a testcase (at teardown): the check's id, severity, resource and outcome."""
+    record = ev.records.get(report.nodeid)
+    if report.when != "teardown" or record is None:
+        return
+    have = {name for name, _ in report.user_properties}
+    values = {"check_id": record.get("check"), "severity": record.get("severity"),
+              "resource": record.get("resource"), "outcome": record.get("outcome")}
+    report.user_properties = [*report.user_properties,
+                              *((k, str(values[k] or "")) for k in JUNIT_PROPERTIES if k not in have)]
 
 
 def _redact_report(report: pytest.TestReport) -> None:
@@ -187,11 +212,21 @@ def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     data = snap.to_dict() if snap is not None else {"meta": {"env_name": ev.run.env.name, "run_id": ev.run.run_id,
                                                              "started": ev.run.started}, "observations": []}
     bundle.write_json(ev.dir / "snapshot.json", data, sort_keys=False)
+    ci_outputs(ev, meta)
+    session.exitstatus = exit_status(ev.gate, session.exitstatus)
+
+
+def ci_outputs(ev: Evidence, meta: dict[str, Any]) -> None:
+    """results.sarif in the bundle; under GitHub Actions the job summary and the workflow annotations."""
+    assert ev.dir is not None and ev.gate is not None
+    records = list(ev.records.values())
+    bundle.write_json(ev.dir / "results.sarif", sarif.sarif(records, meta), sort_keys=False)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as f:
-            f.write(redact.text(markdown(ev.gate, meta)))
-    session.exitstatus = exit_status(ev.gate, session.exitstatus)
+            f.write(redact.text(markdown(ev.gate, meta, github_links(os.environ))))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        ev.annotations = [redact.text(line) for line in sarif.annotations(records)]
 
 
 def results_json(ev: Evidence, meta: dict[str, Any]) -> dict[str, Any]:
@@ -245,4 +280,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
                                     f"({', '.join(ev.manifest['files'])})")
     if gate.decision == NO_GO:
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
+    for line in ev.annotations:  # GitHub Actions turns these into annotations on the files
+        terminalreporter.write_line(line)
     return result

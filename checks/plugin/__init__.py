@@ -17,6 +17,7 @@ from checks.core.outcome import Missing, Unverifiable
 from checks.plugin import hookspecs
 from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
 from checks.plugin.options import load_env, replayed, run_options
+from checks.plugin.progress import ProgressPlugin
 from checks.plugin.records import check_record, first_part
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.xdist import XdistController
@@ -66,6 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.import_plugin(name)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(run, config), "bbws-xdist")
+    if not is_worker(config):
+        config.pluginmanager.register(ProgressPlugin(config), "bbws-progress")
 
 
 @pytest.hookimpl(tryfirst=True)
