@@ -7,8 +7,10 @@ repo's own, so the workflow uploads with `checkout_path` set to where it checked
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from checks import __version__
 from checks.core.catalog import catalog
@@ -28,6 +30,21 @@ def location_of(record: Mapping[str, Any]) -> tuple[str, int] | None:
     except (TypeError, ValueError):
         line = 1
     return file, line
+
+
+_BULLET = re.compile(r"^\s*- (?P<file>[^:]+?):(?P<line>\d+)(?:\s+(?P<text>.*))?$")
+
+
+def spots(record: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """(file, line, text) of each problem: the message's "- file:line ..." lines in the record's file,
+    or the record's own location with its message."""
+    at = location_of(record)
+    if at is None:
+        return []
+    message = str(record.get("message") or record.get("title") or record.get("check") or "")
+    found = [(m.group("file"), int(m.group("line")), (m.group("text") or "").strip() or message)
+             for line in message.splitlines() if (m := _BULLET.match(line)) and m.group("file") == at[0]]
+    return found or [(at[0], at[1], message)]
 
 
 def findings(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -56,18 +73,17 @@ def sarif(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> dict
     for r in found:
         check, sev = str(r.get("check") or "unknown"), str(r.get("severity") or "P0")
         rules.setdefault(check, _rule(check, sev))
-        file, line = location_of(r)  # type: ignore[misc]
-        text = str(r.get("message") or r.get("title") or check)
-        if r.get("remediation"):
-            text += f"\nRemediation: {r['remediation']}"
-        results.append({
-            "ruleId": check, "ruleIndex": list(rules).index(check), "level": LEVEL.get(sev, "error"),
-            "message": {"text": text},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": file, "uriBaseId": "SRCROOT"},
-                                                "region": {"startLine": line}}}],
-            "partialFingerprints": {"bbwsCheck/v1": f"{check}:{file}:{r.get('resource', '')}"},
-            "properties": {"severity": sev, "outcome": r.get("outcome"), "resource": r.get("resource", ""),
-                           "test": r.get("test", "")}})
+        for file, line, text in spots(r):
+            if r.get("remediation"):
+                text += f"\nRemediation: {r['remediation']}"
+            results.append({
+                "ruleId": check, "ruleIndex": list(rules).index(check), "level": LEVEL.get(sev, "error"),
+                "message": {"text": text},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(file), "uriBaseId": "SRCROOT"},
+                                                    "region": {"startLine": line}}}],
+                "partialFingerprints": {"bbwsCheck/v1": f"{check}:{file}:{line}:{r.get('resource', '')}"},
+                "properties": {"severity": sev, "outcome": r.get("outcome"), "resource": r.get("resource", ""),
+                               "test": r.get("test", "")}})
     run = {"tool": {"driver": {"name": "bbws-checks", "version": __version__, "rules": list(rules.values())}},
            "automationDetails": {"id": f"bbws-gate/{meta.get('env', '')}/{meta.get('run_id', '')}"},
            "originalUriBaseIds": {"SRCROOT": {"description": {"text": "the infra repo's root"}}},
@@ -79,11 +95,10 @@ def annotations(records: Iterable[Mapping[str, Any]]) -> list[str]:
     """GitHub workflow commands (`::error file=...,line=...::`) for the findings with a location."""
     out = []
     for r in sorted(findings(records), key=lambda r: (str(r.get("check")), location_of(r))):
-        file, line = location_of(r)  # type: ignore[misc]
         kind = {"error": "error", "warning": "warning"}.get(LEVEL.get(str(r.get("severity")), "error"), "notice")
         title = f"{r.get('check')} {r.get('title', '')}".strip()
-        msg = str(r.get("message") or title)
-        out.append(f"::{kind} file={_prop(file)},line={line},title={_prop(title)}::{_data(msg)}")
+        for file, line, text in spots(r):
+            out.append(f"::{kind} file={_prop(file)},line={line},title={_prop(title)}::{_data(text)}")
     return out
 
 

@@ -51,7 +51,7 @@ def context_of(item: pytest.Item) -> dict[str, Any]:
     return ctx
 
 
-_AT = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+)\b")
+_AT = re.compile(r"^(?P<file>[^:]+?):(?P<line>\d+)(?:\s|$)")
 
 
 def location_of(ctx: dict[str, Any]) -> dict[str, Any] | None:
