@@ -28,7 +28,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
          "--disable-extensions", "--mute-audio")
-PROBE = """(function () {
+PROBE = """window.addEventListener('load', function () { setTimeout(function () {
   function box(el) { if (!el) { return null; } var r = el.getBoundingClientRect();
     return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, text: el.textContent.slice(0, 400)}; }
   var out = {title: document.title, pwned: window.__pwned || null,
@@ -39,7 +39,7 @@ PROBE = """(function () {
     rows: document.querySelectorAll('#results-table tbody.results-table-row').length,
     height: document.documentElement.scrollHeight, width: window.innerWidth, viewport: window.innerHeight};
   document.documentElement.setAttribute('data-probe', JSON.stringify(out));
-})();"""
+}, 0); });"""
 
 
 def browser() -> str | None:
