@@ -54,8 +54,8 @@ def test_title_paths_libraries_and_counts(fake: Fake) -> None:
 
 
 def test_passed_rows_carry_no_severity_badge() -> None:
-    ev = SimpleNamespace(records={"t::ok": {"check": "DDB-01", "resource": "r", "severity": "P0", "outcome": "passed"},
-                                  "t::bad": {"check": "DDB-01", "resource": "r", "severity": "P0", "outcome": "failed"}})
+    base = {"check": "DDB-01", "resource": "r", "severity": "P0"}
+    ev = SimpleNamespace(records={"t::ok": {**base, "outcome": "passed"}, "t::bad": {**base, "outcome": "failed"}})
     hooks = HtmlEvidence(ev)  # type: ignore[arg-type]
     cells = ['<td class="col-result">Passed</td>', "<td>t::ok</td>", "<td>1 ms</td>", "<td></td>"]
     hooks.pytest_html_results_table_row(SimpleNamespace(nodeid="t::ok", when="call"), cells)
@@ -87,8 +87,8 @@ def test_remediation_becomes_pasteable_steps() -> None:
                                                        vault="v", selection="s"))
     assert len(ddb4) == 4 and ddb4[2].endswith("\"Resources\":[\"a\"]}'")  # quoted JSON kept whole
     assert remedy.steps("fix it; then: git tag x-$(date -u +%Y) && git push --tags") == [
-        remedy.Step("prose", "fix it"), remedy.Step("prose", "then:"), remedy.Step("command", "git tag x-$(date -u +%Y)"),
-        remedy.Step("command", "git push --tags")]
+        remedy.Step("prose", "fix it"), remedy.Step("prose", "then:"),
+        remedy.Step("command", "git tag x-$(date -u +%Y)"), remedy.Step("command", "git push --tags")]
     assert remedy.first_command("terraform force-unlock 42 (only when stale)") == "terraform force-unlock 42"
 
 
