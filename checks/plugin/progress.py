@@ -25,7 +25,7 @@ class Progress:
         self.planned = self.finished = self.errors = 0
         self.services: Counter[str] = Counter()
         self.started = clock()
-        self._drawn = 0.0
+        self._drawn = float("-inf")  # the first event draws
         self._lock = threading.Lock()
         self.done = False
 
