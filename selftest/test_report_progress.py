@@ -40,8 +40,8 @@ def test_terminal_line_is_rewritten_in_place_and_ends_with_the_summary() -> None
     frames = text.split("\r")[1:]
     assert len(frames) == 9 and text.count("\n") == 1 and text.endswith("\n")
     assert frames[0].startswith("reading: 0/1 tasks, 0 AWS calls, 0 error responses")
-    assert frames[3].startswith("reading: 0/3 tasks, 1 AWS calls (dynamodb 1), 0 error responses")
-    assert frames[-1].startswith("collected: 3/3 tasks, 3 AWS calls (dynamodb 2, s3 1), 1 error response in ")
+    assert frames[3].startswith("reading: 0/3 tasks, 1 AWS calls, 0 error responses (dynamodb 1)")
+    assert frames[-1].startswith("collected: 3/3 tasks, 3 AWS calls, 1 error response (dynamodb 2, s3 1), in ")
     assert all(len(f.rstrip("\n")) <= 120 for f in frames)
 
 
@@ -57,4 +57,4 @@ def test_not_a_terminal_prints_one_summary_line() -> None:
     p = Progress(out, tty=False, clock=lambda: 0.0)
     feed(p)
     p("read", obs("s3"))  # after the end: ignored
-    assert out.getvalue() == "collected: 3/3 tasks, 3 AWS calls (dynamodb 2, s3 1), 1 error response in 0.0 s\n"
+    assert out.getvalue() == "collected: 3/3 tasks, 3 AWS calls, 1 error response (dynamodb 2, s3 1), in 0.0 s\n"

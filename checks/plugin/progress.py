@@ -31,11 +31,11 @@ class Progress:
 
     def line(self) -> str:
         by = ", ".join(f"{s} {n}" for s, n in sorted(self.services.items(), key=lambda kv: (-kv[1], kv[0])))
-        return (f"reading: {self.finished}/{self.planned} tasks, {sum(self.services.values())} AWS calls"
-                f"{f' ({by})' if by else ''}, {self.errors} error response{'s' if self.errors != 1 else ''}")
+        return (f"reading: {self.finished}/{self.planned} tasks, {sum(self.services.values())} AWS calls, "
+                f"{self.errors} error response{'s' if self.errors != 1 else ''}{f' ({by})' if by else ''}")
 
     def summary(self) -> str:
-        return f"{self.line().replace('reading:', 'collected:', 1)} in {self.clock() - self.started:.1f} s"
+        return f"{self.line().replace('reading:', 'collected:', 1)}, in {self.clock() - self.started:.1f} s"
 
     def __call__(self, event: str, obs: Observation | None = None) -> None:
         with self._lock:
