@@ -218,6 +218,9 @@ class HtmlEvidence:
         """A failing check's log moves into its card (one place); the row links there."""
         nodeid = str(getattr(report, "nodeid", ""))
         record = self.ev.records.get(nodeid) or getattr(report, "bbws", None)
+        if record and record.get("outcome") == "skipped":  # the reason, not pytest's (path, line, text) tuple
+            data[:] = [f"Skipped: {escape(str(record.get('message') or 'no reason given'))}"]
+            return
         if not record or record.get("outcome") not in ("failed", "error") or not record.get("check"):
             return
         parts = [report.longreprtext or ""] if getattr(report, "longreprtext", "") else []
@@ -250,6 +253,7 @@ def html_plugin(ev: Evidence, path: Path) -> tuple[Any, HtmlEvidence]:
                 return  # only the final page, once the gate has decided
             data = self._report.data
             data["environment"] = {**(data.get("environment") or {}), **ev.meta()["libraries"]}
+            data["renderCollapsed"] = ["passed", "skipped", "xfailed", "xpassed"]  # failures open, the rest closed
             sanitize(data)
             rendered = template.render(
                 title=title(ev.gate, ev.run.env.name), csp=csp(app_js, copy_js), styles=self.css,
