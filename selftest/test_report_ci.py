@@ -139,3 +139,13 @@ def test_post_deploy_workflow_reads_regions_and_uploads_sarif() -> None:
     assert "security-events: write" in text
     envs = tomllib.loads((REPO / "environments.toml").read_text())
     assert all(envs["envs"][name].get("region") for name in ("dev", "sit", "prod"))
+
+
+def test_missing_credentials_are_said_once(suite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(k, raising=False)
+    missing = str(tmp_path / "none")
+    r = suite.run(env="dev", tests=("tests/dynamodb",), environ={
+        "AWS_CONFIG_FILE": missing, "AWS_SHARED_CREDENTIALS_FILE": missing, "AWS_EC2_METADATA_DISABLED": "true"})
+    assert r.ret == 4 and r.bundle is not None
+    assert r.stdout.count("Unable to locate credentials") == 1, r.stdout[-3000:]

@@ -282,4 +282,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
     for line in ev.annotations:  # GitHub Actions turns these into annotations on the files
         terminalreporter.write_line(line)
+    _say_exit_once(terminalreporter, gate)
     return result
+
+
+def _say_exit_once(terminalreporter: Any, gate: Any) -> None:
+    """pytest.exit's message (e.g. missing credentials) is already a gate reason: pytest need not repeat it."""
+    memo = getattr(terminalreporter, "_keyboardinterrupt_memo", None)
+    crash = getattr(memo, "reprcrash", None)
+    said = str(getattr(crash, "message", "") or "")
+    if said.startswith("_pytest.outcomes.Exit: ") and any(m and m in said for m in gate.incomplete):
+        terminalreporter._keyboardinterrupt_memo = None
