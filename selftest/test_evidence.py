@@ -20,7 +20,7 @@ from checks.evidence import bundle as bundle_mod
 from checks.evidence.replay import BundleError, verified_snapshot, verify
 
 AWS_SUITES = ("tests/dynamodb", "tests/s3")
-FILES = {"report.html", "results.json", "junit.xml", "snapshot.json", "gate.json", "manifest.json"}
+FILES = {"report.html", "results.json", "results.sarif", "junit.xml", "snapshot.json", "gate.json", "manifest.json"}
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY"
 TOKEN = "ghp_0123456789abcdefFAKEtokenFORtests00"
 
@@ -75,7 +75,8 @@ def pytest_runtest_makereport(item, call):
     rep.bbws = {"check": mark.args[0], "title": "Synthetic", "test": item.nodeid, "name": item.name,
                 "resource": "res-" + item.name, "outcome": result, "severity": sev.args[0] if sev else "P1",
                 "message": msg, "remediation": rb["resolution"] if result in ("failed", "error") else "",
-                "runbook": rb, "observations": getattr(item, "obs", [])}
+                "runbook": rb, "observations": getattr(item, "obs", []),
+                "location": getattr(item, "bbws_location", None)}
 '''
 
 
@@ -251,7 +252,7 @@ def test_html_is_the_sign_off_page(fake: Fake) -> None:
     html = (bundle / "report.html").read_text()
     for text in ("Gate decision: NO-GO", "standard rollback", "Caller ARN", "arn:aws:sts::123456789012:user/moto",
                  "Suite version", "Sign-off", "Product Owner", "Tech Lead", "Operations Lead",
-                 "Checks by id and resource", "Root cause", "aws s3api put-thing --bucket res", "allow-star",
+                 "Checks by area", "Root cause", "aws s3api put-thing --bucket res", "allow-star",
                  "Raw observations (1) as JSON", "<script"):
         assert text in html, text
     assert 'href="http' not in html.split("<footer>")[0].replace('href="https://pypi.python.org', "")

@@ -151,6 +151,13 @@ class Aws:
         self._session = session
         self.client_hooks: list[Callable[[Any], None]] = []  # e.g. fault injection in self-tests
         self.offline: str | None = None  # set: no AWS read at all (no verified caller); each read says why
+        # progress observers: fn(event, obs) with "read" (a request finished, obs) or, from the collector's
+        # pool, "planned" / "finished" (a task) and "collected" (all done), obs None. They must not raise.
+        self.observers: list[Callable[[str, Observation | None], None]] = []
+
+    def notify(self, event: str, obs: Observation | None = None) -> None:
+        for fn in self.observers:
+            fn(event, obs)
 
     @property
     def session(self) -> boto3.Session:
@@ -289,6 +296,7 @@ class Aws:
         except Exception as exc:  # noqa: BLE001  (any failure to read is an observation; waiters need one too)
             obs.error = error_of(exc)
         obs.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        self.notify("read", obs)
         return obs
 
     def write(self, service: str, operation: str, region: str | None = None, **params: Any) -> Any:

@@ -60,6 +60,8 @@ def catalog() -> dict[str, Entry]:
     raw = tomllib.loads((Path(__file__).with_name("catalog.toml")).read_text(encoding="utf-8"))
     out = {}
     for cid, e in raw.items():
+        if isinstance(e.get("resolution"), list):  # one command (or "# prose") per line
+            e = {**e, "resolution": "\n".join(e["resolution"])}
         entry = Entry(id=cid, **e)
         assert entry.severity in SEVERITIES, f"catalog {cid}: bad severity {entry.severity}"
         out[cid] = entry

@@ -43,16 +43,23 @@ class Context:
 
     def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         assert self._pool is not None
+        self._notify("planned")
         fut = self._pool.submit(fn, *args, **kwargs)
         with self._lock:
             self._pending.add(fut)
         fut.add_done_callback(self._done)
+
+    def _notify(self, event: str) -> None:
+        notify = getattr(self.aws, "notify", None)  # progress observers (checks.plugin.progress)
+        if notify is not None:
+            notify(event)
 
     def _done(self, fut: Future) -> None:
         with self._lock:
             self._pending.discard(fut)
         if fut.exception() is not None:
             self._errors.append(fut.exception())
+        self._notify("finished")
 
     def file(self, path: Path, root: Path | None = None) -> Observation:
         """Record a text file, keyed by its path relative to root (or as given, without one)."""
@@ -86,6 +93,7 @@ def collect_all(ctx: Context, collectors: list[Callable[[Context], None]]) -> Sn
             for fut in pending:
                 fut.exception()  # wait
     ctx._pool = None
+    ctx._notify("collected")
     ctx.snapshot.meta["api_calls"] = ctx.aws.calls.sent
     ctx.snapshot.meta["duplicate_calls"] = ctx.aws.calls.duplicates()
     if ctx._errors:

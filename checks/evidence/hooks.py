@@ -17,7 +17,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,68 +24,14 @@ import pytest
 
 from checks import __version__
 from checks.core.snapshot import iso, now, parse_time
-from checks.evidence import bundle, redact
-from checks.evidence.gate import NO_GO, Gate, decide, exit_status
-from checks.evidence.summary import COLOUR, markdown, terminal_lines
-from checks.plugin.run import RUN, Run, invocation, is_worker
+from checks.evidence import bundle, redact, sarif
+from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
+from checks.evidence.gate import NO_GO, decide, exit_status
+from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
+from checks.plugin.run import RUN, Run, is_worker
 
-EVIDENCE = pytest.StashKey["Evidence"]()
 RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation")
 RESULTS_SCHEMA = 1
-
-
-@dataclass
-class Evidence:
-    config: pytest.Config
-    run: Run
-    base: Path
-    work: Path  # where pytest-html and junitxml write before their files join the bundle
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    incomplete: list[str] = field(default_factory=list)
-    gate: Gate | None = None
-    dir: Path | None = None
-    finished: str | None = None
-    manifest: dict[str, Any] | None = None
-    error: str | None = None
-    saw_tests: bool = False  # any test report arrived
-    saw_checks: bool = False  # any collected item or report is a catalog check (has an `issue` marker)
-    not_gate: str | None = None  # why this bundle is not a gate run (exit 4 or 5); `latest` stays put
-    _git: str | None = None
-
-    @property
-    def gated(self) -> bool:
-        """Is this a compliance run? Not when tests ran and none of them is a check (e.g. `pytest selftest`)."""
-        return self.saw_checks or not self.saw_tests or bool(self.run.incomplete)
-
-    def reasons_incomplete(self) -> list[str]:
-        return list(dict.fromkeys([*self.run.incomplete, *self.incomplete]))
-
-    def caller(self) -> dict[str, Any]:
-        snap = self.run.snapshot
-        return dict(snap.meta.get("caller") or {}) if snap is not None else {}
-
-    def replay_of(self) -> str | None:
-        return str(self.run.replay.resolve()) if self.run.replay is not None else None
-
-    def git_sha(self) -> str | None:
-        if self._git is None:
-            self._git = bundle.git_sha(Path(__file__).resolve().parents[2]) or ""
-        return self._git or None
-
-    def meta(self) -> dict[str, Any]:
-        env, caller = self.run.env, self.caller()
-        snap = self.run.snapshot
-        return {"env": env.name, "account": env.account, "region": env.region, "dr_region": env.dr_region,
-                "caller_arn": caller.get("arn"), "caller_account": caller.get("account"),
-                "caller_region": caller.get("region"), "suite_version": __version__, "git_sha": self.git_sha(),
-                "run_id": self.run.run_id, "started": self.run.started, "finished": self.finished,
-                "command": redact.text(invocation(self.config)),
-                "endpoint": snap.meta.get("endpoint") if snap is not None else None,
-                "replay_of": self.replay_of(), "bundle": str(self.dir) if self.dir else None}
-
-
-def evidence_of(config: pytest.Config) -> Evidence | None:
-    return config.stash.get(EVIDENCE, None)
 
 
 def _active(config: pytest.Config) -> bool:
@@ -131,28 +76,24 @@ def not_a_gate_run(status: int) -> str | None:
 
 def _register_junit(config: pytest.Config, path: Path) -> None:
     from _pytest.junitxml import LogXML
-    xml = LogXML(str(path), config.option.junitprefix, config.getini("junit_suite_name"),
+    xml = LogXML(str(path), config.option.junitprefix, junit_suite_name(config),
                  config.getini("junit_logging"), config.getini("junit_duration_report"),
                  config.getini("junit_family"), config.getini("junit_log_passing_tests"))
     xml.pytest_terminal_summary = lambda terminalreporter: None  # the gate summary names the bundle instead
     config.pluginmanager.register(xml, "bbws-evidence-junitxml")
 
 
+def junit_suite_name(config: pytest.Config) -> str:
+    """The env's name, unless junit_suite_name was set (pytest's default is "pytest")."""
+    name = config.getini("junit_suite_name")
+    return config.stash[RUN].env.name if name in ("", "pytest") else name
+
+
 def _register_html(config: pytest.Config, ev: Evidence) -> None:
-    from pytest_html.plugin import ReportData, SelfContainedReport, _process_css, _read_template
-
-    from checks.evidence.report import HtmlEvidence
-
-    class _BundleReport(SelfContainedReport):
-        def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-            """Silenced: the file moves into the bundle; the gate summary names it."""
-
-    import pytest_html
-    resources = Path(pytest_html.__file__).parent / "resources"
-    report = _BundleReport(str(ev.work / "report.html"), config, ReportData(config), _read_template([resources]),
-                           _process_css(resources / "style.css", []))
+    from checks.evidence.report import html_plugin
+    report, hooks = html_plugin(ev, ev.work / "report.html")
     config.pluginmanager.register(report, "bbws-evidence-html")
-    config.pluginmanager.register(HtmlEvidence(ev), "bbws-evidence-html-hooks")
+    config.pluginmanager.register(hooks, "bbws-evidence-html-hooks")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -181,6 +122,10 @@ class _Recorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._record(report)
+        junit_properties(self.ev, report)
+
+    def _record(self, report: pytest.TestReport) -> None:
         ev = self.ev
         _redact_report(report)
         record = getattr(report, "bbws", None)
@@ -189,8 +134,6 @@ class _Recorder:
             ev.saw_checks = True
         if record is not None:
             ev.records[report.nodeid] = record
-            if record.get("outcome") in ("failed", "error"):
-                _attach_card(report, record)
             return
         if not report.failed:
             return
@@ -223,6 +166,21 @@ class _Recorder:
             self.ev.incomplete.append(f"stopped by pytest.exit: {msg}")
 
 
+JUNIT_PROPERTIES = ("check_id", "severity", "resource", "outcome")
+
+
+def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
+    """Before junitxml writes a testcase (at teardown): the check's id, severity, resource and outcome."""
+    record = ev.records.get(report.nodeid)
+    if report.when != "teardown" or record is None:
+        return
+    have = {name for name, _ in report.user_properties}
+    values = {"check_id": record.get("check"), "severity": record.get("severity"),
+              "resource": record.get("resource"), "outcome": record.get("outcome")}
+    report.user_properties = [*report.user_properties,
+                              *((k, str(values[k] or "")) for k in JUNIT_PROPERTIES if k not in have)]
+
+
 def _redact_report(report: pytest.TestReport) -> None:
     values = redact.secrets()
     if not values:
@@ -232,16 +190,6 @@ def _redact_report(report: pytest.TestReport) -> None:
     report.sections = [(redact.text(t, values), redact.text(c, values)) for t, c in report.sections]
     if getattr(report, "bbws", None) is not None:
         report.bbws = redact.deep(report.bbws, values)
-
-
-def _attach_card(report: pytest.TestReport, record: dict[str, Any]) -> None:
-    try:
-        from pytest_html import extras
-    except ImportError:  # pragma: no cover
-        return
-    from checks.evidence.gate import reason_of
-    from checks.evidence.report import card
-    report.extras = [*getattr(report, "extras", []), extras.html(card(record, reason_of(record).rollback))]
 
 
 # ----- the decision and the bundle -----
@@ -294,11 +242,21 @@ def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     data = snap.to_dict() if snap is not None else {"meta": {"env_name": ev.run.env.name, "run_id": ev.run.run_id,
                                                              "started": ev.run.started}, "observations": []}
     bundle.write_json(ev.dir / "snapshot.json", data, sort_keys=False)
+    ci_outputs(ev, meta)
+    session.exitstatus = exit_status(ev.gate, session.exitstatus)
+
+
+def ci_outputs(ev: Evidence, meta: dict[str, Any]) -> None:
+    """results.sarif in the bundle; under GitHub Actions the job summary and the workflow annotations."""
+    assert ev.dir is not None and ev.gate is not None
+    records = list(ev.records.values())
+    bundle.write_json(ev.dir / "results.sarif", sarif.sarif(records, meta), sort_keys=False)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as f:
-            f.write(redact.text(markdown(ev.gate, meta)))
-    session.exitstatus = exit_status(ev.gate, session.exitstatus)
+            f.write(redact.text(markdown(ev.gate, meta, github_links(os.environ))))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        ev.annotations = [redact.text(line) for line in sarif.annotations(records)]
 
 
 def results_json(ev: Evidence, meta: dict[str, Any]) -> dict[str, Any]:
@@ -356,4 +314,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         terminalreporter.write_line(f"{ev.not_gate}; `latest` was not moved", yellow=True)
     if gate.decision == NO_GO:
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
+    for line in ev.annotations:  # GitHub Actions turns these into annotations on the files
+        terminalreporter.write_line(line)
+    _say_exit_once(terminalreporter, gate)
     return result
+
+
+def _say_exit_once(terminalreporter: Any, gate: Any) -> None:
+    """pytest.exit's message (e.g. missing credentials) is already a gate reason: pytest need not repeat it."""
+    memo = getattr(terminalreporter, "_keyboardinterrupt_memo", None)
+    crash = getattr(memo, "reprcrash", None)
+    said = str(getattr(crash, "message", "") or "")
+    if said.startswith("_pytest.outcomes.Exit: ") and any(m and m in said for m in gate.incomplete):
+        terminalreporter._keyboardinterrupt_memo = None

@@ -1,216 +1,202 @@
-"""report.html: the page a gate approver signs. pytest-html 4 hooks plus our own sections.
+"""report.html: the page a gate approver signs, rendered from templates/report.html.jinja2 (autoescaped).
 
-Layout, top to bottom: decision banner; run metadata; checks by id and resource; one card
-per failing or unevaluated check (runbook entry, filled-in remediation, raw observations);
-the sign-off block; then pytest-html's own interactive results table, whose rows carry the
-check id, resource and severity, and the same evidence card in the expanded row.
+First screen: the decision, why, and for each blocking finding the one command that fixes it (with a
+copy button); beside it an at-a-glance picture (area x outcome, counts by severity). Then one card per
+failing or unevaluated check (message, remediation steps, runbook, raw observations and traceback one
+click away), the sign-off block, pytest-html's interactive table with its filters above it, and the
+run metadata. A print puts the decision and the sign-off on page 1.
+
+Nothing from a test, a resource, a file or a message reaches the page unescaped: our template is
+autoescaped, pytest-html's JSON blob is sanitised before it is rendered (its JS inserts cells, logs,
+extras and environment values with innerHTML), and a Content-Security-Policy allows only the two
+inline scripts by their SHA-256 (no inline event handlers, no remote loads).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
+from collections.abc import Mapping
 from html import escape
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
+
+import jinja2
 
 from checks.core.catalog import SEVERITIES
-from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate
+from checks.evidence import remedy
+from checks.evidence.evidence import Evidence
+from checks.evidence.gate import CONDITIONAL, GO, NO_GO, OUTCOMES, Gate, reason_of
 from checks.evidence.summary import headline
 
-if TYPE_CHECKING:
-    from checks.evidence.hooks import Evidence
-
+TEMPLATES = Path(__file__).with_name("templates")
 BANNER = {GO: "go", CONDITIONAL: "conditional", NO_GO: "nogo"}
 OUTCOME_ORDER = {"error": 0, "failed": 1, "skipped": 2, "passed": 3}
-
-CSS = """
-body { font-size: 13px; display: flex; flex-direction: column; max-width: 1500px; }
-#title { order: 0; } body > p:first-of-type { order: 1; }
-.summary { order: 2; display: block; }
-#environment-header { order: 3; } #environment { order: 4; }
-#results-table { order: 5; } footer { order: 6; }
-.summary__data { flex: none; } .summary__spacer { display: none; }
-.bbws { color: #222; } #results-table { color: #444; }
-.bbws h2 { font-size: 17px; margin: 22px 0 8px; border-bottom: 2px solid #ddd; padding-bottom: 3px; }
-.bbws table { border-collapse: collapse; width: 100%; margin-bottom: 6px; }
-.bbws th, .bbws td { border: 1px solid #d6d6d6; padding: 4px 7px; text-align: left; vertical-align: top; }
-.bbws th { background: #f0f0f0; color: #222; } .bbws td { color: #222; }
-.bbws td.id { white-space: nowrap; font-weight: bold; } .bbws td.n { white-space: nowrap; color: #555; }
-.bbws .meta th { width: 160px; }
-.bbws code, .bbws pre { font-family: Menlo, Consolas, monospace; font-size: 12px; }
-.bbws pre { white-space: pre-wrap; word-break: break-word; background: #f7f7f7; border: 1px solid #e2e2e2;
-  padding: 6px 8px; margin: 4px 0; }
-.banner { border-radius: 6px; padding: 14px 18px; margin: 10px 0 6px; color: #fff; }
-.banner .decision { font-size: 30px; font-weight: bold; letter-spacing: 1px; }
-.banner .why { font-size: 15px; margin-top: 4px; }
-.banner table { width: auto; margin-top: 10px; background: rgba(255,255,255,.93); color: #222; }
-.banner .rollback { font-size: 15px; margin-top: 8px; font-weight: bold; }
-.banner ul { margin: 8px 0 0 0; padding-left: 20px; font-size: 13px; }
-.banner.go { background: #1e7e34; } .banner.conditional { background: #b8860b; } .banner.nogo { background: #b52a2a; }
-.sev { font-weight: bold; padding: 1px 6px; border-radius: 3px; color: #fff; white-space: nowrap; }
-.sev.P0 { background: #7a0000; } .sev.P1 { background: #c0392b; } .sev.P2 { background: #d68910; }
-.sev.P3 { background: #5d6d7e; }
-.out { font-weight: bold; } .out.failed, .out.error { color: #b52a2a; } .out.passed { color: #1e7e34; }
-.out.skipped { color: #777; }
-tr.row-failed, tr.row-error { background: #fff3f3; }
-.card { border: 1px solid #d6d6d6; border-left: 6px solid #b52a2a; border-radius: 4px; padding: 8px 12px;
-  margin: 10px 0; background: #fff; }
-.card.P2 { border-left-color: #d68910; } .card.P3 { border-left-color: #5d6d7e; }
-.card h3 { font-size: 14px; margin: 2px 0 6px; }
-.card dl { display: grid; grid-template-columns: 110px 1fr; gap: 3px 10px; margin: 6px 0; }
-.card dt { font-weight: bold; color: #555; } .card dd { margin: 0; }
-.card details summary { cursor: pointer; color: #2b5ea7; margin-top: 4px; }
-.signoff table td { height: 34px; } .signoff th:first-child { width: 220px; }
-.extraHTML .card { margin: 4px 0 8px; max-width: 1300px; } #results-table { table-layout: fixed; width: 100%; }
-#results-table .log { white-space: pre-wrap; word-break: break-word; }
-#results-table th[data-column-type="result"] { width: 80px; }
-#results-table th[data-column-type="testId"] { width: 40%; }
-#results-table th[data-column-type="check"] { width: 80px; }
-#results-table th[data-column-type="severity"] { width: 70px; }
-#results-table th[data-column-type="duration"] { width: 80px; } #results-table th:last-child { width: 60px; }
-#results-table td { overflow-wrap: anywhere; }
-"""
+AREA_LABEL = {"dynamodb": "DynamoDB", "s3": "S3", "cicd": "CI/CD", "pdv": "PDV"}
+PREFIX_AREA = {"DDB": "dynamodb", "S3": "s3", "CICD": "cicd", "PDV": "pdv"}
+BANNER_REASONS = 8
+RUNBOOK_SECTION = "runbook "  # the report section the plugin adds to a failing check (shown in the card)
 
 
-def _e(value: Any) -> str:
-    return escape(str(value if value is not None else ""))
+def area_of(record: Mapping[str, Any]) -> str:
+    parts = str(record.get("test") or "").split("/")
+    if len(parts) > 2 and parts[0] == "tests" and parts[1] in AREA_LABEL:
+        return parts[1]
+    return PREFIX_AREA.get(str(record.get("check") or "").split("-")[0], "other")
 
 
-def sev_badge(sev: str) -> str:
-    return f'<span class="sev {_e(sev)}">{_e(sev)}</span>' if sev else ""
+def anchor(nodeid: str) -> str:
+    return "finding-" + hashlib.sha1(nodeid.encode()).hexdigest()[:12]
 
 
-def outcome_span(outcome: str) -> str:
-    return f'<span class="out {_e(outcome)}">{_e(outcome)}</span>'
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
 
 
-def banner(gate: Gate) -> str:
-    rows = "".join(
-        f"<tr><td>{sev_badge(s)}</td><td>{c.get('passed', 0)}</td><td>{c.get('failed', 0)}</td>"
-        f"<td>{c.get('error', 0)}</td><td>{c.get('skipped', 0)}</td></tr>"
-        for s in SEVERITIES for c in [gate.counts["by_severity"].get(s, {})])
-    reasons = "".join(
-        f"<li><b>[{_e(r.effect)}]</b> {_e(r.severity)} {_e(r.check)} {_e(r.resource)} ({_e(r.outcome)}): "
-        f"{_e(r.message)}</li>" for r in gate.reasons[:12])
-    more = f"<li>… and {len(gate.reasons) - 12} more below</li>" if len(gate.reasons) > 12 else ""
-    rollback = f'<div class="rollback">Rollback: {_e(gate.rollback)}</div>' if gate.rollback else ""
-    complete = "" if gate.complete else " · <b>INCOMPLETE RUN</b>"
-    return (f'<div class="bbws"><div class="banner {BANNER[gate.decision]}" id="bbws-decision">'
-            f'<div class="decision">Gate decision: {_e(gate.decision)}</div>'
-            f'<div class="why">{_e(headline(gate))}{complete}</div>{rollback}'
-            f"{'<ul>' + reasons + more + '</ul>' if reasons else ''}"
-            f"<table><tr><th>severity</th><th>passed</th><th>failed</th><th>error</th><th>skipped</th></tr>"
-            f"{rows}</table></div></div>")
-
-
-def metadata(meta: dict[str, Any]) -> str:
-    fields = [("Environment", meta.get("env")), ("Account", meta.get("account")), ("Region", meta.get("region")),
-              ("DR region", meta.get("dr_region") or "–"), ("Caller ARN", meta.get("caller_arn") or "unknown"),
-              ("Caller account", meta.get("caller_account") or "unknown"), ("Endpoint", meta.get("endpoint")),
-              ("Suite version", meta.get("suite_version")), ("Git SHA", meta.get("git_sha") or "unknown"),
-              ("Run id", meta.get("run_id")), ("Started (UTC)", meta.get("started")),
-              ("Finished (UTC)", meta.get("finished")), ("Command", meta.get("command")),
-              ("Evidence bundle", meta.get("bundle"))]
-    if meta.get("replay_of"):
-        fields.append(("Replay of", meta["replay_of"]))
-    rows = "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>" if k in ("Command", "Caller ARN")
-                   else f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in fields)
-    return f'<div class="bbws"><h2>Run</h2><table class="meta">{rows}</table></div>'
-
-
-WORST = ("error", "failed", "passed", "skipped")
-
-
-def _group(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (check, resource): the worst outcome, the highest severity, the tests behind it."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+def picture(records: list[Mapping[str, Any]], gate: Gate) -> dict[str, Any]:
+    """Area x outcome rows (with bar widths in %) and counts by severity."""
+    areas: dict[str, dict[str, int]] = {}
     for r in records:
-        groups.setdefault((r.get("check", ""), r.get("resource", "")), []).append(r)
+        row = areas.setdefault(area_of(r), dict.fromkeys(OUTCOMES, 0))
+        row[r.get("outcome", "error")] = row.get(r.get("outcome", "error"), 0) + 1
+    order = [*AREA_LABEL, "other"]
     rows = []
-    for (check, resource), rs in sorted(groups.items()):
-        worst = min(rs, key=lambda r: (WORST.index(r.get("outcome")) if r.get("outcome") in WORST else 0,
-                                       r.get("severity", "")))
-        counts = {o: sum(r.get("outcome") == o for r in rs) for o in WORST}
-        rows.append({"check": check, "resource": resource, "title": worst.get("title", ""),
-                     "severity": min((r.get("severity") or "P0") for r in rs), "outcome": worst.get("outcome", ""),
-                     "message": worst.get("message", "") if worst.get("outcome") != "passed" else "",
-                     "tests": len(rs), "counts": counts})
+    for name in sorted(areas, key=order.index):
+        counts, total = areas[name], sum(areas[name].values())
+        rows.append({"label": AREA_LABEL.get(name, "other"), "total": total, "counts": counts,
+                     "segments": [{"outcome": o, "n": counts[o], "pct": round(100 * counts[o] / total, 2)}
+                                  for o in ("failed", "error", "skipped", "passed") if counts.get(o)]})
+    sev = gate.counts["by_severity"]
+    severities = [{"sev": s, **{o: sev.get(s, {}).get(o, 0) for o in OUTCOMES}} for s in SEVERITIES]
+    return {"areas": rows, "severities": severities, "totals": gate.counts["by_outcome"],
+            "total": gate.counts["total"]}
+
+
+def banner_reasons(gate: Gate) -> list[dict[str, Any]]:
+    out = []
+    for r in gate.reasons:
+        out.append({"effect": r.effect, "severity": r.severity, "check": r.check, "title": r.title,
+                    "resource": r.resource, "outcome": r.outcome, "message": _first_line(r.message),
+                    "command": remedy.first_command(r.remediation), "rollback": r.rollback,
+                    "steps": len(remedy.commands(r.remediation)), "anchor": anchor(r.test) if r.test else ""})
+    return out
+
+
+def card(record: Mapping[str, Any], log: str = "") -> dict[str, Any]:
+    rb = record.get("runbook") or {}
+    obs = record.get("observations") or []
+    reason = reason_of(record)
+    return {"anchor": anchor(str(record.get("test") or "")), "check": record.get("check", ""),
+            "title": rb.get("title") or record.get("title", ""), "resource": record.get("resource", ""),
+            "severity": record.get("severity", ""), "outcome": record.get("outcome", ""),
+            "test": record.get("test", ""), "message": record.get("message", ""), "effect": reason.effect,
+            "rollback": reason.rollback, "steps": remedy.steps(str(record.get("remediation") or "")),
+            "symptom": rb.get("symptom", ""), "cause": rb.get("cause", ""), "prevention": rb.get("prevention", ""),
+            "location": record.get("location") or {}, "observations": len(obs),
+            "raw": json.dumps(obs, indent=2, sort_keys=True, default=str), "log": log}
+
+
+def findings(records: list[Mapping[str, Any]], logs: Mapping[str, str]) -> list[dict[str, Any]]:
+    bad = [r for r in records if r.get("outcome") in ("failed", "error")]
+    bad.sort(key=lambda r: (r.get("severity", ""), OUTCOME_ORDER.get(r.get("outcome", ""), 9), r.get("check", ""),
+                            r.get("resource", "")))
+    return [card(r, logs.get(str(r.get("test") or ""), "")) for r in bad]
+
+
+def run_rows(meta: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
+    """(label, value, as code) rows of the run metadata; paths are the bundle's own, not the runner's."""
+    libs = meta.get("libraries") or {}
+    rows: list[tuple[str, Any, bool]] = [
+        ("Environment", meta.get("env"), False), ("Account", meta.get("account"), False),
+        ("Region", meta.get("region"), False), ("DR region", meta.get("dr_region") or "–", False),
+        ("Caller ARN", meta.get("caller_arn") or "unknown", True),
+        ("Caller account", meta.get("caller_account") or "unknown", False),
+        ("Endpoint", meta.get("endpoint") or "AWS default", False),
+        ("Suite version", meta.get("suite_version"), False), ("Git SHA", meta.get("git_sha") or "unknown", False),
+        ("Run id", meta.get("run_id"), False), ("Started (UTC)", meta.get("started"), False),
+        ("Finished (UTC)", meta.get("finished"), False), ("Command", meta.get("command"), True),
+        ("Libraries", ", ".join(f"{k} {v}" for k, v in libs.items()), False),
+        ("Evidence bundle", meta.get("bundle_name") or "–", True)]
+    if meta.get("replay_of"):
+        rows.append(("Replay of", Path(str(meta["replay_of"])).name, True))
     return rows
 
 
-def checks_table(records: list[dict[str, Any]]) -> str:
-    rows = []
-    for g in _group(records):
-        detail = ", ".join(f"{n} {o}" for o, n in g["counts"].items() if n)
-        rows.append(f'<tr class="row-{_e(g["outcome"])}"><td class="id">{_e(g["check"])}</td><td>{_e(g["title"])}</td>'
-                    f'<td>{_e(g["resource"])}</td><td>{sev_badge(g["severity"])}</td>'
-                    f'<td>{outcome_span(g["outcome"])}</td><td class="n">{_e(detail)}</td><td>{_e(g["message"])}</td>'
-                    f"</tr>")
-    return (f'<div class="bbws"><h2>Checks by id and resource ({len(rows)} rows, {len(records)} assertions)</h2>'
-            f"<table><tr><th>check</th><th>title</th><th>resource</th><th>severity</th><th>outcome</th>"
-            f"<th>assertions</th><th>message (worst)</th></tr>{''.join(rows)}</table></div>")
+def view(ev: Evidence, logs: Mapping[str, str]) -> dict[str, Any]:
+    """Everything the template shows, as plain data."""
+    gate = ev.gate
+    assert gate is not None
+    meta = ev.meta()
+    records = list(ev.records.values())
+    reasons = banner_reasons(gate)
+    return {"decision": gate.decision, "cls": BANNER[gate.decision], "headline": headline(gate),
+            "complete": gate.complete, "incomplete": gate.incomplete, "rollback": gate.rollback,
+            "env": meta["env"], "reasons": reasons[:BANNER_REASONS], "more": max(0, len(reasons) - BANNER_REASONS),
+            "picture": picture(records, gate), "findings": findings(records, logs), "run": run_rows(meta),
+            "approvers": list(ev.run.env.approvers) or ["Approver"], "files": sorted(_bundle_files(ev)),
+            "run_id": meta["run_id"], "finished": meta["finished"]}
 
 
-def card(record: dict[str, Any], rollback: str = "") -> str:
-    """The evidence for one failing or unevaluated check: runbook, remediation, raw observations."""
-    rb = record.get("runbook") or {}
-    obs = record.get("observations") or []
-    raw = escape(json.dumps(obs, indent=2, sort_keys=True, default=str))
-    rows = [("Outcome", outcome_span(record.get("outcome", "")) + " " + sev_badge(record.get("severity", ""))),
-            ("Test", f"<code>{_e(record.get('test'))}</code>"), ("Message", _e(record.get("message")))]
-    if rollback:
-        rows.append(("Rollback", _e(rollback)))
-    if rb:
-        rows += [("Symptom", _e(rb.get("symptom"))), ("Root cause", _e(rb.get("cause"))),
-                 ("Resolution", f"<pre>{_e(rb.get('resolution'))}</pre>"), ("Prevention", _e(rb.get("prevention")))]
-    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-    return (f'<div class="bbws card {_e(record.get("severity"))}"><h3>{_e(record.get("check"))} '
-            f'{_e(rb.get("title") or record.get("title"))} — {_e(record.get("resource"))}</h3><dl>{dl}</dl>'
-            f"<details><summary>Raw observations ({len(obs)}) as JSON</summary><pre>{raw}</pre></details></div>")
+def _bundle_files(ev: Evidence) -> list[str]:
+    names = {"report.html", "results.json", "gate.json", "snapshot.json", "junit.xml", "manifest.json"}
+    if ev.dir is not None:
+        names |= {p.name for p in ev.dir.iterdir() if p.is_file() and not p.name.startswith(".")}
+    return list(names)
 
 
-def findings(records: list[dict[str, Any]], gate: Gate) -> str:
-    rollback = {(r.test, r.check): r.rollback for r in gate.reasons}
-    bad = [r for r in records if r.get("outcome") in ("failed", "error")]
-    bad.sort(key=lambda r: (OUTCOME_ORDER.get(r.get("outcome", ""), 9), r.get("severity", ""), r.get("check", ""),
-                            r.get("resource", "")))
-    incomplete = "".join(f"<li>{_e(m)}</li>" for m in gate.incomplete)
-    body = "".join(card(r, rollback.get((r.get("test", ""), r.get("check", "")), "")) for r in bad)
-    if incomplete:
-        body = f"<p><b>The run is incomplete:</b></p><ul>{incomplete}</ul>" + body
-    if not body:
-        body = "<p>No check failed and none was left unevaluated.</p>"
-    return f'<div class="bbws"><h2>Findings and runbook</h2>{body}</div>'
+def title(gate: Gate | None, env: str) -> str:
+    return f"{gate.decision if gate else 'NO DECISION'} · {env} · BBWS post-deploy gate evidence"
 
 
-def signoff(approvers: list[str], decision: str) -> str:
-    rows = "".join(f"<tr><th>{_e(a)}</th><td></td><td></td><td></td></tr>" for a in approvers or ["Approver"])
-    return (f'<div class="bbws signoff" id="signoff"><h2>Sign-off</h2>'
-            f"<p>I have reviewed this evidence and the gate decision "
-            f"<b>{_e(decision)}</b>.</p><table><tr><th>role</th><th>name</th><th>date</th><th>signature</th></tr>"
-            f"{rows}</table></div>")
+# ----- safety of pytest-html's data (its JS uses innerHTML) -----
+
+def _esc(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, dict):
+        return {escape(str(k)): _esc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_esc(v) for v in value]
+    return value
+
+
+def sanitize(data: dict[str, Any]) -> None:
+    """Make pytest-html's data inert: environment values and html extras escaped (rows we build escaped)."""
+    data["environment"] = _esc(data.get("environment") or {})
+    for tests in (data.get("tests") or {}).values():
+        for test in tests:
+            for extra in test.get("extras") or []:
+                extra["name"] = escape(str(extra.get("name") or ""))
+                if extra.get("format_type") == "html":
+                    extra["content"] = f"<pre>{escape(str(extra.get('content') or ''))}</pre>"
+
+
+def sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+
+
+def csp(*scripts: str) -> str:
+    return ("default-src 'none'; script-src " + " ".join(sha256_source(s) for s in scripts) +
+            "; style-src 'unsafe-inline'; img-src data:; media-src data:; base-uri 'none'; form-action 'none'")
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def cell(cls: str, value: Any) -> str:
+    return f'<td class="{cls}">{escape(str(value if value is not None else ""))}</td>'
 
 
 class HtmlEvidence:
-    """The pytest-html 4 hooks; registered only when pytest-html is active."""
+    """The pytest-html 4 hooks: escaped cells, our columns, and failing rows that point at their card."""
 
     def __init__(self, evidence: Evidence):
         self.ev = evidence
-
-    def pytest_html_report_title(self, report: Any) -> None:
-        report.title = f"BBWS post-deploy gate evidence: env {self.ev.run.env.name}"
-
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
-                                    session: Any) -> None:
-        gate = self.ev.gate
-        if gate is None:
-            return
-        records = list(self.ev.records.values())
-        prefix.append(f"<style>{CSS}</style>")
-        prefix.append(banner(gate))
-        prefix.append(metadata(self.ev.meta()))
-        prefix.append(findings(records, gate))
-        postfix.append(checks_table(records))
-        postfix.append(signoff(list(self.ev.run.env.approvers), gate.decision))
+        self.logs: dict[str, str] = {}  # nodeid -> traceback and captured output of a failing check
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells[2:2] = ['<th class="sortable" data-column-type="check">Check</th>',
@@ -218,7 +204,70 @@ class HtmlEvidence:
                       '<th class="sortable" data-column-type="severity">Severity</th>']
 
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        record = self.ev.records.get(getattr(report, "nodeid", ""), {})
-        cells[2:2] = [f'<td class="col-check">{_e(record.get("check"))}</td>',
-                      f'<td class="col-resource">{_e(record.get("resource"))}</td>',
-                      f'<td class="col-severity">{_e(record.get("severity"))}</td>']
+        nodeid = str(getattr(report, "nodeid", ""))
+        when = getattr(report, "when", "call")
+        record = self.ev.records.get(nodeid, {})
+        cells[1] = cell("col-testId", nodeid if when == "call" else f"{nodeid}::{when}")
+        sev = record.get("severity", "")
+        quiet = record.get("outcome") not in ("failed", "error")
+        sev_cell = (cell("col-severity quiet", sev) if quiet or not sev else
+                    f'<td class="col-severity"><span class="sev {escape(sev)}">{escape(sev)}</span></td>')
+        cells[2:2] = [cell("col-check", record.get("check")), cell("col-resource", record.get("resource")), sev_cell]
+
+    def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
+        """A failing check's log moves into its card (one place); the row links there."""
+        nodeid = str(getattr(report, "nodeid", ""))
+        record = self.ev.records.get(nodeid) or getattr(report, "bbws", None)
+        if record and record.get("outcome") == "skipped":  # the reason, not pytest's (path, line, text) tuple
+            data[:] = [f"Skipped: {escape(str(record.get('message') or 'no reason given'))}"]
+            return
+        if not record or record.get("outcome") not in ("failed", "error") or not record.get("check"):
+            return
+        parts = [report.longreprtext or ""] if getattr(report, "longreprtext", "") else []
+        parts += [f"----- {t} -----\n{c}" for t, c in report.sections if not t.startswith(RUNBOOK_SECTION)]
+        self.logs[nodeid] = (self.logs.get(nodeid, "") + "\n".join(parts)).strip()
+        data[:] = [f'The message, remediation, raw observations and traceback are in the finding card: '
+                   f'<a href="#{anchor(nodeid)}">{escape(str(record.get("check")))} '
+                   f'{escape(str(record.get("resource") or ""))}</a>']
+
+
+def html_plugin(ev: Evidence, path: Path) -> tuple[Any, HtmlEvidence]:
+    """pytest-html's self-contained writer, rendering our template instead of its own."""
+    import pytest_html
+    from pytest_html.basereport import _format_duration
+    from pytest_html.plugin import ReportData, SelfContainedReport, _process_css
+
+    resources = Path(pytest_html.__file__).parent / "resources"
+    app_js = (resources / "app.js").read_text(encoding="utf-8")
+    copy_js = (TEMPLATES / "copy.js").read_text(encoding="utf-8")
+    page_css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    hooks = HtmlEvidence(ev)
+    template = environment().get_template("report.html.jinja2")
+
+    class BundleReport(SelfContainedReport):
+        def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+            """Silenced: the file moves into the bundle; the gate summary names it."""
+
+        def _generate_report(self, *args: Any, **kwargs: Any) -> None:
+            if ev.gate is None or self._report.running_state != "finished":
+                return  # only the final page, once the gate has decided
+            data = self._report.data
+            data["environment"] = {**(data.get("environment") or {}), **ev.meta()["libraries"]}
+            data["renderCollapsed"] = ["passed", "skipped", "xfailed", "xpassed"]  # failures open, the rest closed
+            sanitize(data)
+            rendered = template.render(
+                title=title(ev.gate, ev.run.env.name), csp=csp(app_js, copy_js), styles=self.css,
+                page_css=page_css, app_js=app_js, copy_js=copy_js, outcomes=self._report.outcomes,
+                test_data=json.dumps(data), table_head=self._report.table_header,
+                duration=_format_duration(self._report.total_duration), g=view(ev, hooks.logs))
+            self._write_report(rendered)
+
+    report = BundleReport(str(path), ev.config, ReportData(ev.config), None, _process_css(resources / "style.css", []))
+    return report, hooks
+
+
+def visible_text(html: str) -> str:
+    """The page's text without tags, scripts, styles and collapsed details (for tests counting repeats)."""
+    html = re.sub(r"<(script|style|template)\b.*?</\1>", "", html, flags=re.S)
+    html = re.sub(r"<details\b[^>]*>\s*<summary>.*?</summary>.*?</details>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from checks.core.catalog import SEVERITIES
+from checks.evidence import remedy
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate
 
 ICON = {GO: "✅", CONDITIONAL: "⚠️", NO_GO: "⛔"}
@@ -62,8 +65,24 @@ def _cell(text: str) -> str:
     return (text or "").replace("|", "\\|").replace("\n", " ").strip()
 
 
-def markdown(gate: Gate, meta: dict[str, Any]) -> str:
-    """The job summary: decision, counts by severity, reasons with rollback actions."""
+def github_links(environ: Mapping[str, str]) -> dict[str, str]:
+    """The run's page and its artifacts, from GitHub Actions' default variables (empty elsewhere)."""
+    server, repo, run = (environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if not (server and repo and run):
+        return {}
+    url = f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
+    return {"run": url, "artifacts": f"{url}#artifacts", "run_id": run,
+            "attempt": environ.get("GITHUB_RUN_ATTEMPT", "")}
+
+
+def _fenced(command: str) -> list[str]:
+    fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", command)), default=0))
+    return [f"   {fence}sh", f"   {command}", f"   {fence}"]
+
+
+def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None) -> str:
+    """The job summary: decision, counts by severity, what to fix (one command each), where the evidence is."""
+    links = links or {}
     out = [f"## {ICON[gate.decision]} BBWS post-deploy gate: **{gate.decision}**", "",
            f"env **{meta.get('env', '')}**, account `{meta.get('account', '')}`, region `{meta.get('region', '')}`"
            f" · {headline(gate)}", ""]
@@ -74,11 +93,34 @@ def markdown(gate: Gate, meta: dict[str, Any]) -> str:
         c = gate.counts["by_severity"].get(s, {})
         out.append(f"| {s} | " + " | ".join(str(c.get(k, 0)) for k in ("passed", "failed", "error", "skipped")) + " |")
     if gate.reasons:
+        out += ["", "### What to fix", ""]
+        for i, r in enumerate(gate.reasons, 1):
+            what = (f"{r.severity} `{_cell(r.check)}` {_cell(r.title)} · `{_cell(r.resource)}` ({r.outcome})"
+                    if r.check else "incomplete run")
+            out.append(f"{i}. **{r.effect}** {what}: {_cell(remedy_first_line(r.message))}")
+            command = remedy.first_command(r.remediation)
+            steps = len(remedy.commands(r.remediation))
+            if command:
+                out += _fenced(command)
+                if steps > 1:
+                    out.append(f"   step 1 of {steps}; every step is in the finding's card in report.html")
+            out.append(f"   rollback: {_cell(r.rollback)}")
         out += ["", "| effect | check | resource | severity | outcome | message | rollback |",
                 "|---|---|---|---|---|---|---|"]
         for r in gate.reasons:
             out.append(f"| {r.effect} | {_cell(r.check)} | {_cell(r.resource)} | {r.severity} | {r.outcome} | "
                        f"{_cell(r.message)} | {_cell(r.rollback)} |")
-    if meta.get("bundle"):
-        out += ["", f"Evidence bundle: `{meta['bundle']}` (uploaded as the workflow artifact)"]
+    out.append("")
+    name = meta.get("bundle_name") or ""
+    if links.get("run"):
+        artifact = f"gate-evidence-{meta.get('env', '')}-{links['run_id']}-{links.get('attempt') or '1'}"
+        out.append(f"Evidence: [workflow run {links['run_id']}]({links['run']}) · artifact `{artifact}` "
+                   f"([download]({links['artifacts']})), bundle `{name}` (report.html, results.sarif, manifest.json)")
+    elif name:
+        out.append(f"Evidence bundle: `{name}` (under the run's reports directory)")
     return "\n".join(out) + "\n"
+
+
+def remedy_first_line(text: str) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""

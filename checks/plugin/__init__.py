@@ -27,6 +27,7 @@ from checks.plugin.options import (
     replayed,
     run_options,
 )
+from checks.plugin.progress import ProgressPlugin
 from checks.plugin.records import check_record, first_part
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.xdist import XdistController
@@ -79,6 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.import_plugin(name)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(run, config), "bbws-xdist")
+    if not is_worker(config):
+        config.pluginmanager.register(ProgressPlugin(config), "bbws-progress")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -50,6 +51,23 @@ def context_of(item: pytest.Item) -> dict[str, Any]:
     return ctx
 
 
+_AT = re.compile(r"^(?P<file>[^:]+?):(?P<line>\d+)(?:\s|$)")
+
+
+def location_of(ctx: dict[str, Any]) -> dict[str, Any] | None:
+    """{file, line} of a finding in a file (relative to the infra repo), from the view's context:
+    its `file` and `line` keys, or a `location` of the form "path:line ..."."""
+    file, line = ctx.get("file"), ctx.get("line")
+    if not file and isinstance(ctx.get("location"), str) and (m := _AT.match(ctx["location"])):
+        file, line = m.group("file"), m.group("line")
+    if not file or not isinstance(file, str):
+        return None
+    try:
+        return {"file": file, "line": max(1, int(line or 1))}
+    except (TypeError, ValueError):
+        return {"file": file, "line": 1}
+
+
 def check_record(item: pytest.Item, report: pytest.TestReport, message: str) -> dict[str, Any]:
     check_id = item.get_closest_marker("issue").args[0]
     e = entry(check_id)
@@ -64,6 +82,6 @@ def check_record(item: pytest.Item, report: pytest.TestReport, message: str) -> 
             "resource": ctx["resource"], "outcome": outcome_of(report),
             "severity": e.severity_for(item.name), "message": message,
             "remediation": e.remediation(**ctx) if outcome_of(report) in ("failed", "error") else "",
-            "runbook": e.runbook(**ctx), "observations": observations}
+            "runbook": e.runbook(**ctx), "observations": observations, "location": location_of(ctx)}
 
 

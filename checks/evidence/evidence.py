@@ -1,0 +1,86 @@
+"""The run's evidence state: the check records, the gate, the bundle directory (one per controller config)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checks import __version__
+from checks.evidence import bundle, redact
+from checks.evidence.gate import Gate
+from checks.plugin.run import Run, invocation
+
+EVIDENCE = pytest.StashKey["Evidence"]()
+LIBRARIES = ("boto3", "botocore", "moto", "pytest", "pytest-html", "pytest-xdist")
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of the libraries the evidence depends on ("not installed" when absent)."""
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+@dataclass
+class Evidence:
+    config: pytest.Config
+    run: Run
+    base: Path
+    work: Path  # where pytest-html and junitxml write before their files join the bundle
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)
+    gate: Gate | None = None
+    dir: Path | None = None
+    finished: str | None = None
+    manifest: dict[str, Any] | None = None
+    error: str | None = None
+    saw_tests: bool = False  # any test report arrived
+    saw_checks: bool = False  # any collected item or report is a catalog check (has an `issue` marker)
+    annotations: list[str] = field(default_factory=list)  # GitHub workflow commands, printed at the end
+    not_gate: str | None = None  # why this bundle is not a gate run (exit 4 or 5); `latest` stays put
+    _git: str | None = None
+
+    @property
+    def gated(self) -> bool:
+        """Is this a compliance run? Not when tests ran and none of them is a check (e.g. `pytest selftest`)."""
+        return self.saw_checks or not self.saw_tests or bool(self.run.incomplete)
+
+    def reasons_incomplete(self) -> list[str]:
+        return list(dict.fromkeys([*self.run.incomplete, *self.incomplete]))
+
+    def caller(self) -> dict[str, Any]:
+        snap = self.run.snapshot
+        return dict(snap.meta.get("caller") or {}) if snap is not None else {}
+
+    def replay_of(self) -> str | None:
+        return str(self.run.replay.resolve()) if self.run.replay is not None else None
+
+    def git_sha(self) -> str | None:
+        if self._git is None:
+            self._git = bundle.git_sha(Path(__file__).resolve().parents[2]) or ""
+        return self._git or None
+
+    def meta(self) -> dict[str, Any]:
+        env, caller = self.run.env, self.caller()
+        snap = self.run.snapshot
+        return {"env": env.name, "account": env.account, "region": env.region, "dr_region": env.dr_region,
+                "caller_arn": caller.get("arn"), "caller_account": caller.get("account"),
+                "caller_region": caller.get("region"), "suite_version": __version__, "git_sha": self.git_sha(),
+                "run_id": self.run.run_id, "started": self.run.started, "finished": self.finished,
+                "command": redact.text(invocation(self.config)),
+                "endpoint": snap.meta.get("endpoint") if snap is not None else None,
+                "replay_of": self.replay_of(), "bundle": str(self.dir) if self.dir else None,
+                "bundle_name": f"{self.dir.parent.name}/{self.dir.name}" if self.dir else None,
+                "libraries": library_versions()}
+
+
+def evidence_of(config: pytest.Config) -> Evidence | None:
+    return config.stash.get(EVIDENCE, None)
