@@ -196,7 +196,7 @@ def test_round_trip_times_out(suite: Any, tmp_path: Path) -> None:
     path = env_file(tmp_path, "environments.toml", text)
 
     def slow(world: World) -> None:
-        s3replication.set_delay(3.0)
+        s3replication.set_delay(3600)  # never within the run, however slow the machine (reset cancels it)
 
     watch = WorldWatch(on_ready=slow)
     r = suite.run("--canary", "--environments", str(path), tests=PDV, plugins=[watch])
