@@ -153,7 +153,7 @@ def rss_mb() -> float:
 
 
 def one(n: int, latency: float, concurrency: int, replay: bool, extra_concurrency: list[int],
-        keep: str = "") -> dict[str, Any]:
+        keep: str = "", variants: tuple[str, ...] = ("full",)) -> dict[str, Any]:
     from checks.world import World
     env, buckets = bench_env(n)
     out: dict[str, Any] = {"n": n, "tables": len(env.tables), "buckets": len(buckets) + 1,
@@ -189,7 +189,7 @@ def one(n: int, latency: float, concurrency: int, replay: bool, extra_concurrenc
                                                      "ideal_s": round(ideal, 2), "efficiency": round(ideal / lwall, 3),
                                                      "duplicates": laws.calls.duplicates()}
         if replay:
-            out["replay"] = replay_run(snap, keep)
+            out["replay"] = replay_run(snap, keep, variants)
     finally:
         world.stop()
     out["peak_rss_mb"] = round(rss_mb())
@@ -197,49 +197,77 @@ def one(n: int, latency: float, concurrency: int, replay: bool, extra_concurrenc
 
 
 TIMING_PLUGIN = '''
-import json, os, time
+import json, os, resource, time
 import pytest
 _times = []
+_top = []
+if os.environ.get("BENCH_TRACEMALLOC"):
+    import tracemalloc
+    tracemalloc.start()
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     t = time.perf_counter()
     yield
     _times.append(time.perf_counter() - t)
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session):
+    if os.environ.get("BENCH_TRACEMALLOC"):  # what the process holds after the last test, by file
+        import tracemalloc
+        stats = tracemalloc.take_snapshot().statistics("filename")
+        _top.extend((s.traceback[0].filename.split("site-packages/")[-1].replace(os.getcwd() + "/", ""),
+                     round(s.size / 2**20, 1)) for s in stats[:12])
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
     with open(os.environ["BENCH_TIMES"], "w") as f:
-        json.dump(_times, f)
+        json.dump({"times": _times, "top": _top,
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, f)
 '''
 
 
-def replay_run(snap: Snapshot, keep: str = "") -> dict[str, Any]:
+def replay_run(snap: Snapshot, keep: str = "", variants: tuple[str, ...] = ("full",)) -> dict[str, Any]:
+    """`pytest --replay` over the DynamoDB and S3 suites; variants: "full" (as users run it),
+    "no_html" (-p no:html: what pytest-html costs), "tracemalloc" (who holds the memory)."""
     from checks.evidence.bundle import write_manifest
+    out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bbws-bench-") as tmp:
         bundle = Path(keep) if keep else Path(tmp) / "bundle"
         bundle.mkdir(parents=True, exist_ok=True)
         snap.dump(bundle / "snapshot.json")
         write_manifest(bundle, {"run_id": "bench"})
         (Path(tmp) / "bench_timing.py").write_text(TIMING_PLUGIN)
-        times = Path(tmp) / "times.json"
-        env = {**os.environ, "BENCH_TIMES": str(times), "PYTHONPATH": tmp}
-        cmd = [sys.executable, "-m", "pytest", str(REPO / "tests/dynamodb"), str(REPO / "tests/s3"),
-               "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), "-p", "bench_timing", "-p", "no:randomly",
-               "-q", "--replay", str(bundle), "--reports", str(Path(tmp) / "reports")]
-        started = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - started
-        per = json.loads(times.read_text()) if times.is_file() else []
-        tail = proc.stdout.strip().splitlines()[-1:] or proc.stderr.strip().splitlines()[-1:]
-        per.sort()
-        child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        reports = [p for p in (Path(tmp) / "reports").rglob("*") if p.is_file()]
-        return {"tests": len(per), "wall_s": round(wall, 2), "summary": tail[0] if tail else "",
-                "peak_rss_mb": round(child_rss),
-                "snapshot_mb": round((bundle / "snapshot.json").stat().st_size / 2**20, 1),
-                "bundle_files_mb": {p.name: round(p.stat().st_size / 2**20, 1) for p in reports},
-                "ms_per_test_mean": round(1000 * sum(per) / len(per), 3) if per else None,
-                "ms_per_test_p50": round(1000 * per[len(per) // 2], 3) if per else None,
-                "ms_per_test_p95": round(1000 * per[int(len(per) * 0.95)], 3) if per else None,
-                "ms_per_test_wall": round(1000 * wall / len(per), 3) if per else None, "exit": proc.returncode}
+        for variant in variants:
+            times = Path(tmp) / f"times-{variant}.json"
+            env = {**os.environ, "BENCH_TIMES": str(times), "PYTHONPATH": tmp}
+            if variant == "tracemalloc":
+                env["BENCH_TRACEMALLOC"] = "1"
+            reports = Path(tmp) / f"reports-{variant}"
+            cmd = [sys.executable, "-m", "pytest", str(REPO / "tests/dynamodb"), str(REPO / "tests/s3"),
+                   "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), "-p", "bench_timing", "-p", "no:randomly",
+                   "-q", "--replay", str(bundle), f"--reports={reports}"]
+            if variant == "no_html":
+                cmd += ["-p", "no:html"]
+            started = time.perf_counter()
+            proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - started
+            data = json.loads(times.read_text()) if times.is_file() else {"times": [], "top": [], "peak_rss_mb": 0}
+            per = sorted(data["times"])
+            tail = proc.stdout.strip().splitlines()[-1:] or proc.stderr.strip().splitlines()[-1:]
+            files = [p for p in reports.rglob("*") if p.is_file()]
+            r = {"tests": len(per), "wall_s": round(wall, 2), "summary": tail[0] if tail else "",
+                 "peak_rss_mb": round(data["peak_rss_mb"]),
+                 "snapshot_mb": round((bundle / "snapshot.json").stat().st_size / 2**20, 1),
+                 "bundle_files_mb": {p.name: round(p.stat().st_size / 2**20, 1) for p in files},
+                 "ms_per_test_mean": round(1000 * sum(per) / len(per), 3) if per else None,
+                 "ms_per_test_p50": round(1000 * per[len(per) // 2], 3) if per else None,
+                 "ms_per_test_p95": round(1000 * per[int(len(per) * 0.95)], 3) if per else None,
+                 "ms_per_test_wall": round(1000 * wall / len(per), 3) if per else None, "exit": proc.returncode}
+            if data["top"]:
+                r["held_after_tests_mb_by_file"] = data["top"]
+            if variant == "full":
+                out.update(r)
+            else:
+                out[variant] = r
+    return out
 
 
 def machine() -> dict[str, Any]:
@@ -260,16 +288,21 @@ def main() -> None:
     ap.add_argument("--extra-concurrency", default="32,64", help="also run the recorded transport at these")
     ap.add_argument("--keep-bundle", default="", help="keep the replay bundle of the largest N here")
     ap.add_argument("--out", default=str(REPO / "bench" / "results.json"))
+    ap.add_argument("--replay-variants", default="full",
+                    help="comma list of replay runs: full, no_html (-p no:html), tracemalloc")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
         extra = [int(x) for x in args.extra_concurrency.split(",") if x]
-        print(json.dumps(one(args.one, args.latency, args.concurrency, not args.no_replay, extra, args.keep_bundle)))
+        variants = tuple(v for v in args.replay_variants.split(",") if v)
+        print(json.dumps(one(args.one, args.latency, args.concurrency, not args.no_replay, extra, args.keep_bundle,
+                             variants)))
         return
     results = {"machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv]), "runs": []}
     for n in [int(x) for x in args.sizes.split(",")]:
         cmd = [sys.executable, __file__, "--one", str(n), "--latency", str(args.latency),
-               "--concurrency", str(args.concurrency), "--extra-concurrency", args.extra_concurrency]
+               "--concurrency", str(args.concurrency), "--extra-concurrency", args.extra_concurrency,
+               "--replay-variants", args.replay_variants]
         cmd += (["--no-replay"] if args.no_replay else []) + (
             ["--keep-bundle", f"{args.keep_bundle}-{n}"] if args.keep_bundle else [])
         proc = subprocess.run(cmd, capture_output=True, text=True)

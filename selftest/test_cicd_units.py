@@ -175,7 +175,12 @@ def test_hcl_errors_and_gsi_attributes():
 ])
 def test_plan_parse(text, expect):
     plan, problems = planmod.parse("p.json", text)
-    assert (expect is None and plan is not None) or expect in str(problems)
+    if expect is None:
+        assert plan is not None and problems == []
+    else:
+        assert plan is None and len(problems) == 1, problems
+        (p,) = problems
+        assert (p.check, p.rule, p.path) == ("CICD-02", "plan-json", "p.json") and expect in p.message, p
 
 
 def test_plan_destroys_and_allow():

@@ -20,18 +20,20 @@ TEMPLATES = ENV.s3.templates
 AWS_SUITES = ("tests/dynamodb", "tests/s3")
 
 
-def expected(faults: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, str]]:
-    """(failed, errors): short test id -> check id, for a set of (fault id, resource)."""
+def expected(faults: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(failed, errors, resources): short test id -> check id (and -> the resource it names), for
+    a set of (fault id, resource)."""
     deleted_tables = {r for f, r in faults if f == "DDB-01"}
     bucket_deleted = any(f == "S3-01" for f, _ in faults)
     failed: dict[str, str] = {}
     errors: dict[str, str] = {}
+    resources: dict[str, str] = {}
     for fid, r in faults:
         if fid.startswith("DDB") and fid not in ("DDB-01", "DDB-06") and r in deleted_tables:
             continue  # the table is gone: its other checks are skipped, DDB-01 reports it
         if fid.startswith("S3") and fid != "S3-01" and bucket_deleted:  # (the denied read still errors)
             continue
-        failed.update({
+        tests = {
             "DDB-01": {f"test_table_exists[{r}]": "DDB-01"},
             "DDB-02": {f"test_gsi[{r}-ActiveIndex]": "DDB-02"},
             "DDB-03": {f"test_pitr_enabled[{r}]": "DDB-03"},
@@ -44,12 +46,15 @@ def expected(faults: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, s
             "S3-04": {f"test_template[{r}]": "S3-04"},
             "S3-05": {f"test_replication_rule[{r}]": "S3-05"},
             "S3-06": {f"test_default_encryption[{r}]": "S3-06"},
-        }[fid])
+        }[fid]
+        failed.update(tests)
+        resources.update(dict.fromkeys(tests, r))
         if fid == "DDB-06":  # the denied read makes its assertion an error, never a pass or a fault
             errors[f"test_pitr_enabled[{r}]"] = "DDB-03"
+            resources[f"test_pitr_enabled[{r}]"] = r
     for t in errors:
         failed.pop(t, None)
-    return failed, errors
+    return failed, errors, resources
 
 
 def resource_for(fid: str, draw_index: int = 0) -> str:
@@ -61,14 +66,14 @@ def resource_for(fid: str, draw_index: int = 0) -> str:
 
 
 def check(result, faults: list[tuple[str, str]]) -> None:
-    want_failed, want_errors = expected(faults)
+    want_failed, want_errors, want_resources = expected(faults)
     assert "INTERNALERROR" not in result.stdout, result.internal_error()
     assert result.failed == set(want_failed), result.stdout[-3000:]
     assert result.errors == set(want_errors), result.stdout[-3000:]
     for test, check_id in {**want_failed, **want_errors}.items():
         assert result.check_of[test] == check_id
         rec = result.records[test]
-        assert rec["resource"].split("/")[0] in test
+        assert rec["resource"] == want_resources[test], (test, rec["resource"])
     for test, rec in result.records.items():
         if rec["outcome"] in ("failed", "error"):
             assert rec["remediation"], test
@@ -79,7 +84,14 @@ def check(result, faults: list[tuple[str, str]]) -> None:
 def test_clean_world_passes(suite):
     result = suite.run(tests=AWS_SUITES)
     assert result.failed == set() and result.errors == set(), result.stdout[-3000:]
-    assert len(result.passed) > 90
+    assert result.skipped == set() and result.passed == set(result.outcomes)
+    # every test the oracle names, for every fault on every resource, ran here and passed
+    named = set()
+    for fid in FAULT_IDS:
+        for i in range(max(len(TABLES), len(TEMPLATES))):
+            failed, errors, _ = expected([(fid, resource_for(fid, i))])
+            named |= failed.keys() | errors.keys()
+    assert named <= result.passed, named - result.passed
     assert result.ret == 0
 
 

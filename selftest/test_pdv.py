@@ -19,7 +19,8 @@ from checks.core.aws import Aws, WriteRefused
 from checks.core.collect import Context, collect_all
 from checks.core.config import load
 from checks.core.snapshot import Snapshot
-from checks.world import World, adapt_client, motofix
+from checks.world import World, adapt_client
+from checks.world.patches import s3replication
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = load()["local"]
@@ -195,7 +196,7 @@ def test_round_trip_times_out(suite: Any, tmp_path: Path) -> None:
     path = env_file(tmp_path, "environments.toml", text)
 
     def slow(world: World) -> None:
-        motofix.delay = 3.0
+        s3replication.set_delay(3600)  # never within the run, however slow the machine (reset cancels it)
 
     watch = WorldWatch(on_ready=slow)
     r = suite.run("--canary", "--environments", str(path), tests=PDV, plugins=[watch])
@@ -207,13 +208,15 @@ def test_round_trip_times_out(suite: Any, tmp_path: Path) -> None:
 @pytest.mark.parametrize("delay", [0.5, 2.0])
 def test_round_trip_measures_the_delay(suite: Any, delay: float) -> None:
     def set_delay(world: World) -> None:
-        motofix.delay = delay
+        s3replication.set_delay(delay)
 
     r = suite.run("--canary", tests=PDV, plugins=[WorldWatch(on_ready=set_delay)])
     assert f"test_replication_round_trip[{BUCKET}]" in r.passed
     trip = record(r, "ReplicationRoundTrip")
     print(f"world replication delay {delay}s: round trip COMPLETED in {trip['seconds']}s ({trip['polls']} polls)")
-    assert delay * 0.9 <= trip["seconds"] < delay + 5  # the timer starts inside PutObject, before it returns
+    # not before the delay: the world's timer starts inside PutObject, after the round trip's clock
+    # (no upper bound: how much later depends on the machine)
+    assert trip["seconds"] >= delay * 0.9 and trip["polls"] >= 1
 
 
 # --------------------------------------------------------------------------- cleanup is proven

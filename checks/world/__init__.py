@@ -17,8 +17,8 @@ import botocore.config
 from checks.core.aws import strip_account_host
 from checks.core.config import Env
 from checks.world import build as world_build
-from checks.world import motofix
 from checks.world.faults import FAULTS, Fault, parse_faults
+from checks.world.patches import denygate, s3replication
 from checks.world.server import MotoServer
 
 __all__ = ["FAULTS", "Fault", "World", "adapt_client", "parse_faults"]
@@ -54,9 +54,9 @@ class World:
     def start(self) -> World:
         global _current_endpoint
         started = time.perf_counter()
-        self.endpoint_url = self._server.start()  # resets moto and applies motofix
+        self.endpoint_url = self._server.start()  # resets moto and applies checks.world.patches
         _current_endpoint = self.endpoint_url
-        motofix.delay = self.replication_delay
+        s3replication.set_delay(self.replication_delay)
 
         try:
             world_build.build(self)
@@ -102,7 +102,7 @@ class World:
     def deny(self, service: str, operation: str, resource: str | None = None, region: str | None = None) -> None:
         """Make `service:operation` answer AccessDenied; optionally only requests whose path, query or
         body mention `resource`, and only in `region`."""
-        motofix.deny(service, operation, resource, region)
+        denygate.deny(service, operation, resource, region)
 
     def inject(self, fault_id: str, resource: str | None = None) -> None:
         FAULTS[fault_id].inject(self, resource)
@@ -110,5 +110,5 @@ class World:
     def wait_replication(self, timeout: float = 30) -> None:
         """Block until pending replications have run."""
         deadline = time.monotonic() + timeout
-        while motofix.pending_replications() and time.monotonic() < deadline:
+        while s3replication.pending() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -1,7 +1,7 @@
 """Build the reference deployment of one env inside the moto server.
 
 Plain, unguarded boto3 calls, the way Terraform would make them; moto gaps are filled by
-motofix (extensions) or its backdoors (recovery points).
+checks.world.patches (extensions) or its backdoors (recovery points).
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from checks.core.arns import table_arn
 from checks.core.config import CRON, Env, Key
-from checks.world import motofix
+from checks.world.patches import backup as backup_patch
+from checks.world.patches import s3replication
 
 if TYPE_CHECKING:
     from checks.world import World
@@ -143,7 +143,7 @@ def build_backup(world: World) -> None:
         "Resources": [table_arn(env, t) for t in env.tables]})
     created = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)
     for table in env.tables:
-        motofix.add_recovery_point(env.account, env.region, cfg.vault, table_arn(env, table), created)
+        backup_patch.add_recovery_point(env.account, env.region, cfg.vault, table_arn(env, table), created)
     assert vault_arn
 
 
@@ -246,11 +246,10 @@ def build_s3(world: World) -> None:
         s3.put_object(Bucket=bucket, Key=key, Body=template_body(key), ContentType="text/html")
 
 
-def wait_replicated(world: World, timeout: float = 30) -> None:
-    """Block until the build's replications have run (templates COMPLETED, copies in the DR bucket)."""
-    deadline = time.monotonic() + timeout
-    while motofix.pending_replications() and time.monotonic() < deadline:
-        time.sleep(0.05)
+def wait_replicated(world: World) -> None:
+    """Run the build's replications now (templates COMPLETED, copies in the DR bucket) rather
+    than after the world's replication delay, which only later writes (canaries) observe."""
+    s3replication.run_pending()
 
 
 # --------------------------------------------------------------------------- Terraform backend

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from checks.core.arns import table_arn
 from checks.core.config import Env
-from checks.world import build, motofix
+from checks.world import build
+from checks.world.patches import backup as backup_patch
+from checks.world.patches import dynamodb as dynamodb_patch
 
 if TYPE_CHECKING:
     from checks.world import World
@@ -76,7 +78,7 @@ def _ddb01(world: World, table: str) -> None:
 
 @fault("DDB-02", "table", "the table's ActiveIndex is CREATING and backfilling")
 def _ddb02(world: World, table: str) -> None:
-    motofix.set_index_status(world.env.account, world.env.region, table, "ActiveIndex", "CREATING", True)
+    dynamodb_patch.set_index_status(world.env.account, world.env.region, table, "ActiveIndex", "CREATING", True)
 
 
 @fault("DDB-03", "table", "point-in-time recovery is disabled on the table")
@@ -88,7 +90,7 @@ def _ddb03(world: World, table: str) -> None:
 @fault("DDB-04", "table", "the table is missing from the backup selection")
 def _ddb04(world: World, table: str) -> None:
     arn = table_arn(world.env, table)
-    for sel in motofix.selections(world.env.account, world.env.region).values():
+    for sel in backup_patch.selections(world.env.account, world.env.region).values():
         if sel["BackupSelection"]["SelectionName"] == build.selection_name(world.env):
             sel["BackupSelection"]["Resources"] = [r for r in sel["BackupSelection"]["Resources"] if r != arn]
 

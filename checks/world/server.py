@@ -8,18 +8,18 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from checks.world import motofix
+from checks.world import patches
 
 
 class _Server(ThreadedMotoServer):
-    """ThreadedMotoServer whose WSGI app sits behind motofix's deny-list gate."""
+    """ThreadedMotoServer whose WSGI app sits behind the deny gate (patches.denygate)."""
 
     def __init__(self, port: int, account: str):
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
         self._account = account
 
     def _server_entry(self) -> None:
-        app = motofix.wrap_app(DomainDispatcherApplication(create_backend_app), self._account)
+        app = patches.denygate.wrap_app(DomainDispatcherApplication(create_backend_app), self._account)
         self._server = make_server(self._ip_address, self._port, app, True)
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -35,8 +35,8 @@ class MotoServer:
 
     def start(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request access log lines
-        motofix.apply()
-        motofix.reset()
+        patches.apply()
+        patches.reset()
         server = _Server(0, self.account)  # port 0: the OS picks a free port, no probe/bind race
         server.start()
         self._server = server
@@ -47,4 +47,4 @@ class MotoServer:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        motofix.reset()
+        patches.reset()
