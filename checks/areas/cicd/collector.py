@@ -69,9 +69,9 @@ def _files(ctx: Context, root: Path) -> None:
         return
     files = repo_files(root)
     record(ctx, "file", "List", {"path": "."}, response={"files": files})
-    for rel in files:
-        ctx.file(root / rel, root)
-    _actionlint(ctx, root, [f for f in files if f.startswith(WORKFLOW_DIR + "/")])
+    read = {rel for rel in files if ctx.file(root / rel, root).ok}
+    # only what Context.file read: actionlint must not follow a symlink out of the repo either
+    _actionlint(ctx, root, [f for f in files if f.startswith(WORKFLOW_DIR + "/") and f in read])
 
 
 def _actionlint(ctx: Context, root: Path, workflows: list[str]) -> None:
