@@ -50,6 +50,8 @@ class Evidence:
     error: str | None = None
     saw_tests: bool = False  # any test report arrived
     saw_checks: bool = False  # any collected item or report is a catalog check (has an `issue` marker)
+    sign_key: Any = None  # --sign-key, loaded at configure (a bad key is a usage error before any read)
+    signature: str | None = None  # the signing key's fingerprint once manifest.json.sig is written
     _git: str | None = None
 
     @property
@@ -100,11 +102,23 @@ def pytest_configure(config: pytest.Config) -> None:
     reports = getattr(config.option, "reports", None)
     base = (config.invocation_params.dir / reports) if reports else config.rootpath / "reports"
     ev = Evidence(config=config, run=run, base=base.resolve(), work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
+    ev.sign_key = _sign_key(config)
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
     _register_junit(config, ev.work / "junit.xml")
     if config.pluginmanager.hasplugin("html"):
         _register_html(config, ev)
+
+
+def _sign_key(config: pytest.Config) -> Any:
+    path = getattr(config.option, "sign_key", None)
+    if not path:
+        return None
+    from checks.evidence import signing
+    try:
+        return signing.load_private(Path(path))
+    except signing.SigningError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _register_junit(config: pytest.Config, path: Path) -> None:
@@ -296,6 +310,10 @@ def _seal(ev: Evidence) -> None:
         "started": meta["started"], "finished": meta["finished"], "command": meta["command"],
         "decision": ev.gate.decision, "complete": ev.gate.complete, "incomplete": ev.gate.incomplete,
         "replay_of": replay})
+    if ev.sign_key is not None:
+        from checks.evidence import signing
+        signing.sign_bundle(ev.dir, ev.sign_key)
+        ev.signature = signing.fingerprint(ev.sign_key.public_key())
     bundle.point_latest(ev.dir)
 
 
@@ -317,6 +335,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     elif ev.manifest is not None:
         terminalreporter.write_line(f"manifest: {len(ev.manifest['files'])} files, SHA-256 each "
                                     f"({', '.join(ev.manifest['files'])})")
+        if ev.signature:
+            terminalreporter.write_line(f"signed:   manifest.json.sig, Ed25519 key {ev.signature} "
+                                        "(ssh-keygen -Y verify -n bbws-evidence)")
     if gate.decision == NO_GO:
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
     return result
