@@ -85,6 +85,7 @@ def test_foreign_data_under_the_canary_prefixes_is_never_touched_or_reported(sui
 def _rekey(world: World) -> None:
     """tenants keyed by `id` instead of PK/SK (and holding a real item)."""
     ddb = world.client("dynamodb")
+    ddb.update_table(TableName="tenants", DeletionProtectionEnabled=False)
     ddb.delete_table(TableName="tenants")
     ddb.get_waiter("table_not_exists").wait(TableName="tenants")
     ddb.create_table(TableName="tenants", BillingMode="PAY_PER_REQUEST",

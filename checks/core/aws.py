@@ -37,6 +37,7 @@ READS: frozenset[tuple[str, str]] = frozenset({
     ("cloudwatch", "GetMetricData"),
     ("dynamodb", "DescribeContinuousBackups"), ("dynamodb", "DescribeTable"), ("dynamodb", "GetItem"),
     ("dynamodb", "ListTables"), ("dynamodb", "ListTagsOfResource"), ("dynamodb", "Query"),
+    ("dynamodb", "Scan"),  # of the Terraform lock table only, one bounded page (see check)
     ("iam", "GetRole"), ("iam", "SimulatePrincipalPolicy"),
     ("s3", "GetBucketEncryption"), ("s3", "GetBucketLifecycleConfiguration"), ("s3", "GetBucketLocation"),
     ("s3", "GetBucketLogging"),
@@ -47,6 +48,27 @@ READS: frozenset[tuple[str, str]] = frozenset({
     ("s3control", "GetPublicAccessBlock"),
     ("sts", "GetCallerIdentity"),
 })
+# The IAM action that authorizes each read, where it is not "<service>:<Operation>".
+IAM_ACTIONS: dict[tuple[str, str], str] = {
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+    ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "ListBucketMetricsConfigurations"): "s3:GetMetricsConfiguration",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    ("s3", "DeleteObject"): "s3:DeleteObjectVersion",  # the canary deletes the version it created
+}
+
+
+def iam_action(service: str, operation: str) -> str:
+    return IAM_ACTIONS.get((service, operation), f"{service}:{operation}")
+
+
 # The one credential exchange the suite itself makes (env.role_arn, in Aws._make_session).
 CREDENTIAL_EXCHANGES: frozenset[tuple[str, str]] = frozenset({("sts", "AssumeRole")})
 # sts:AssumeRoleWithWebIdentity (CI's OIDC role) is made by botocore's credential provider on its
@@ -107,6 +129,7 @@ class Permits:
     Item's or Key's values of exactly those attributes."""
     granted: set[tuple[str, str, str]] = field(default_factory=set)
     key_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scan_tables: set[str] = field(default_factory=set)  # tables a bounded Scan may read: the lock table
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def item(self, operation: str, table: str, key: dict[str, Any], key_names: tuple[str, ...]) -> None:
@@ -145,6 +168,13 @@ class Permits:
 def check(service: str, operation: str, params: dict[str, Any], canary: bool,
           permits: Permits | None = None) -> None:
     """Raise WriteRefused unless the operation is an allowlisted read or a permitted canary write."""
+    if (service, operation) == ("dynamodb", "Scan"):
+        table = params.get("TableName")
+        if permits is None or table not in permits.scan_tables or not isinstance(params.get("Limit"), int) \
+                or "ExclusiveStartKey" in params:
+            raise WriteRefused(f"refused dynamodb:Scan of {table}: the suite scans only the Terraform lock table, "
+                               "one bounded page (Limit), never an app table")
+        return
     if is_read(service, operation):
         return
     if (service, operation) not in CANARY_OPS:
@@ -188,7 +218,7 @@ class Aws:
         self.snapshot = snapshot
         self.endpoint_url = endpoint_url
         self.canary = canary
-        self.permits = Permits()
+        self.permits = Permits(scan_tables={env.terraform.lock_table})
         self.adapt = adapt
         self.calls = Calls()
         self._lock = threading.Lock()  # counts, in-flight keys: held for microseconds

@@ -19,6 +19,7 @@ from pathlib import Path
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import state as st
 from checks.core.collect import Context
+from checks.core.read import lock_items
 from checks.core.snapshot import Observation, iso, now
 
 WORKFLOW_DIR = ".github/workflows"
@@ -131,7 +132,7 @@ def _backend(ctx: Context, root: Path | None) -> None:
     aws.call("s3", "GetBucketVersioning", region, Bucket=tf.state_bucket)
     aws.call("s3", "GetBucketEncryption", region, Bucket=tf.state_bucket)
     aws.call("dynamodb", "DescribeTable", region, TableName=tf.lock_table)
-    aws.paginate("dynamodb", "Scan", region, TableName=tf.lock_table)
+    aws.read(lock_items(tf.lock_table, region))  # bounded (issue 10.3)
     for name in env.tables:
         aws.call("dynamodb", "DescribeTable", region, TableName=name)
     aws.call("s3", "HeadBucket", region, Bucket=env.s3.bucket)
