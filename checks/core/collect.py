@@ -89,8 +89,9 @@ class FileRefused(OSError):
         self.code = code
 
 
-def read_bounded(path: Path, root: Path | None = None, limit: int = MAX_FILE_BYTES) -> str:
+def read_bounded(path: Path, root: Path | None = None, limit: int | None = None) -> str:
     """The UTF-8 text of a regular file, refusing what leaves `root` (after symlinks) or exceeds `limit`."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     real = Path(os.path.realpath(path))
     if root is not None:
         base = Path(os.path.realpath(root))
