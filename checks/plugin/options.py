@@ -25,8 +25,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--replay", default=None, help="re-evaluate an evidence bundle offline")
     g.addoption("--compare-with", default=None, help="PDV-08: an evidence bundle of another env to compare with")
     g.addoption("--reports", default=None, help="where bundles go (default: <rootdir>/reports)")
-    g.addoption("--sign-key", default=None, help="sign the bundle's manifest with this Ed25519 private key "
-                "(ssh-keygen -t ed25519): manifest.json.sig, checked by ssh-keygen -Y verify -n bbws-evidence")
+    g.addoption("--sign-key", default=os.environ.get("BBWS_SIGN_KEY") or None,
+                help="sign the bundle's manifest with this Ed25519 private key (ssh-keygen -t ed25519; default "
+                "$BBWS_SIGN_KEY): manifest.json.sig, checked by ssh-keygen -Y verify -n bbws-evidence")
     g.addoption("--verify-key", default=None, help="with --replay: refuse the bundle unless manifest.json.sig "
                 "verifies with this ssh-ed25519 public key")
     g.addoption("--concurrency", type=int, default=None, help="parallel AWS reads (default: from environments.toml)")
