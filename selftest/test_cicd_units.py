@@ -24,6 +24,7 @@ from checks.areas.cicd import workflows as wfm
 from checks.core import config
 from checks.core.collect import Context, Options
 from checks.core.outcome import Missing, Unverifiable
+from checks.core.read import lock_items
 from checks.core.snapshot import Observation, Snapshot
 from selftest.fakegithub import TOKEN, FakeGitHub, environment, pending, run
 
@@ -229,7 +230,7 @@ def backend_snapshot(env, *, digest_ok=True, lock_created=None, hash_key="LockID
          obs("dynamodb", r, "DescribeTable", {"TableName": tf.lock_table}, {"Table": {
              "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"}],
              "AttributeDefinitions": [{"AttributeName": hash_key, "AttributeType": "S"}]}}),
-         obs("dynamodb", r, "Scan", {"TableName": tf.lock_table}, {"Items": items}),
+         obs("dynamodb", r, "Scan", lock_items(tf.lock_table).params, {"Items": items}),
          obs("s3", r, "GetObject", {"Bucket": tf.state_bucket, "Key": tf.state_key + ".tflock"},
              error={"code": "NoSuchKey", "message": "x"}),
          obs("s3", r, "HeadBucket", {"Bucket": env.s3.bucket}, {})]

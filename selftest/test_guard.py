@@ -64,24 +64,42 @@ def test_recorded_write_attempt_is_an_observation_not_a_crash(world):
     assert obs.code == "WriteRefused" and sent == []
 
 
-def test_canary_writes_only_on_canary_keys_and_only_when_opted_in(world):
-    item = {"PK": {"S": "HEALTHCHECK#t1"}, "SK": {"S": "METADATA"}}
+def test_canary_writes_only_on_permitted_keys_and_only_when_opted_in(world):
+    cid = "bbws~20260101T000000Z-0a1b2c"
+    item = {"PK": {"S": "HEALTHCHECK#bbws-canary"}, "SK": {"S": cid}}
+    key = f"healthcheck/bbws-canary/{cid}.txt"
     aws, sent = aws_for(world, canary=False)
     with pytest.raises(WriteRefused, match="--canary"):
         aws.client("dynamodb").put_item(TableName="tenants", Item=item)
     assert sent == []
     aws, sent = aws_for(world, canary=True)
-    with pytest.raises(WriteRefused, match="HEALTHCHECK#"):
-        aws.client("dynamodb").put_item(TableName="tenants", Item={"PK": {"S": "TENANT#1"}, "SK": {"S": "A"}})
+    # the right form, but not granted: refused (a grant follows reading the table's key schema)
+    with pytest.raises(WriteRefused, match="whose key was read"):
+        aws.client("dynamodb").put_item(TableName="tenants", Item=item)
+    with pytest.raises(WriteRefused, match="not granted"):
+        aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key=key, Body=b"ok")
+    aws.permits.item("PutItem", "tenants", item, ("PK", "SK"))
+    aws.permits.item("DeleteItem", "tenants", item, ("PK", "SK"))
+    aws.permits.obj("PutObject", ENV.s3.bucket, key)
+    aws.permits.obj("DeleteObject", ENV.s3.bucket, key)
+    with pytest.raises(WriteRefused, match="canary id sort key"):
+        aws.client("dynamodb").put_item(TableName="tenants", Item={"PK": {"S": "HEALTHCHECK#uptime"},
+                                                                   "SK": {"S": "METADATA"}})
+    with pytest.raises(WriteRefused, match="not granted"):
+        aws.client("dynamodb").put_item(TableName="tenants", Item={**item, "SK": {"S": cid[:-1] + "d"}})
+    with pytest.raises(WriteRefused, match="exactly the table's key"):
+        aws.client("dynamodb").delete_item(TableName="tenants", Key={"PK": item["PK"]})
     with pytest.raises(WriteRefused):
-        aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key="receipts/x.html", Body=b"x")
+        aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key="healthcheck/index.html", Body=b"x")
     with pytest.raises(WriteRefused):
         aws.client("dynamodb").delete_table(TableName="tenants")
+    with pytest.raises(WriteRefused, match="only the Terraform lock table"):
+        aws.client("dynamodb").scan(TableName="tenants", Limit=1)
     assert sent == []
     aws.client("dynamodb").put_item(TableName="tenants", Item=item)
     aws.client("dynamodb").delete_item(TableName="tenants", Key=item)
-    aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key="healthcheck/t1.txt", Body=b"ok")
-    aws.client("s3").delete_object(Bucket=ENV.s3.bucket, Key="healthcheck/t1.txt")
+    aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key=key, Body=b"ok")
+    aws.client("s3").delete_object(Bucket=ENV.s3.bucket, Key=key)
     assert len(sent) == 4
 
 

@@ -1,6 +1,11 @@
-"""Issue 7.4: the read-only guard against every operation botocore's models list.
+"""Issues 7.4 and 10.3: the read-only guard against every operation botocore's models list.
 
-The oracle below is written from the service models, independently of `checks.aws.is_read`:
+The guard allows a closed allowlist (checks.core.aws.READS), not read-named operations. This
+file proves, against the models, that every allowlisted operation is a true read (no side
+effect) and that every other operation, read-named ones included (ecr:GetAuthorizationToken,
+sts:GetSessionToken, ...), is refused before a request exists.
+
+The oracle below is written from the service models, independently of the allowlist:
 - the operation's verb (its first CamelCase word; "BatchGet" counts as one) must be a read
   verb; every other verb (Create, Put, Delete, Update, Tag, Start, Generate, Encrypt,
   Transact, Execute, Select, ...) is a write, and an unknown verb fails closed;
@@ -26,11 +31,11 @@ import botocore.session
 import pytest
 
 from checks.core import config
-from checks.core.aws import Aws, WriteRefused
+from checks.core.aws import CREDENTIAL_EXCHANGES, READS, Aws, WriteRefused, is_read
 from checks.core.snapshot import Snapshot
 from selftest.transport import response
 
-SERVICES = ("dynamodb", "s3", "s3control", "backup", "iam", "sts", "cloudwatch", "kms")
+SERVICES = ("dynamodb", "s3", "s3control", "backup", "iam", "sts", "cloudwatch", "kms", "ecr", "sso", "redshift")
 READ_VERBS = {"Describe", "Get", "List", "Head", "Query", "Scan", "BatchGet", "Simulate", "Lookup"}
 POST_READS = {  # REST operations sent as POST that only read
     ("backup", "GetBackupPlanFromJSON"), ("backup", "ListBackupAccessPointsByRecoveryPoint"),
@@ -109,15 +114,23 @@ def _method(client, operation: str) -> str:
     return {v: k for k, v in client.meta.method_to_api_mapping.items()}[operation]
 
 
+def test_every_allowlisted_operation_exists_and_is_a_true_read():
+    for service, operation in READS | CREDENTIAL_EXCHANGES:
+        assert operation in _models.get_service_model(service).operation_names, f"{service}:{operation}"
+        assert oracle_is_read(service, operation), f"{service}:{operation} is allowlisted but is not a read"
+
+
 @pytest.mark.parametrize("service", SERVICES)
-def test_guard_agrees_with_the_model_oracle(guarded, service):
+def test_guard_allows_exactly_the_allowlist(guarded, service):
     aws, sent = guarded
     wrongly_allowed, wrongly_refused = [], []
     for operation in _models.get_service_model(service).operation_names:
+        if (service, operation) == ("dynamodb", "Scan"):
+            continue  # allowlisted for the lock table only: test_guard.py
         before = len(sent)
         outcome = _call(aws, service, operation)
         refused = isinstance(outcome, WriteRefused)
-        if oracle_is_read(service, operation):
+        if is_read(service, operation):
             if refused:
                 wrongly_refused.append(operation)
         else:
@@ -125,8 +138,8 @@ def test_guard_agrees_with_the_model_oracle(guarded, service):
                 wrongly_allowed.append(f"{operation} ({type(outcome).__name__ if outcome else 'sent'})")
             assert len(sent) == before, f"{service}:{operation} reached the transport"
             assert operation in str(outcome) and "only reads are allowed" in str(outcome)
-    assert wrongly_allowed == [], f"{service}: the guard lets these non-reads through"
-    assert wrongly_refused == [], f"{service}: the guard refuses these reads"
+    assert wrongly_allowed == [], f"{service}: the guard lets these through"
+    assert wrongly_refused == [], f"{service}: the guard refuses these allowlisted reads"
 
 
 def test_a_read_is_actually_sent(guarded):
@@ -137,13 +150,14 @@ def test_a_read_is_actually_sent(guarded):
     assert len(sent) == before + 2
 
 
-def test_side_effect_reads_say_why(guarded):
+def test_read_named_operations_that_mint_credentials_are_refused(guarded):
     aws, _ = guarded
-    with pytest.raises(WriteRefused, match="mints temporary credentials"):
-        aws.client("sts", "us-east-1").get_session_token()
-    with pytest.raises(WriteRefused, match="wrapping key"):
-        aws.client("kms", "us-east-1").get_parameters_for_import(KeyId="k", WrappingAlgorithm="RSAES_OAEP_SHA_256",
-                                                                  WrappingKeySpec="RSA_2048")
+    for service, call, params in (("sts", "get_session_token", {}), ("ecr", "get_authorization_token", {}),
+                                  ("sso", "get_role_credentials", {"roleName": "r", "accountId": "1" * 12,
+                                                                   "accessToken": "t"}),
+                                  ("redshift", "get_cluster_credentials", {"DbUser": "u"})):
+        with pytest.raises(WriteRefused, match="not in the suite's read allowlist"):
+            getattr(aws.client(service, "us-east-1"), call)(**params)
 
 
 def test_canary_mode_still_refuses_every_other_write(guarded):
@@ -155,7 +169,7 @@ def test_canary_mode_still_refuses_every_other_write(guarded):
     aws.client_hooks.append(lambda c: c.meta.events.register(
         "before-send", lambda request, **_: sent.append(request.url) or response(request.url, 200)))
     for service, operation in all_operations():
-        if oracle_is_read(service, operation):
+        if is_read(service, operation):
             continue
         outcome = _call(aws, service, operation)
         assert isinstance(outcome, WriteRefused), f"canary mode let {service}:{operation} through"

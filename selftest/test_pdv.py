@@ -15,7 +15,7 @@ from botocore.awsrequest import AWSResponse
 
 from checks.areas.pdv import collector as pdv_sources
 from checks.areas.pdv import parity
-from checks.core.aws import Aws, WriteRefused
+from checks.core.aws import CANARY_META, Aws, WriteRefused
 from checks.core.collect import Context, collect_all
 from checks.core.config import load
 from checks.core.snapshot import Snapshot
@@ -247,7 +247,9 @@ def test_interrupted_canary_is_reported_and_removed_by_the_next_run(suite: Any) 
     # Run 2 sees what run 1 left (each run has a fresh world: carry the leftovers over).
     def leave(world: World) -> None:
         world.client("dynamodb").put_item(TableName="tenants", Item=item)
-        world.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"left over")
+        # the object as run 1 left it: its metadata names its canary id (the suite's marker)
+        world.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"left over",
+                                      Metadata={CANARY_META: key.rsplit("/", 1)[1].removesuffix(".txt")})
         world.wait_replication(10)
 
     without = suite.run(tests=PDV, plugins=[WorldWatch(on_ready=leave)])
@@ -329,7 +331,7 @@ def test_guard_refuses_a_collector_that_tries_to_write_without_opt_in(world: Wor
 
 def test_guard_refuses_non_canary_keys_even_with_opt_in(world: World) -> None:
     aws = _aws(world, canary=True)
-    with pytest.raises(WriteRefused, match="must target HEALTHCHECK"):
+    with pytest.raises(WriteRefused, match="must target this run's HEALTHCHECK#bbws-canary item"):
         aws.write("dynamodb", "PutItem", TableName="tenants", Item={"PK": {"S": "TENANT#1"}, "SK": {"S": "METADATA"}})
     with pytest.raises(WriteRefused, match="must target"):
         aws.write("s3", "PutObject", Bucket=BUCKET, Key="receipts/payment_received.html", Body=b"x")

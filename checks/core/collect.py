@@ -8,6 +8,8 @@ observation. `collect_all` returns when every spawned task has finished.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -62,16 +64,58 @@ class Context:
         self._notify("finished")
 
     def file(self, path: Path, root: Path | None = None) -> Observation:
-        """Record a text file, keyed by its path relative to root (or as given, without one)."""
+        """Record a text file, keyed by its path relative to root (or as given, without one).
+
+        The one reader of files for the whole suite (issue 10.5): a path under `root` that resolves
+        outside it (a symlink to ~/.aws/credentials) is refused, only a regular file is read (not
+        /dev/zero, a FIFO or a directory), and at most MAX_FILE_BYTES; each refusal is an error
+        observation that says why, never the content."""
         rel = path.relative_to(root).as_posix() if root is not None else str(path)
         obs = Observation("file", "", "Read", {"path": rel}, iso(now()))
         try:
-            obs.response = {"text": path.read_text(encoding="utf-8")}
+            obs.response = {"text": read_bounded(path, root)}
         except FileNotFoundError:
             obs.error = {"code": "FileNotFound", "message": f"{rel} does not exist"}
-        except (OSError, UnicodeDecodeError) as exc:
-            obs.error = {"code": type(exc).__name__, "message": str(exc)}
+        except FileRefused as exc:
+            obs.error = {"code": exc.code, "message": f"{rel}: {exc}"}
+        except UnicodeDecodeError as exc:
+            obs.error = {"code": "UnicodeDecodeError", "message": f"{rel} is not UTF-8 text: {exc.reason}"}
+        except OSError as exc:
+            obs.error = {"code": type(exc).__name__, "message": f"{rel}: {exc.strerror or exc}"}
         return self.snapshot.add(obs)
+
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class FileRefused(OSError):
+    """A file the suite will not read: outside the repo, not a regular file, or too large."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def read_bounded(path: Path, root: Path | None = None, limit: int | None = None) -> str:
+    """The UTF-8 text of a regular file, refusing what leaves `root` (after symlinks) or exceeds `limit`."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    real = Path(os.path.realpath(path))
+    if root is not None:
+        base = Path(os.path.realpath(root))
+        if real != base and base not in real.parents:
+            raise FileRefused("OutsideRepo", "is a symlink that leaves the repository; it was not read")
+    # O_NONBLOCK: opening a FIFO must not hang; fstat on the open descriptor, so the check is on what is read
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused("NotARegularFile", "is not a regular file; it was not read")
+        if info.st_size > limit:
+            raise FileRefused("TooLarge", f"is {info.st_size} bytes, above the {limit}-byte limit; it was not read")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise FileRefused("TooLarge", f"is above the {limit}-byte limit; it was not read")
+    return data.decode("utf-8")
 
 
 class CollectorCrashed(Exception):

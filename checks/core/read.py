@@ -40,3 +40,12 @@ def get_role(name: str) -> Read:
 def caller_identity() -> Read:
     """sts:GetCallerIdentity, the first call of every live run (the PDV-01 account guard)."""
     return read("sts", "GetCallerIdentity")
+
+
+LOCK_ITEMS_LIMIT = 100  # a lock table holds one item per state key (and its digest): bounded, one page
+
+
+def lock_items(table: str, region: str | None = None) -> Read:
+    """The Terraform lock table's items (CICD-02): one bounded Scan page. The guard allows a Scan only
+    of the env's lock table, never of an app table."""
+    return read("dynamodb", "Scan", region, TableName=table, Limit=LOCK_ITEMS_LIMIT)

@@ -46,6 +46,8 @@ class Evidence:
     saw_checks: bool = False  # any collected item or report is a catalog check (has an `issue` marker)
     annotations: list[str] = field(default_factory=list)  # GitHub workflow commands, printed at the end
     not_gate: str | None = None  # why this bundle is not a gate run (exit 4 or 5); `latest` stays put
+    sign_key: Any = None  # --sign-key, loaded at configure (a bad key is a usage error before any read)
+    signature: str | None = None  # the signing key's fingerprint once manifest.json.sig is written
     _git: str | None = None
 
     @property

@@ -45,6 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
     run = config.stash[RUN]
     ev = Evidence(config=config, run=run, base=reports_base(config, run),
                   work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
+    ev.sign_key = _sign_key(config)
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
     _register_junit(config, ev.work / "junit.xml")
@@ -72,6 +73,17 @@ def not_a_gate_run(status: int) -> str | None:
     if status == pytest.ExitCode.NO_TESTS_COLLECTED:
         return "not a gate run: no check was selected (exit 5)"
     return None
+
+
+def _sign_key(config: pytest.Config) -> Any:
+    path = getattr(config.option, "sign_key", None)
+    if not path:
+        return None
+    from checks.evidence import signing
+    try:
+        return signing.load_private(Path(path))
+    except signing.SigningError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _register_junit(config: pytest.Config, path: Path) -> None:
@@ -182,9 +194,7 @@ def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
 
 
 def _redact_report(report: pytest.TestReport) -> None:
-    values = redact.secrets()
-    if not values:
-        return
+    values = redact.secrets()  # and credential-shaped text, even when no secret is in the environment
     if report.longrepr is not None and redact.contains(report.longreprtext, values):
         report.longrepr = redact.text(report.longreprtext, values)
     report.sections = [(redact.text(t, values), redact.text(c, values)) for t, c in report.sections]
@@ -288,6 +298,10 @@ def _seal(ev: Evidence) -> None:
         "started": meta["started"], "finished": meta["finished"], "command": meta["command"],
         "decision": ev.gate.decision, "complete": ev.gate.complete, "incomplete": ev.gate.incomplete,
         "gate_run": ev.not_gate is None, "replay_of": replay})
+    if ev.sign_key is not None:
+        from checks.evidence import signing
+        signing.sign_bundle(ev.dir, ev.sign_key)
+        ev.signature = signing.fingerprint(ev.sign_key.public_key())
     if ev.not_gate is None:
         bundle.point_latest(ev.dir)
 
@@ -310,6 +324,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     elif ev.manifest is not None:
         terminalreporter.write_line(f"manifest: {len(ev.manifest['files'])} files, SHA-256 each "
                                     f"({', '.join(ev.manifest['files'])})")
+        if ev.signature:
+            terminalreporter.write_line(f"signed:   manifest.json.sig, Ed25519 key {ev.signature} "
+                                        "(ssh-keygen -Y verify -n bbws-evidence)")
     if ev.not_gate:
         terminalreporter.write_line(f"{ev.not_gate}; `latest` was not moved", yellow=True)
     if gate.decision == NO_GO:

@@ -1,7 +1,12 @@
-"""`--replay <bundle>`: verify the manifest, then hand back the bundle's snapshot.
+"""`--replay <bundle>`: verify the manifest (and, with --verify-key, its signature), then hand back
+the bundle's snapshot.
 
 Nothing is loaded before every digest in the manifest has been checked; the first file
-whose digest differs, or that is missing, is named in the refusal.
+whose digest differs, or that is missing, is named in the refusal. A bundle file that is a
+symlink is refused (its digest would be of a file outside the bundle); JSON nested deeper than
+MAX_DEPTH is refused before it is parsed (no RecursionError anywhere later); every snapshot
+field the replay uses as a path (the env name names the new bundle's directory) must be a
+plain name.
 """
 
 from __future__ import annotations
@@ -16,22 +21,62 @@ from checks.evidence.bundle import MANIFEST, resolve, sha256
 
 SNAPSHOT = "snapshot.json"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+MAX_DEPTH = 200  # no bundle the suite writes nests deeper than ~20
+MAX_MANIFEST_BYTES = 1 << 20
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class BundleError(Exception):
     """The bundle cannot be replayed; the message says which file and why."""
 
 
+def depth(text: str) -> int:
+    """The deepest nesting of [ and { in JSON text (outside strings), without recursion."""
+    deepest = level = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            level += 1
+            deepest = max(deepest, level)
+        elif ch in "]}":
+            level -= 1
+    return deepest
+
+
+def load_json(path: Path, name: str, limit: int | None = None) -> Any:
+    """Parse one bundle file: not a symlink, bounded, nested at most MAX_DEPTH. Raises BundleError."""
+    if path.is_symlink():
+        raise BundleError(f"{name} is a symlink; refusing to read a bundle file that points elsewhere")
+    if limit is not None and path.stat().st_size > limit:
+        raise BundleError(f"{name} is {path.stat().st_size} bytes, above the {limit}-byte limit")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"{name} is malformed: {exc}") from None
+    if depth(text) > MAX_DEPTH:
+        raise BundleError(f"{name} is malformed: JSON nested deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise BundleError(f"{name} is malformed: {type(exc).__name__}: {exc}") from None
+
+
 def _manifest(bundle: Path) -> dict[str, Any]:
     path = bundle / MANIFEST
     if not bundle.is_dir():
         raise BundleError(f"{bundle} is not a bundle directory")
-    if not path.is_file():
+    if not path.is_symlink() and not path.is_file():
         raise BundleError(f"{MANIFEST} is missing: the bundle cannot be verified")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{MANIFEST} is malformed: {exc}") from None
+    manifest = load_json(path, MANIFEST, MAX_MANIFEST_BYTES)
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{MANIFEST} is malformed: no 'files' table of digests")
@@ -46,12 +91,22 @@ def _manifest(bundle: Path) -> dict[str, Any]:
     return manifest
 
 
-def verify(bundle: Path) -> dict[str, Any]:
-    """The manifest, after checking every file's SHA-256 against it. Raises BundleError."""
+def verify(bundle: Path, verify_key: Path | None = None) -> dict[str, Any]:
+    """The manifest, after checking every file's SHA-256 against it (and, given a public key, the
+    manifest's signature). Raises BundleError."""
     bundle = resolve(Path(bundle))
     manifest = _manifest(bundle)
+    if verify_key is not None:
+        from checks.evidence import signing
+
+        try:
+            signing.verify_bundle(bundle, signing.load_public(verify_key))
+        except signing.SigningError as exc:
+            raise BundleError(f"{exc}; refusing to replay") from None
     for name, entry in manifest["files"].items():
         path = bundle / name
+        if path.is_symlink():
+            raise BundleError(f"{name} is a symlink; refusing to replay a bundle file that points elsewhere")
         if not path.is_file():
             raise BundleError(f"{name} is listed in {MANIFEST} but missing from the bundle")
         actual = sha256(path)
@@ -61,11 +116,23 @@ def verify(bundle: Path) -> dict[str, Any]:
     return manifest
 
 
-def verified_snapshot(bundle: Path) -> Snapshot:
+def verified_snapshot(bundle: Path, verify_key: Path | None = None) -> Snapshot:
     """The snapshot of a verified bundle. Raises BundleError naming the first bad file."""
     bundle = resolve(Path(bundle))
-    verify(bundle)
+    verify(bundle, verify_key)
+    data = load_json(bundle / SNAPSHOT, SNAPSHOT)
     try:
-        return Snapshot.load(bundle / SNAPSHOT)
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        return Snapshot.from_dict(data)
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
         raise BundleError(f"{SNAPSHOT} is malformed: {type(exc).__name__}: {exc}") from None
+
+
+def check_paths(snapshot: Snapshot, env: Any) -> None:
+    """Every snapshot field a replay uses as a path must be a plain name. Raises BundleError."""
+    for what, value in (("env name", getattr(env, "name", None)), ("meta.env_name", snapshot.meta.get("env_name")),
+                        ("meta.run_id", snapshot.meta.get("run_id"))):
+        if value is None and what != "env name":
+            continue
+        if not isinstance(value, str) or not SAFE_NAME.match(value):
+            raise BundleError(f"{SNAPSHOT} is malformed: its {what} {value!r} is not a plain name "
+                              "(letters, digits, '.', '_', '-'); replay would write outside reports/")

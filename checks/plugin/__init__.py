@@ -32,7 +32,8 @@ from checks.plugin.records import check_record, first_part
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.xdist import XdistController
 
-PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks")
+PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks",
+           "checks.plugin.signals")  # SIGTERM as Ctrl-C, and the started-run marker
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -49,8 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
     replay = Path(opt.replay) if opt.replay else None
     replayed_snapshot = None
     if replay is not None:
-        env, replayed_snapshot = replayed(replay)
+        env, replayed_snapshot = replayed(replay, opt.verify_key)
         config.stash[ORIGINAL] = original_of(replay, replayed_snapshot)
+    elif opt.verify_key:
+        raise pytest.UsageError("--verify-key checks a bundle's signature: use it with --replay DIR")
     else:
         env = load_env(opt.environments, opt.env)
     if opt.concurrency is not None:

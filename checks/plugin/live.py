@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,12 @@ from checks.plugin.run import Run, canary_skip_reason
 
 
 def shared_snapshot_path(config: pytest.Config, run: Run) -> Path:
-    """Where the controller leaves the snapshot for xdist workers (inside the run's temp dir)."""
-    return Path(config.rootpath) / ".pytest_cache" / "bbws" / f"{run.run_id}.snapshot.json"
+    """Where the controller leaves the snapshot for xdist workers: a private (0700) temporary
+    directory, removed when the run ends. The snapshot there is not redacted (the workers judge
+    what was read), so it never goes under the project (.pytest_cache) or outlives the run."""
+    private = Path(tempfile.mkdtemp(prefix="bbws-run-"))
+    config.add_cleanup(lambda: shutil.rmtree(private, ignore_errors=True))
+    return private / f"{run.run_id}.snapshot.json"
 
 
 def has_checks(items: list[pytest.Item]) -> bool:

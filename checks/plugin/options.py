@@ -28,6 +28,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--replay", default=None, help="re-evaluate an evidence bundle offline")
     g.addoption("--compare-with", default=None, help="PDV-08: an evidence bundle of another env to compare with")
     g.addoption("--reports", default=None, help="where bundles go (default: <rootdir>/reports)")
+    g.addoption("--sign-key", default=os.environ.get("BBWS_SIGN_KEY") or None,
+                help="sign the bundle's manifest with this Ed25519 private key (ssh-keygen -t ed25519; default "
+                "$BBWS_SIGN_KEY): manifest.json.sig, checked by ssh-keygen -Y verify -n bbws-evidence")
+    g.addoption("--verify-key", default=None, help="with --replay: refuse the bundle unless manifest.json.sig "
+                "verifies with this ssh-ed25519 public key")
     g.addoption("--concurrency", type=int, default=None, help="parallel AWS reads (default: from environments.toml)")
 
 
@@ -41,16 +46,20 @@ def load_env(path: str | None, name: str) -> cfg.Env:
     return envs[name]
 
 
-def replayed(bundle: Path) -> tuple[cfg.Env, Snapshot]:
+def replayed(bundle: Path, verify_key: str | None = None) -> tuple[cfg.Env, Snapshot]:
     """The env and the snapshot of a verified bundle: replay reads both, and no AWS."""
     try:
-        snapshot = replay_mod.verified_snapshot(bundle)
+        snapshot = replay_mod.verified_snapshot(bundle, Path(verify_key) if verify_key else None)
     except replay_mod.BundleError as exc:
         raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
     try:
         env = cfg.from_dict(snapshot.meta["env"], f"{bundle}/snapshot.json")
     except (KeyError, TypeError, AttributeError, cfg.ConfigError) as exc:
         raise pytest.UsageError(f"--replay {bundle}: the snapshot has no usable env: {exc}") from None
+    try:
+        replay_mod.check_paths(snapshot, env)
+    except replay_mod.BundleError as exc:
+        raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
     snapshot.meta["replay_of"] = str(bundle)
     return env, snapshot
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import state as st
 from checks.core.collect import Context
+from checks.core.read import lock_items
 from checks.core.snapshot import Observation, iso, now
 
 WORKFLOW_DIR = ".github/workflows"
@@ -71,9 +72,9 @@ def _files(ctx: Context, root: Path) -> None:
         return
     files = repo_files(root)
     record(ctx, "file", "List", {"path": "."}, response={"files": files})
-    for rel in files:
-        ctx.file(root / rel, root)
-    _actionlint(ctx, root, [f for f in files if f.startswith(WORKFLOW_DIR + "/")])
+    read = {rel for rel in files if ctx.file(root / rel, root).ok}
+    # only what Context.file read: actionlint must not follow a symlink out of the repo either
+    _actionlint(ctx, root, [f for f in files if f.startswith(WORKFLOW_DIR + "/") and f in read])
 
 
 def _actionlint(ctx: Context, root: Path, workflows: list[str]) -> None:
@@ -133,7 +134,7 @@ def _backend(ctx: Context, root: Path | None) -> None:
     aws.call("s3", "GetBucketVersioning", region, Bucket=tf.state_bucket)
     aws.call("s3", "GetBucketEncryption", region, Bucket=tf.state_bucket)
     aws.call("dynamodb", "DescribeTable", region, TableName=tf.lock_table)
-    aws.paginate("dynamodb", "Scan", region, TableName=tf.lock_table)
+    aws.read(lock_items(tf.lock_table, region))  # bounded (issue 10.3)
     for name in env.tables:
         aws.call("dynamodb", "DescribeTable", region, TableName=name)
     aws.call("s3", "HeadBucket", region, Bucket=env.s3.bucket)

@@ -20,6 +20,7 @@ from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.github import environment_path, pending_path, runs_path, waiting_path
 from checks.core.config import Env, load
 from checks.core.outcome import Missing, Unverifiable, read
+from checks.core.read import lock_items
 from checks.core.snapshot import Observation, Snapshot, parse_time
 
 WORKFLOW_DIR = ".github/workflows"
@@ -400,7 +401,8 @@ class StateBackend(_View):
     @cached_property
     def items(self) -> list[dict[str, Any]]:
         self._require_lock_table()
-        got = read(self._get("dynamodb", "Scan", TableName=self.tf.lock_table), f"items of {self.tf.lock_table}")
+        got = read(self._get("dynamodb", "Scan", **lock_items(self.tf.lock_table).params),
+                   f"items of {self.tf.lock_table}")
         return list(got.get("Items", []))
 
     def state_bytes(self, key: str | None = None) -> bytes | None:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from checks.areas.cicd.findings import Finding
+from checks.core.collect import read_bounded
 
 CHECK = "CICD-01"
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -824,7 +825,7 @@ def lint(path: Path, *, root: Path | None = None, repo: Repo | None = None) -> l
     """Schema and structure findings for one workflow file on disk (never raises for bad content)."""
     rel = path.relative_to(root).as_posix() if root else path.name
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, root)  # the suite's one file reader: no symlink out of root, bounded
     except (OSError, UnicodeDecodeError) as exc:
         return [Finding(CHECK, "read", rel, f"cannot read: {exc}")]
     wf = parse(rel, text)

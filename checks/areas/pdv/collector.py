@@ -1,11 +1,14 @@
 """Post-deployment collector: canaries (actions), leftovers, metrics, state and the other bundle.
 
 Canaries write, so they run here, once, in the collection phase; tests/pdv only read what
-is recorded. Every write goes through `aws.write` (guarded and recorded); each canary also
+is recorded. Every write goes through `aws.write` (guarded and recorded) and needs a permit
+(`aws.permits`) for its exact key: granted for this run's own item only after the table's live
+key schema matched environments.toml, and for an earlier run's leftover only after the suite's
+own marker (item attribute / object metadata naming the canary id) was read on it. Each canary
 leaves one record of its own (service "canary") with every step's outcome and timing. The
-delete of a canary item or object runs in a `finally`, whatever happened before it, and a
-canary left by an earlier run is found by a read (Scan / ListObjectsV2) on every run and
-removed when canaries are enabled.
+delete runs in a `finally`; an object's delete names the version this run created. Leftovers
+are found on every run by keyed, bounded reads (a Query of the canary partition, a listing
+of the canary folder), never by a Scan of an app table.
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ def collect(ctx: Context) -> None:
     ctx.spawn(_objects, ctx, run_id)
     ctx.spawn(_metrics, ctx)
     # PDV-07: the state object (the CI/CD collector reads the same: one request) and the live lists.
-    tf = env.terraform
-    if tf is not None:
-        ctx.spawn(aws.call, "s3", "GetObject", env.region, Bucket=tf.state_bucket, Key=tf.state_key)
-    ctx.spawn(aws.paginate, "dynamodb", "ListTables", env.region)
-    ctx.spawn(aws.paginate, "s3", "ListBuckets", env.region)
+    specs = [rq.live_tables(env), rq.live_buckets(env)]
+    if env.terraform is not None:
+        specs.insert(0, rq.state_object(env))
+    for spec in specs:
+        ctx.spawn(aws.read, spec)
     if ctx.options.compare_with:
         ctx.spawn(_other_bundle, ctx, Path(ctx.options.compare_with))
 
@@ -78,32 +81,52 @@ def _table(ctx: Context, table: str, run_id: str) -> None:
     record: dict[str, Any] = {"enabled": aws.canary, "run_id": run_id, "pk": rq.canary_pk(run_id),
                               "steps": [], "removed": []}
     try:
-        scan = aws.paginate("dynamodb", "Scan", env.region, TableName=table, **rq.leftover_scan(env))
+        described = aws.read(rq.describe(table))
+        found = aws.read(rq.leftover_items(env, table))
         if not aws.canary:
             return
-        for item in (scan.response or {}).get("Items", []) if scan.ok else []:
-            key = {pk_name: item.get(pk_name), sk_name: item.get(sk_name)}
-            result = _write(aws, "dynamodb", "DeleteItem", env.region, TableName=table, Key=key)
+        if not described.ok:
+            record["steps"].append({"step": "key schema", "ok": False, "error": described.error})
+            return
+        problem = rq.key_schema_problem(env, (described.response or {}).get("Table", {}))
+        if problem:  # no write at all: a PutItem on another key could replace a real item
+            record["steps"].append({"step": "key schema", "ok": False,
+                                    "error": {"code": "KeySchemaMismatch", "message": problem}})
+            return
+        names = (pk_name, sk_name)
+        for item in (found.response or {}).get("Items", []) if found.ok else []:
+            if not rq.is_own_item(env, item) or item[sk_name]["S"] == rq.canary_id(run_id):
+                continue
+            key = {pk_name: item[pk_name], sk_name: item[sk_name]}
+            aws.permits.item("DeleteItem", table, key, names)
+            result = _write(aws, "dynamodb", "DeleteItem", env.region, TableName=table, Key=key,
+                            ConditionExpression="#m = :m", ExpressionAttributeNames={"#m": rq.CANARY_MARKER},
+                            ExpressionAttributeValues={":m": item[rq.CANARY_MARKER]})
             record["removed"].append({"key": jsonable(key), "ok": result["ok"], "error": result.get("error")})
-        _ddb_canary(ctx, table, run_id, record)
+        _ddb_canary(ctx, table, run_id, record, names)
     finally:
         _record(ctx, rq.DDB_CANARY, env.region, {"TableName": table}, record)
 
 
-def _ddb_canary(ctx: Context, table: str, run_id: str, record: dict[str, Any]) -> None:
+def _ddb_canary(ctx: Context, table: str, run_id: str, record: dict[str, Any], names: tuple[str, str]) -> None:
     env, aws = ctx.env, ctx.aws
     region = env.region
-    pk_name, sk_name = rq.key_names(env)
+    pk_name, sk_name = names
     item = rq.canary_item(env, table, run_id, str(ctx.snapshot.meta.get("collected_at") or iso(now())))
     key = {pk_name: item[pk_name], sk_name: item[sk_name]}
+    aws.permits.item("PutItem", table, key, names)
+    aws.permits.item("DeleteItem", table, key, names)
     steps = record["steps"]
     started = time.perf_counter()
+    put = {"ok": False}
     try:
-        put = _write(aws, "dynamodb", "PutItem", region, TableName=table, Item=item)
+        # never over an existing item, whatever is there
+        put = _write(aws, "dynamodb", "PutItem", region, TableName=table, Item=item,
+                     ConditionExpression="attribute_not_exists(#pk)", ExpressionAttributeNames={"#pk": pk_name})
         steps.append({"step": "put", **{k: v for k, v in put.items() if k != "response"}})
         if not put["ok"]:
             return
-        got = aws.call("dynamodb", "GetItem", region, TableName=table, Key=key, ConsistentRead=True)
+        got = aws.read(rq.get_item(table, key))
         steps.append(_step("get", got, found=bool((got.response or {}).get("Item"))))
         for index in rq.gsi_keys(env, table):
             steps.append(_query(ctx, table, index, item))
@@ -111,26 +134,34 @@ def _ddb_canary(ctx: Context, table: str, run_id: str, record: dict[str, Any]) -
         steps.append({"step": "interrupted", "ok": False, "error": error_of(exc)})
         raise
     finally:
-        deleted = _write(aws, "dynamodb", "DeleteItem", region, TableName=table, Key=key)
-        gone = aws.probe("dynamodb", "GetItem", region, TableName=table, Key=key, ConsistentRead=True,
-                    ProjectionExpression="#pk", ExpressionAttributeNames={"#pk": pk_name})
-        steps.append({"step": "delete", "ok": deleted["ok"], "error": deleted.get("error"),
-                      "seconds": deleted["seconds"],
-                      "gone": gone.ok and not (gone.response or {}).get("Item"),
-                      "check_error": gone.error})
+        if put["ok"] or "interrupted" in {s["step"] for s in steps}:
+            # only the item this run wrote: the marker must still name this run
+            deleted = _write(aws, "dynamodb", "DeleteItem", region, TableName=table, Key=key,
+                             ConditionExpression="#m = :m", ExpressionAttributeNames={"#m": rq.CANARY_MARKER},
+                             ExpressionAttributeValues={":m": item[rq.CANARY_MARKER]})
+            gone = aws.probe("dynamodb", "GetItem", region, TableName=table, Key=key, ConsistentRead=True,
+                             ProjectionExpression="#pk", ExpressionAttributeNames={"#pk": pk_name})
+            cond_failed = (deleted.get("error") or {}).get("code") == "ConditionalCheckFailedException"
+            steps.append({"step": "delete", "ok": deleted["ok"] or cond_failed, "error": deleted.get("error"),
+                          "seconds": deleted["seconds"],
+                          "gone": gone.ok and not (gone.response or {}).get("Item") or cond_failed,
+                          "check_error": gone.error})
+        else:
+            steps.append({"step": "delete", "ok": True, "skipped": "nothing was written", "seconds": 0.0})
         record["seconds"] = round(time.perf_counter() - started, 3)
 
 
 def _query(ctx: Context, table: str, index: str, item: dict[str, Any]) -> dict[str, Any]:
     env, aws = ctx.env, ctx.aws
     pk_name = rq.key_names(env)[0]
-    params = rq.gsi_query(env, table, index, item)
+    spec = rq.gsi_query(env, table, index, item)
     deadline = time.monotonic() + GSI_WAIT_SECONDS
     started, attempts = time.perf_counter(), 0
     while True:
         attempts += 1
-        obs = aws.probe("dynamodb", "Query", env.region, **params)
-        found = obs.ok and any(i.get(pk_name) == item[pk_name] for i in (obs.response or {}).get("Items", []))
+        obs = aws.probe(spec.service, spec.operation, spec.region, **spec.params)
+        found = obs.ok and any(i.get(pk_name) == item[pk_name] and i.get(rq.CANARY_MARKER) == item[rq.CANARY_MARKER]
+                               for i in (obs.response or {}).get("Items", []))
         if found or not obs.ok or time.monotonic() >= deadline:
             break
         time.sleep(min(_interval(attempts), 1.0))
@@ -150,13 +181,12 @@ def _objects(ctx: Context, run_id: str) -> None:
     record: dict[str, Any] = {"enabled": aws.canary, "run_id": run_id, "key": key, "steps": [], "removed": []}
     trip: dict[str, Any] = {"enabled": aws.canary, "run_id": run_id, "key": key}
     try:
-        listings = [(b, r, aws.paginate("s3", "ListObjectsV2", r, Bucket=b, **rq.leftover_listing()))
-                    for b, r in sides]
+        leftovers = [(b, r, found) for b, r in sides for found in _leftover_objects(aws, b, r)]
         if not aws.canary:
             return
-        for b, r, listing in listings:
-            for obj in (listing.response or {}).get("Contents", []) if listing.ok else []:
-                record["removed"].append({"bucket": b, **_remove_object(aws, b, r, obj["Key"])})
+        for b, r, (left, versions) in leftovers:
+            if left != key:
+                record["removed"].append({"bucket": b, **_remove_object(aws, b, r, left, versions)})
         _s3_canary(ctx, key, sides, record, trip)
     finally:
         _record(ctx, rq.S3_CANARY, region, {"Bucket": bucket}, record)
@@ -164,23 +194,38 @@ def _objects(ctx: Context, run_id: str) -> None:
             _record(ctx, rq.ROUND_TRIP, region, {"Bucket": bucket}, trip)
 
 
-def _remove_object(aws: Aws, bucket: str, region: str, key: str, known_version: str | None = None) -> dict[str, Any]:
-    """Delete every version (and delete marker) of one canary key; the result of the deletes."""
-    versions = aws.call("s3", "ListObjectVersions", region, Bucket=bucket, Prefix=key)
-    ids = [v.get("VersionId") for part in ("Versions", "DeleteMarkers")
-           for v in (versions.response or {}).get(part, []) if v.get("Key") == key] if versions.ok else []
-    if known_version and known_version not in ids:
-        ids.append(known_version)
+def _leftover_objects(aws: Aws, bucket: str, region: str) -> list[tuple[str, list[str]]]:
+    """(key, the version ids the suite wrote) of each earlier canary object in the bucket: the key has
+    the canary form and each version's metadata names that canary id. Reads only."""
+    listing = aws.read(rq.leftover_listing(bucket, region))
+    out = []
+    for obj in (listing.response or {}).get("Contents", []) if listing.ok else []:
+        key = obj.get("Key")
+        if not rq.is_canary_object_key(key):
+            continue  # foreign data under the prefix: never touched, never reported
+        versions = aws.read(rq.object_versions(bucket, region, key))
+        ids = [v.get("VersionId") for v in (versions.response or {}).get("Versions", [])
+               if v.get("Key") == key] if versions.ok else []
+        own = [vid for vid in ids or [None]
+               if rq.is_own_object(key, aws.read(rq.head_object(bucket, region, key, vid)).response or {})]
+        if own:
+            out.append((key, [v or "null" for v in own]))
+    return out
+
+
+def _remove_object(aws: Aws, bucket: str, region: str, key: str, versions: list[str | None]) -> dict[str, Any]:
+    """Delete exactly the given versions of one canary key (None / "null": an unversioned bucket's object)."""
     errors = []
-    for vid in ids or [None]:
+    for vid in versions or [None]:
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if vid and vid != "null":
             params["VersionId"] = vid
+        aws.permits.obj("DeleteObject", bucket, key)
         result = _write(aws, "s3", "DeleteObject", region, **params)
         if not result["ok"]:
             errors.append(result["error"])
     gone = aws.probe("s3", "HeadObject", region, Bucket=bucket, Key=key)
-    return {"key": key, "ok": not errors, "error": errors[0] if errors else None, "versions": len(ids),
+    return {"key": key, "ok": not errors, "error": errors[0] if errors else None, "versions": len(versions),
             "gone": gone.absent or gone.code in ("NoSuchKey", "404", "405", "MethodNotAllowed")}
 
 
@@ -192,16 +237,19 @@ def _s3_canary(ctx: Context, key: str, sides: list[tuple[str, str]], record: dic
     body = f"BBWS post-deployment canary {record['run_id']} for {env.name}\n"
     version = None
     started = time.perf_counter()
+    aws.permits.obj("PutObject", bucket, key)
+    put: dict[str, Any] = {"ok": False}
     try:
         put = _write(aws, "s3", "PutObject", region, Bucket=bucket, Key=key, Body=body.encode(),
-                     ContentType="text/plain")
+                     ContentType="text/plain", Metadata={rq.CANARY_META: rq.canary_id(record["run_id"])},
+                     IfNoneMatch="*")
         put_done = time.monotonic()
         steps.append({"step": "put", **{k: v for k, v in put.items() if k != "response"}})
         if not put["ok"]:
             trip.update(status="NOT_PUT", error=put.get("error"))
             return
         version = (put.get("response") or {}).get("VersionId")
-        got = aws.call("s3", "GetObject", region, Bucket=bucket, Key=key)
+        got = aws.read(rq.get_object(bucket, region, key))
         steps.append(_step("get", got, matches=got.ok and (got.response or {}).get("Body") == body))
         if dr is not None:
             trip.update(_round_trip(ctx, bucket, region, dr[0], dr[1], key, put_done))
@@ -212,13 +260,28 @@ def _s3_canary(ctx: Context, key: str, sides: list[tuple[str, str]], record: dic
         raise
     finally:
         t0 = time.perf_counter()
-        removed = _remove_object(aws, bucket, region, key, version)
-        steps.append({"step": "delete", "ok": removed["ok"], "error": removed["error"], "gone": removed["gone"],
-                      "seconds": round(time.perf_counter() - t0, 3)})
-        if dr is not None:
-            dr_removed = _remove_object(aws, dr[0], dr[1], key)
-            trip["cleanup"] = {"source": removed, "dr": dr_removed}
+        if put["ok"] or "interrupted" in {s["step"] for s in steps}:
+            # the version this run created (a replica keeps the source's version id)
+            removed = _remove_object(aws, bucket, region, key, [version])
+            steps.append({"step": "delete", "ok": removed["ok"], "error": removed["error"], "gone": removed["gone"],
+                          "seconds": round(time.perf_counter() - t0, 3)})
+            if dr is not None:
+                dr_removed = _remove_dr(aws, dr[0], dr[1], key, version)
+                trip["cleanup"] = {"source": removed, "dr": dr_removed}
+        else:
+            steps.append({"step": "delete", "ok": True, "skipped": "nothing was written", "seconds": 0.0})
         record["seconds"] = round(time.perf_counter() - started, 3)
+
+
+def _remove_dr(aws: Aws, bucket: str, region: str, key: str, version: str | None) -> dict[str, Any]:
+    """The replica of this run's version, if it arrived (nothing to delete when it did not)."""
+    head = aws.probe("s3", "HeadObject", region, **rq.head_object(bucket, region, key, version).params)
+    if head.absent or head.code in ("NoSuchKey", "404", "NoSuchVersion", "400"):
+        return {"key": key, "ok": True, "error": None, "versions": 0, "gone": True}
+    if not rq.is_own_object(key, head.response or {}):
+        return {"key": key, "ok": False, "versions": 0, "gone": False,
+                "error": {"code": "NotOurs", "message": f"s3://{bucket}/{key} does not carry this run's marker"}}
+    return _remove_object(aws, bucket, region, key, [version])
 
 
 def _round_trip(ctx: Context, bucket: str, region: str, dr_bucket: str, dr_region: str, key: str,
@@ -256,15 +319,15 @@ def _round_trip(ctx: Context, bucket: str, region: str, dr_bucket: str, dr_regio
 
 def _metrics(ctx: Context) -> None:
     env, aws, snap = ctx.env, ctx.aws, ctx.snapshot
-    params, _ = rq.table_metrics(env, snap)
-    aws.paginate("cloudwatch", "GetMetricData", env.region, **params)
+    spec, _ = rq.table_metrics(env, snap)
+    aws.read(spec)
     bucket = env.s3.bucket
     region = bucket_region(env, bucket)
     configs = aws.read(rq.bucket_metric_configs(bucket, region))
     filters = [c["Id"] for c in (configs.response or {}).get("MetricsConfigurationList", [])] if configs.ok else []
     if filters:
-        params, _ = rq.bucket_metrics(env, snap, bucket, filters)
-        aws.paginate("cloudwatch", "GetMetricData", region, **params)
+        spec, _ = rq.bucket_metrics(env, snap, bucket, region, filters)
+        aws.read(spec)
 
 
 # --------------------------------------------------------------------------- PDV-08 the other bundle

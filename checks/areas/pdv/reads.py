@@ -9,16 +9,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from checks.core.aws import CANARY_ITEM_PREFIX, CANARY_OBJECT_PREFIX
+from checks.core.aws import (
+    CANARY_MARKER,
+    CANARY_META,
+    CANARY_OBJECT_DIR,
+    CANARY_PK,
+    canary_id,
+    canary_object_key,
+    is_canary_id,
+    is_canary_object_key,
+)
 from checks.core.config import Env, Key
-from checks.core.read import Read, read
+from checks.core.read import Read, pages, read
 from checks.core.snapshot import Snapshot, iso, parse_time
 
 CANARY = "canary"                   # service of the collector's own step records
 DDB_CANARY = "DynamoDBCanary"       # one per table
 S3_CANARY = "S3Canary"              # one per bucket
 ROUND_TRIP = "ReplicationRoundTrip"  # PDV-05, one per replicating bucket
-SK_VALUE = "METADATA"
+LEFTOVER_LIMIT = 100                # canary items read per table: bounded, and never customer data
+__all__ = ["CANARY_META", "is_canary_id", "is_canary_object_key"]
 
 
 def run_id(snapshot: Snapshot) -> str:
@@ -26,28 +36,100 @@ def run_id(snapshot: Snapshot) -> str:
     return str(snapshot.meta.get("run_id") or "run")
 
 
+def cid(snapshot: Snapshot) -> str:
+    """This run's canary id (`bbws~<run id>`): the sort key of its items, the name of its objects."""
+    return canary_id(run_id(snapshot))
+
+
 def canary_pk(run_id: str) -> str:
-    return f"{CANARY_ITEM_PREFIX}{run_id}"
+    """How a canary item is named in messages: its partition and sort key."""
+    return f"{CANARY_PK}/{canary_id(run_id)}"
 
 
 def canary_key(run_id: str) -> str:
-    return f"{CANARY_OBJECT_PREFIX}{run_id}.txt"
+    return canary_object_key(canary_id(run_id))
 
 
 def key_names(env: Env) -> tuple[str, str]:
     return Key.parse(env.dynamodb.hash_key).name, Key.parse(env.dynamodb.range_key).name
 
 
-def leftover_scan(env: Env) -> dict[str, Any]:
-    """Scan (a read) for canary items: PK begins with HEALTHCHECK#, keys only."""
+def key_schema_problem(env: Env, table: dict[str, Any]) -> str:
+    """'' when the live KeySchema (DescribeTable's Table) is the env's expected key, else what differs."""
+    kinds = {k.get("KeyType"): k.get("AttributeName") for k in table.get("KeySchema", [])}
+    types = {a.get("AttributeName"): a.get("AttributeType") for a in table.get("AttributeDefinitions", [])}
+    live = [f"{kinds[kind]}:{types.get(kinds[kind], '?')}" for kind in ("HASH", "RANGE") if kind in kinds]
+    expected = [env.dynamodb.hash_key, env.dynamodb.range_key]
+    if live != expected:
+        return (f"the live key schema is ({', '.join(live) or 'none'}), "
+                f"environments.toml expects ({', '.join(expected)})")
+    if any(Key.parse(k).type != "S" for k in expected):
+        return f"the canary needs string keys; the table's key is ({', '.join(expected)})"
+    return ""
+
+
+def describe(table: str, region: str | None = None) -> Read:
+    """The DynamoDB area's DescribeTable (the same request: one observation)."""
+    return read("dynamodb", "DescribeTable", region, TableName=table)
+
+
+def leftover_items(env: Env, table: str) -> Read:
+    """A keyed Query of the canary partition: keys and marker only, bounded. Never a Scan."""
     pk, sk = key_names(env)
-    return {"FilterExpression": "begins_with(#pk, :p)", "ProjectionExpression": "#pk, #sk",
-            "ExpressionAttributeNames": {"#pk": pk, "#sk": sk},
-            "ExpressionAttributeValues": {":p": {"S": CANARY_ITEM_PREFIX}}}
+    return read("dynamodb", "Query", None, TableName=table, KeyConditionExpression="#pk = :p",
+                ProjectionExpression="#pk, #sk, #m", ConsistentRead=True, Limit=LEFTOVER_LIMIT,
+                ExpressionAttributeNames={"#pk": pk, "#sk": sk, "#m": CANARY_MARKER},
+                ExpressionAttributeValues={":p": {"S": CANARY_PK}})
 
 
-def leftover_listing() -> dict[str, Any]:
-    return {"Prefix": CANARY_OBJECT_PREFIX}
+def is_own_item(env: Env, item: dict[str, Any]) -> bool:
+    """An item the suite wrote: canary partition, a canary-id sort key, and the marker naming it."""
+    pk, sk = key_names(env)
+    sort = (item.get(sk) or {}).get("S")
+    return (item.get(pk) == {"S": CANARY_PK} and is_canary_id(sort)
+            and (item.get(CANARY_MARKER) or {}).get("S") == sort)
+
+
+def leftover_listing(bucket: str, region: str) -> Read:
+    return read("s3", "ListObjectsV2", region, Bucket=bucket, Prefix=CANARY_OBJECT_DIR, MaxKeys=LEFTOVER_LIMIT)
+
+
+def object_versions(bucket: str, region: str, key: str) -> Read:
+    return read("s3", "ListObjectVersions", region, Bucket=bucket, Prefix=key, MaxKeys=LEFTOVER_LIMIT)
+
+
+def head_object(bucket: str, region: str, key: str, version: str | None = None) -> Read:
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version and version != "null":
+        params["VersionId"] = version
+    return read("s3", "HeadObject", region, **params)
+
+
+def is_own_object(key: str, head: dict[str, Any]) -> bool:
+    """An object version the suite wrote: its key has the canary form and its metadata names that id."""
+    return is_canary_object_key(key) and (head.get("Metadata") or {}).get(CANARY_META) == key[
+        len(CANARY_OBJECT_DIR):-4]
+
+
+def get_item(table: str, key: dict[str, Any]) -> Read:
+    return read("dynamodb", "GetItem", None, TableName=table, Key=key, ConsistentRead=True)
+
+
+def get_object(bucket: str, region: str, key: str) -> Read:
+    return read("s3", "GetObject", region, Bucket=bucket, Key=key)
+
+
+def state_object(env: Env) -> Read:
+    """PDV-07: the Terraform state (the CI/CD collector reads the same: one request)."""
+    return read("s3", "GetObject", env.region, Bucket=env.terraform.state_bucket, Key=env.terraform.state_key)
+
+
+def live_tables(env: Env) -> Read:
+    return pages("dynamodb", "ListTables", env.region)
+
+
+def live_buckets(env: Env) -> Read:
+    return pages("s3", "ListBuckets", env.region)
 
 
 def _value(name: str, typ: str, run_id: str, at: str) -> dict[str, Any]:
@@ -60,10 +142,10 @@ def _value(name: str, typ: str, run_id: str, at: str) -> dict[str, Any]:
         # "false": an application listing active records never sees the canary.
         return {"S": "false"}
     if "email" in lower:
-        return {"S": f"healthcheck+{run_id.lower()}@example.invalid"}
+        return {"S": f"healthcheck+{run_id.lower().replace('~', '-')}@example.invalid"}
     if "date" in lower or lower.startswith(("from", "to", "until")) or lower.endswith(("at", "time")):
         return {"S": at}
-    return {"S": canary_pk(run_id)}
+    return {"S": f"HEALTHCHECK#{canary_id(run_id)}"}
 
 
 def gsi_keys(env: Env, table: str) -> dict[str, dict[str, tuple[str, str]]]:
@@ -80,17 +162,21 @@ def gsi_keys(env: Env, table: str) -> dict[str, dict[str, tuple[str, str]]]:
 
 
 def canary_item(env: Env, table: str, run_id: str, at: str) -> dict[str, Any]:
-    """The canary item: the table keys, a value for every GSI key attribute, and a marker."""
-    pk, sk = key_names(env)
-    item: dict[str, Any] = {pk: {"S": canary_pk(run_id)}, sk: {"S": SK_VALUE}}
+    """The canary item: the table keys, a value for every GSI key attribute, and the run's marker."""
+    item = canary_item_key(env, run_id)
     for keys in gsi_keys(env, table).values():
         for name, typ in keys.values():
             item.setdefault(name, _value(name, typ, run_id, at))
-    item.setdefault("healthcheck", {"S": run_id})
+    item[CANARY_MARKER] = {"S": canary_id(run_id)}
     return item
 
 
-def gsi_query(env: Env, table: str, index: str, item: dict[str, Any]) -> dict[str, Any]:
+def canary_item_key(env: Env, run_id: str) -> dict[str, Any]:
+    pk, sk = key_names(env)
+    return {pk: {"S": CANARY_PK}, sk: {"S": canary_id(run_id)}}
+
+
+def gsi_query(env: Env, table: str, index: str, item: dict[str, Any]) -> Read:
     """Query `index` for the canary item's own key values."""
     keys = gsi_keys(env, table)[index]
     names, values, cond = {}, {}, []
@@ -100,8 +186,9 @@ def gsi_query(env: Env, table: str, index: str, item: dict[str, Any]) -> dict[st
             names[f"#{tag}"] = attr
             values[f":{tag}"] = item[attr]
             cond.append(f"#{tag} = :{tag}")
-    return {"TableName": table, "IndexName": index, "KeyConditionExpression": " AND ".join(cond),
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+    return read("dynamodb", "Query", None, TableName=table, IndexName=index,
+                KeyConditionExpression=" AND ".join(cond), ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values)
 
 
 # --------------------------------------------------------------------------- PDV-06 metrics
@@ -120,7 +207,7 @@ def _period(env: Env) -> int:
     return max(60, env.pdv.metrics_window_minutes * 60)
 
 
-def table_metrics(env: Env, snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+def table_metrics(env: Env, snapshot: Snapshot) -> tuple[Read, dict[str, tuple[str, str]]]:
     """GetMetricData params for every table's Sums, and query id -> (table, metric)."""
     start, end = window(env, snapshot)
     queries, ids = [], {}
@@ -131,11 +218,12 @@ def table_metrics(env: Env, snapshot: Snapshot) -> tuple[dict[str, Any], dict[st
             "Metric": {"Namespace": "AWS/DynamoDB", "MetricName": metric,
                        "Dimensions": [{"Name": "TableName", "Value": table}]},
             "Period": _period(env), "Stat": "Sum"}})
-    return {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}, ids
+    return pages("cloudwatch", "GetMetricData", env.region, MetricDataQueries=queries, StartTime=start,
+                 EndTime=end), ids
 
 
-def bucket_metrics(env: Env, snapshot: Snapshot, bucket: str,
-                   filters: list[str]) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+def bucket_metrics(env: Env, snapshot: Snapshot, bucket: str, region: str,
+                   filters: list[str]) -> tuple[Read, dict[str, tuple[str, str]]]:
     """GetMetricData params for the bucket's 5xxErrors Sum under each request-metrics filter."""
     start, end = window(env, snapshot)
     queries, ids = [], {}
@@ -146,7 +234,8 @@ def bucket_metrics(env: Env, snapshot: Snapshot, bucket: str,
             "Metric": {"Namespace": "AWS/S3", "MetricName": "5xxErrors",
                        "Dimensions": [{"Name": "BucketName", "Value": bucket}, {"Name": "FilterId", "Value": fid}]},
             "Period": _period(env), "Stat": "Sum"}})
-    return {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}, ids
+    return pages("cloudwatch", "GetMetricData", region, MetricDataQueries=queries, StartTime=start,
+                 EndTime=end), ids
 
 
 def bucket_metric_configs(bucket: str, region: str | None = None) -> Read:

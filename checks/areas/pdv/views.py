@@ -71,6 +71,8 @@ class _Canary:
         out = []
         for s in self.record.get("steps", []):
             what = s["step"] + (f" on {s['index']}" if s.get("index") else "")
+            if s["step"] == "key schema":
+                raise Unverifiable(f"the canary of {self.name} wrote nothing: {_err(s.get('error'))}")
             if s["step"] == "interrupted":
                 out.append(f"the canary was interrupted by {_err(s.get('error'))}")
             elif not s.get("ok"):
@@ -116,17 +118,20 @@ class TableCanary(_Canary):
         return rq.canary_pk(rq.run_id(self.snapshot))
 
     def leftovers(self) -> list[str]:
-        """PKs of canary items that were in the table before this run's canary."""
-        obs = self.snapshot.get("dynamodb", self.region, "Scan", TableName=self.name, **rq.leftover_scan(self.env))
+        """Canary items an earlier run left (the suite's marker on them), named partition/sort key."""
+        obs = self.table.seen(rq.leftover_items(self.env, self.name))
         data = read(obs, f"the canary items of table {self.name}", absent_ok=True)
         if data is None:
             raise view.table_missing(self.name, self.region)
-        pk = rq.key_names(self.env)[0]
-        return sorted(str(i.get(pk, {}).get("S")) for i in data.get("Items", []))
+        _, sk = rq.key_names(self.env)
+        own = rq.cid(self.snapshot)
+        return sorted(f"{rq.CANARY_PK}/{i[sk]['S']}" for i in data.get("Items", [])
+                      if rq.is_own_item(self.env, i) and i[sk]["S"] != own)
 
     def removed(self) -> dict[str, dict[str, Any]]:
-        pk = rq.key_names(self.env)[0]
-        return {str(r["key"].get(pk, {}).get("S")): r for r in self.record.get("removed", [])}
+        pk, sk = rq.key_names(self.env)
+        return {f"{r['key'].get(pk, {}).get('S')}/{r['key'].get(sk, {}).get('S')}": r
+                for r in self.record.get("removed", [])}
 
     def expected_steps(self) -> list[tuple[str, str | None]]:
         return [("get", None)] + [("query", index) for index in rq.gsi_keys(self.env, self.name)]
@@ -141,7 +146,8 @@ class TableCanary(_Canary):
             first = next(iter(self.leftovers()), None)
         except (Missing, Unverifiable):
             first = None
-        return {**self.table.context(), "pk": first or self.pk}
+        pk, _, sk = (first or self.pk).partition("/")
+        return {**self.table.context(), "pk": pk, "sk": sk}
 
 
 class BucketCanary(_Canary):
@@ -164,15 +170,29 @@ class BucketCanary(_Canary):
     def leftovers(self) -> list[tuple[str, str]]:
         """(bucket, key) of canary objects found before this run's canary."""
         out = []
+        own = rq.canary_key(rq.run_id(self.snapshot))
         for bucket, region in self.sides():
-            obs = self.snapshot.get("s3", region, "ListObjectsV2", Bucket=bucket, **rq.leftover_listing())
-            data = read(obs, f"the canary objects of bucket {bucket}", absent_ok=True)
+            data = read(self.bucket.seen(rq.leftover_listing(bucket, region)),
+                        f"the canary objects of bucket {bucket}", absent_ok=True)
             if data is None:
                 if bucket == self.name:
                     raise view.bucket_missing(bucket)
                 continue
-            out += [(bucket, o["Key"]) for o in data.get("Contents", [])]
+            for o in data.get("Contents", []):
+                if o["Key"] != own and rq.is_canary_object_key(o["Key"]) and self._marked(bucket, region, o["Key"]):
+                    out.append((bucket, o["Key"]))
         return out
+
+    def _marked(self, bucket: str, region: str, key: str) -> bool:
+        """Does any version of the key carry the suite's marker? (Foreign data is never a leftover.)"""
+        versions = read(self.bucket.seen(rq.object_versions(bucket, region, key)), f"the versions of s3://{bucket}/{key}")
+        ids = [v.get("VersionId") for v in versions.get("Versions", []) if v.get("Key") == key] or [None]
+        for vid in ids:
+            head = read(self.bucket.seen(rq.head_object(bucket, region, key, vid)), f"s3://{bucket}/{key}",
+                        absent_ok=True)
+            if head is not None and rq.is_own_object(key, head):
+                return True
+        return False
 
     def removed(self) -> dict[tuple[str, str], dict[str, Any]]:
         return {(r["bucket"], r["key"]): r for r in self.record.get("removed", [])}
@@ -218,8 +238,8 @@ class TableMetrics:
 
     @cached_property
     def sums(self) -> dict[str, float]:
-        params, ids = rq.table_metrics(self.env, self.table.snapshot)
-        obs = self.table.snapshot.get("cloudwatch", self.env.region, "GetMetricData", **params)
+        spec, ids = rq.table_metrics(self.env, self.table.snapshot)
+        obs = self.table.seen(spec)
         sums = _sums(obs, f"the CloudWatch metrics of table {self.name}", ids)
         return {metric: v for (table, metric), v in sums.items() if table == self.name}
 
@@ -247,8 +267,8 @@ class BucketMetrics:
 
     @cached_property
     def sums(self) -> dict[str, float]:
-        params, ids = rq.bucket_metrics(self.env, self.bucket.snapshot, self.name, self.filters)
-        obs = self.bucket.snapshot.get("cloudwatch", self.bucket.region, "GetMetricData", **params)
+        spec, ids = rq.bucket_metrics(self.env, self.bucket.snapshot, self.name, self.bucket.region, self.filters)
+        obs = self.bucket.seen(spec)
         return {fid: v for (fid, _), v in _sums(obs, f"the 5xx errors of bucket {self.name}", ids).items()}
 
     def context(self) -> dict[str, Any]:
@@ -271,7 +291,7 @@ class Drift:
 
     def state_resources(self) -> list[st.StateResource]:
         tf = self.env.terraform
-        obs = self.snapshot.get("s3", self.env.region, "GetObject", Bucket=tf.state_bucket, Key=tf.state_key)
+        obs = self.view.seen(rq.state_object(self.env))
         data = read(obs, f"the Terraform state s3://{tf.state_bucket}/{tf.state_key}", absent_ok=True)
         if data is None:
             raise Missing(f"the Terraform state s3://{tf.state_bucket}/{tf.state_key} does not exist "
@@ -282,12 +302,12 @@ class Drift:
         return st.resources(parsed)
 
     def live_tables(self) -> set[str]:
-        listing = read(self.snapshot.get("dynamodb", self.env.region, "ListTables"),
+        listing = read(self.view.seen(rq.live_tables(self.env)),
                        f"the table list in {self.env.region}")
         return set(listing.get("TableNames", []))
 
     def live_buckets(self) -> set[str]:
-        listing = read(self.snapshot.get("s3", self.env.region, "ListBuckets"), "the account's bucket list")
+        listing = read(self.view.seen(rq.live_buckets(self.env)), "the account's bucket list")
         return {b.get("Name") for b in listing.get("Buckets", [])}
 
     def in_state(self) -> list[st.StateResource]:

@@ -1,0 +1,166 @@
+"""Issue 10.7 and the bundle half of 10.10: signed bundles, forged evidence, hostile bundle files.
+
+One live run signs its manifest (--sign-key, an `ssh-keygen -t ed25519` key). The auditor's
+command verifies it without the suite. A forgery that edits snapshot.json (PITR back to
+ENABLED) and recomputes every digest is refused by `--replay --verify-key` with one line naming
+the signature, as are an unsigned bundle and another key's signature. A replayed env name that
+is a path, a bundle file that is a symlink and deeply nested JSON are clear usage errors (exit 4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from checks.evidence import signing
+
+TESTS = ("tests/dynamodb/test_tables.py",)
+PITR = "test_pitr_enabled[tenants]"
+
+
+def keypair(where: Path, name: str) -> tuple[Path, Path]:
+    """An Ed25519 key in OpenSSH format, as `ssh-keygen -t ed25519 -N ''` writes it."""
+    key = Ed25519PrivateKey.generate()
+    private, public = where / name, where / f"{name}.pub"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                          serialization.NoEncryption()))
+    private.chmod(0o600)
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                     serialization.PublicFormat.OpenSSH) + b" auditor\n")
+    return private, public
+
+
+@pytest.fixture
+def signed(suite, tmp_path: Path):
+    private, public = keypair(tmp_path, "bbws-evidence")
+    r = suite.run("--sign-key", str(private), faults="DDB-03:tenants", tests=TESTS)
+    assert r.outcomes[PITR] == "failed" and r.bundle is not None
+    assert (r.bundle / signing.SIGNATURE).is_file()
+    assert "signed:   manifest.json.sig" in r.stdout
+    return r, private, public
+
+
+def copy(bundle: Path, where: Path) -> Path:
+    out = where / "copy" / bundle.name
+    shutil.copytree(bundle, out, symlinks=True)
+    return out
+
+
+def forge(bundle: Path) -> None:
+    """PITR back to ENABLED in snapshot.json, every digest in the manifest recomputed."""
+    snap = bundle / "snapshot.json"
+    snap.write_text(snap.read_text().replace('"PointInTimeRecoveryStatus": "DISABLED"',
+                                             '"PointInTimeRecoveryStatus": "ENABLED"'))
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for name, entry in manifest["files"].items():
+        data = (bundle / name).read_bytes()
+        entry.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
+def test_signed_bundle_verifies_with_the_suite_and_forgeries_are_refused(signed, suite, tmp_path: Path) -> None:
+    r, private, public = signed
+    ok = suite.run("--replay", str(r.bundle), "--verify-key", str(public), tests=TESTS)
+    assert ok.outcomes == r.outcomes
+
+    forged = copy(r.bundle, tmp_path)
+    forge(forged)
+    plain = suite.run("--replay", str(forged), tests=TESTS)
+    assert plain.outcomes[PITR] == "passed", "without the key, a consistent forgery replays (why signing exists)"
+    refused = suite.run("--replay", str(forged), "--verify-key", str(public), tests=TESTS)
+    assert refused.ret == 4 and refused.outcomes == {}
+    lines = [ln for ln in refused.stdout.splitlines() if "manifest.json.sig" in ln]
+    assert len(lines) == 1 and "does not match manifest.json" in lines[0], refused.stdout[-1500:]
+
+    unsigned = copy(r.bundle, tmp_path / "u")
+    (unsigned / signing.SIGNATURE).unlink()
+    out = suite.run("--replay", str(unsigned), "--verify-key", str(public), tests=TESTS)
+    assert out.ret == 4 and "manifest.json.sig is missing: the bundle is not signed" in out.stdout
+
+    _, other = keypair(tmp_path, "other")
+    out = suite.run("--replay", str(r.bundle), "--verify-key", str(other), tests=TESTS)
+    assert out.ret == 4 and "was not made by the verify key SHA256:" in out.stdout
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None,
+                    reason="ssh-keygen is not on PATH (Debian package openssh-client): the auditor's command "
+                           "cannot be run here")
+def test_the_auditor_verifies_with_ssh_keygen_alone(signed, tmp_path: Path) -> None:
+    r, _, public = signed
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"auditor {public.read_text()}")
+
+    def verify(bundle: Path) -> subprocess.CompletedProcess[str]:
+        with (bundle / "manifest.json").open("rb") as manifest:
+            return subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", "auditor",
+                                   "-n", "bbws-evidence", "-s", str(bundle / "manifest.json.sig")],
+                                  stdin=manifest, capture_output=True, text=True, timeout=60)
+
+    good = verify(r.bundle)
+    assert good.returncode == 0, good.stderr
+    assert 'Good "bbws-evidence" signature for auditor' in good.stdout + good.stderr
+    forged = copy(r.bundle, tmp_path)
+    forge(forged)
+    assert verify(forged).returncode != 0
+
+
+def test_sign_key_errors_are_usage_errors(suite, tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-key"
+    bad.write_text("hello")
+    out = suite.run("--sign-key", str(bad), tests=TESTS)
+    assert out.ret == 4 and "--sign-key" in out.stdout and "not a usable OpenSSH private key" in out.stdout
+    out = suite.run("--verify-key", str(bad), tests=TESTS)
+    assert out.ret == 4 and "use it with --replay" in out.stdout
+
+
+@pytest.fixture
+def bundle(suite, tmp_path: Path) -> Path:
+    r = suite.run(tests=TESTS)
+    assert r.bundle is not None
+    return copy(r.bundle, tmp_path / "b")
+
+
+def rehash(bundle: Path) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for name, entry in manifest["files"].items():
+        entry["sha256"] = hashlib.sha256((bundle / name).read_bytes()).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_replayed_env_name_that_is_a_path_is_refused(bundle: Path, suite, tmp_path: Path) -> None:
+    target = tmp_path / "outside"
+    snap = json.loads((bundle / "snapshot.json").read_text())
+    snap["meta"]["env"]["name"] = snap["meta"]["env_name"] = str(target)
+    (bundle / "snapshot.json").write_text(json.dumps(snap))
+    rehash(bundle)
+    out = suite.run("--replay", str(bundle), tests=TESTS)
+    assert out.ret == 4 and "is not a plain name" in out.stdout and "Traceback" not in out.stdout
+    assert not target.exists(), "replay wrote outside reports/"
+
+
+def test_a_bundle_file_that_is_a_symlink_is_refused(bundle: Path, suite, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.json"
+    shutil.move(bundle / "snapshot.json", elsewhere)
+    (bundle / "snapshot.json").symlink_to(elsewhere)
+    out = suite.run("--replay", str(bundle), tests=TESTS)
+    assert out.ret == 4 and "snapshot.json is a symlink" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["snapshot.json", "manifest.json"])
+def test_deeply_nested_bundle_json_is_a_usage_error(bundle: Path, suite, name: str) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    if name == "snapshot.json":
+        (bundle / name).write_text('{"meta": {"x": ' + deep + '}, "observations": []}')
+        rehash(bundle)
+    else:
+        (bundle / name).write_text('{"files": ' + deep + '}')
+    out = suite.run("--replay", str(bundle), tests=TESTS)
+    assert out.ret == 4, out.stdout[-1500:]
+    assert "nested deeper than 200 levels" in out.stdout and "RecursionError" not in out.stdout
