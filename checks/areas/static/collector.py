@@ -1,0 +1,28 @@
+"""Static collector: the infra repo's .tf, .tfvars and lock files, recorded once into the snapshot.
+
+It reads no AWS. The files are the same `file` observations the CI/CD collector records (the
+snapshot keeps one per path), so the static views work when the cicd area is deselected too.
+"""
+
+from __future__ import annotations
+
+from checks.areas.cicd.collector import infra_root, record, repo_files
+from checks.core.collect import Context
+
+SUFFIXES = (".tf", ".tfvars", ".terraform.lock.hcl")
+
+
+def collect(ctx: Context) -> None:
+    root = infra_root(ctx)
+    if root is None:
+        return
+    ctx.snapshot.meta["infra_repo"] = str(root)
+    if not root.is_dir():
+        record(ctx, "file", "List", {"path": "."},
+               error={"code": "FileNotFound", "message": f"infra repo {root} is not a directory"})
+        return
+    files = repo_files(root)
+    record(ctx, "file", "List", {"path": "."}, response={"files": files})
+    for rel in files:
+        if rel.endswith(SUFFIXES):
+            ctx.spawn(ctx.file, root / rel, root)
