@@ -22,7 +22,7 @@ from checks.areas.static import collector
 from checks.areas.static import views as v
 from checks.areas.static.expr import Ref, Scope, Unresolved, evaluate
 from checks.areas.static.model import build, find_tfvars
-from checks.areas.static.rules import has_upper_bound
+from checks.areas.static.rules import has_upper_bound, within
 from checks.core.collect import Context, Options, collect_all
 from checks.core.config import load
 from checks.core.outcome import Missing, Unverifiable
@@ -141,7 +141,8 @@ def _only(repo: Path, env: str, expected: dict[str, str]) -> dict[str, tuple[str
 
 
 def test_ddb03_pitr_block_removed(repo):
-    edit(repo, DDB, r"(resource \"aws_dynamodb_table\" \"tenants\".*?)  point_in_time_recovery \{\n    enabled = true\n  \}\n",
+    edit(repo, DDB, r"(resource \"aws_dynamodb_table\" \"tenants\".*?)"
+         r"  point_in_time_recovery \{\n    enabled = true\n  \}\n",
          r"\1")
     r = _only(repo, "prod", {"test_pitr_declared[tenants]": "DDB-03"})
     msg = r["test_pitr_declared[tenants]"][2]
@@ -183,7 +184,8 @@ def test_pdv02_billing_stream_sse(repo):
          r"\1")
     edit(repo, DDB, r'(resource "aws_dynamodb_table" "products".*?stream_view_type            = )"NEW_AND_OLD_IMAGES"',
          r'\1"KEYS_ONLY"')
-    edit(repo, DDB, r'(resource "aws_dynamodb_table" "campaigns".*?)  server_side_encryption \{\n    enabled = true\n  \}\n',
+    edit(repo, DDB, r'(resource "aws_dynamodb_table" "campaigns".*?)'
+         r"  server_side_encryption \{\n    enabled = true\n  \}\n",
          r"\1")
     r = _only(repo, "dev", {"test_billing_mode_declared[tenants]": "PDV-02", "test_stream_declared[products]": "PDV-02",
                             "test_sse_declared[campaigns]": "PDV-02"})
@@ -231,7 +233,8 @@ def test_ddb04_selection_misses_one_table(repo):
 
 def test_ddb04_selection_by_tag_passes(repo):
     edit(repo, BACKUP, r"  resources = \[.*?\]\n",
-         '  selection_tag {\n    type  = "STRINGEQUALS"\n    key   = "BackupPolicy"\n    value = var.backup_policy\n  }\n')
+         '  selection_tag {\n    type  = "STRINGEQUALS"\n    key   = "BackupPolicy"\n'
+         "    value = var.backup_policy\n  }\n")
     _only(repo, "prod", {})
 
 
@@ -267,7 +270,8 @@ def test_s3_versioning_encryption_pab(repo):
 
 
 def test_s3_policy_lifecycle_logging(repo):
-    edit(repo, S3, r'Sid       = "DenyInsecureTransport"\n        Effect    = "Deny"', 'Sid       = "TLS"\n        Effect    = "Allow"')
+    edit(repo, S3, r'Sid       = "DenyInsecureTransport"\n        Effect    = "Deny"',
+         'Sid       = "TLS"\n        Effect    = "Allow"')
     edit(repo, S3, r'id     = "delete-old-versions"', 'id     = "expire"')
     edit(repo, "terraform/s3/environments/sit.tfvars", r'logging_bucket  = "bbws-logs-sit"', 'logging_bucket  = ""')
     _only(repo, "sit", {"test_policy_statements_declared[bbws-templates-sit]": "S3-02",
@@ -283,14 +287,16 @@ def test_s3_lifecycle_days_from_tfvars(repo):
 
 
 def test_s3_bucket_missing(repo):
-    edit(repo, S3, r'bucket_name = "bbws-templates-\$\{var.environment\}"', 'bucket_name = "templates-${var.environment}"')
+    edit(repo, S3, r'bucket_name = "bbws-templates-\$\{var.environment\}"',
+         'bucket_name = "templates-${var.environment}"')
     r = _only(repo, "dev", {"test_bucket_declared[bbws-templates-dev]": "S3-01"})
     assert sum(o == "skipped" for o, _, _ in r.values()) >= 8
 
 
 def test_s305_replication_faults(repo):
     edit(repo, REPL, r"    delete_marker_replication \{\n      status = \"Enabled\"\n    \}\n", "")
-    edit(repo, REPL, r"minutes = 15\n        \}\n      \}\n      metrics", "minutes = 5\n        }\n      }\n      metrics")
+    edit(repo, REPL, r"minutes = 15\n        \}\n      \}\n      metrics",
+         "minutes = 5\n        }\n      }\n      metrics")
     r = _only(repo, "prod", {"test_replication_declared[bbws-templates-prod]": "S3-05"})
     msg = r["test_replication_declared[bbws-templates-prod]"][2]
     assert "does not replicate delete markers" in msg and "no replication time control of 15" in msg
@@ -367,7 +373,8 @@ resource "aws_dynamodb_table" "this" {
   stream_enabled   = true
   stream_view_type = "NEW_AND_OLD_IMAGES"
   dynamic "attribute" {
-    for_each = toset(concat(["PK", "SK"], [for g in values(var.gsis) : g.hash], [for g in values(var.gsis) : g.range if g.range != ""]))
+    for_each = toset(concat(["PK", "SK"], [for g in values(var.gsis) : g.hash],
+                            [for g in values(var.gsis) : g.range if g.range != ""]))
     content {
       name = attribute.value
       type = "S"
@@ -440,7 +447,8 @@ def test_evaluator():
 
 def test_tfvars_discovery():
     paths = {"tf/main.tf", "tf/environments/prod.tfvars", "tf/terraform.tfvars", "tf/b.auto.tfvars", "prod.tfvars"}
-    assert find_tfvars("tf", paths, "prod") == ["tf/terraform.tfvars", "tf/b.auto.tfvars", "tf/environments/prod.tfvars"]
+    assert find_tfvars("tf", paths, "prod") == ["tf/terraform.tfvars", "tf/b.auto.tfvars",
+                                                "tf/environments/prod.tfvars"]
     assert find_tfvars("tf", paths, "dev") == ["tf/terraform.tfvars", "tf/b.auto.tfvars"]
     assert find_tfvars("tf", paths, "prod", "../prod.tfvars")[-1] == "prod.tfvars"
 
@@ -450,6 +458,14 @@ def test_roots_named_for_another_env_are_left_out():
              "envs/prod/main.tf": 'resource "aws_s3_bucket" "b" { bucket = "p" }'}
     m = build(texts, "prod", ["dev", "prod"])
     assert [r.dir for r in m.roots] == ["envs/prod"]
+
+
+@pytest.mark.parametrize("found,want,ok", [("~> 5.0", "~> 5.0", True), ("~> 5.50", "~> 5.0", True),
+                                           ("~> 6.14.1", "~> 5.0", False), ("~> 4.9", "~> 5.0", False),
+                                           (">= 1.13.3", ">= 1.6", True), (">= 1.5.0", ">= 1.6", False),
+                                           (">= 5.0", "~> 5.0", False)])
+def test_constraint_within(found, want, ok):
+    assert within(found, want) is ok
 
 
 @pytest.mark.parametrize("constraint,bounded", [("~> 5.0", True), (">= 5.0", False), (">= 5.0, < 6.0", True),

@@ -34,8 +34,26 @@ class Ref:
         return f"{self.type}.{self.name}"
 
     def __str__(self) -> str:
+        if self.type == "(interpolation)":
+            return f'"{self.name}"'
         idx = "" if self.key is None else f"[{json.dumps(self.key)}]"
         return f"{self.address}{idx}{'.' + self.attr if self.attr else ''}"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A map or list element that cannot be evaluated; the rest of the value still can."""
+    reason: str
+
+    def __str__(self) -> str:
+        return f"(unknown: {self.reason})"
+
+
+def _soft(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Unresolved as exc:
+        return Unknown(str(exc))
 
 
 @dataclass
@@ -77,9 +95,9 @@ class Scope:
 def evaluate(value: Any, scope: Scope) -> Any:
     """The value of a normalized python-hcl2 value: literals stay, `${...}` strings are evaluated."""
     if isinstance(value, dict):
-        return {k: evaluate(v, scope) for k, v in value.items()}
+        return {k: _soft(lambda v=v: evaluate(v, scope)) for k, v in value.items()}
     if isinstance(value, list):
-        return [evaluate(v, scope) for v in value]
+        return [_soft(lambda v=v: evaluate(v, scope)) for v in value]
     if isinstance(value, str) and "${" in value:
         if value.startswith("${") and _closing(value, 2) == len(value) - 1:
             return _Parser(value[2:-1], scope).parse()
@@ -124,6 +142,7 @@ def _template(text: str, scope: Scope) -> Any:
         if end < 0:
             raise Unresolved(f"unterminated interpolation in {text!r}")
         part = _Parser(text[j + 2:end], scope).parse()
+        _opaque(part, refs=False)
         if isinstance(part, (Ref, dict, list)):
             return Ref("(interpolation)", text)  # known only after apply; opaque unless compared
         out.append(_str(part))
@@ -211,7 +230,9 @@ class _Parser:
         v = self.expr()
         if self.peek()[0] != "end":
             raise Unresolved(f"cannot read the expression {self.text!r}")
-        return v()
+        out = v()
+        _opaque(out, refs=False)
+        return out
 
     # grammar: each level returns a thunk, so `a ? b : c` evaluates only the chosen side -----------------------
     def expr(self) -> Callable[[], Any]:
@@ -293,7 +314,7 @@ class _Parser:
             if self.at(","):
                 self.take()
         self.take()
-        return lambda: [f() for f in items]
+        return lambda: [_soft(f) for f in items]
 
     def _map(self) -> Callable[[], Any]:
         pairs = []
@@ -311,7 +332,7 @@ class _Parser:
             if self.at(","):
                 self.take()
         self.take()
-        return lambda: {_str(k()): v() for k, v in pairs}
+        return lambda: {_str(k()): _soft(v) for k, v in pairs}
 
     def _for(self, close: str) -> Callable[[], Any]:
         self.take()  # for
@@ -419,6 +440,7 @@ def _raise(reason: str) -> Any:
 
 
 def _attr(v: Any, name: str) -> Any:
+    _opaque(v, refs=False)
     if isinstance(v, Ref):
         return Ref(v.type, v.name, v.key, f"{v.attr}.{name}" if v.attr else name)
     if isinstance(v, dict):
@@ -429,6 +451,7 @@ def _attr(v: Any, name: str) -> Any:
 
 
 def _index(v: Any, k: Any) -> Any:
+    _opaque(v, k, refs=False)
     if isinstance(v, Ref):
         if v.attr or v.key is not None:
             raise Unresolved(f"{v}[{k!r}] is known only after apply")
@@ -442,9 +465,11 @@ def _index(v: Any, k: Any) -> Any:
     raise Unresolved(f"cannot index {v!r} with {k!r}")
 
 
-def _opaque(*vals: Any) -> None:
+def _opaque(*vals: Any, refs: bool = True) -> None:
     for v in vals:
-        if isinstance(v, Ref):
+        if isinstance(v, Unknown):
+            raise Unresolved(v.reason)
+        if refs and isinstance(v, Ref):
             raise Unresolved(f"{v} is known only after apply")
 
 
@@ -483,7 +508,8 @@ def _binop(op: str, a: Callable[[], Any], b: Callable[[], Any]) -> Any:
     x, y = _num(x), _num(y)
     return {"<": lambda: x < y, ">": lambda: x > y, "<=": lambda: x <= y, ">=": lambda: x >= y,
             "+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y,
-            "/": lambda: x / y if y else _raise("division by zero"), "%": lambda: x % y if y else _raise("modulo 0")}[op]()
+            "/": lambda: x / y if y else _raise("division by zero"),
+            "%": lambda: x % y if y else _raise("modulo 0")}[op]()
 
 
 def _seq(v: Any) -> list[Any]:

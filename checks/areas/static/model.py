@@ -12,17 +12,23 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from checks.areas.cicd.terraform import blocks, parse_hcl
-from checks.areas.static.expr import Ref, Scope, Unresolved, evaluate
+from checks.areas.static.expr import Ref, Scope, Unknown, Unresolved, evaluate
 
 TFVARS_CANDIDATES = (
     "environments/{env}.tfvars", "envs/{env}.tfvars", "env/{env}.tfvars", "vars/{env}.tfvars",
     "tfvars/{env}.tfvars", "config/{env}.tfvars", "{env}.tfvars", "terraform.{env}.tfvars",
-    "{env}/terraform.tfvars", "environments/{env}/terraform.tfvars", "envs/{env}/terraform.tfvars",
+    "{env}/*.tfvars", "environments/{env}/*.tfvars", "envs/{env}/*.tfvars", "env/{env}/*.tfvars",
 )
 MAX_MODULE_DEPTH = 5
+# A module from outside the repo can hide a resource type only if its name or source hints at it
+# (terraform-aws-modules/s3-bucket/aws, cloudposse/dynamodb/aws, ...).
+REMOTE_HINTS = {"aws_dynamodb_table": ("dynamo", "table"), "aws_s3_bucket": ("s3", "bucket", "storage"),
+                "aws_backup": ("backup",), "aws_iam_role": ("iam", "role"),
+                "data.aws_iam_policy_document": ("iam", "policy")}
 _MISSING = object()
 
 
@@ -69,7 +75,10 @@ class Node:
             if default is _MISSING:
                 raise Unresolved(f"{attr} is not set")
             return default
-        return evaluate(self.body[attr], self.scope)
+        value = evaluate(self.body[attr], self.scope)
+        if isinstance(value, Unknown):
+            raise Unresolved(value.reason)
+        return value
 
     def blocks(self, name: str) -> list[Node]:
         """The nested blocks called `name`, static ones and those a `dynamic "name"` block generates."""
@@ -131,6 +140,10 @@ class Skipped:
     file: str
     line: int
     reason: str
+    remote: bool = False  # a module from outside the repo (registry, git): not followed
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} {self.address}: {self.reason}"
 
 
 @dataclass
@@ -153,20 +166,32 @@ class Model:
     def instances(self, type_: str) -> list[Instance]:
         return [i for r in self.roots for i in r.instances if i.type == type_]
 
-    def skipped(self, type_: str) -> list[Skipped]:
-        return [s for r in self.roots for s in r.skipped if s.type in (type_, "module")]
+    def skipped(self, type_: str) -> list[str]:
+        """Why some instances of a type may exist unseen: unresolved count/for_each, unfollowed modules."""
+        mine = [s for r in self.roots for s in r.skipped if s.type in (type_, "module")]
+        out = [str(s) for s in mine if not s.remote]
+        hints = next((h for prefix, h in REMOTE_HINTS.items() if type_.startswith(prefix)), None)
+        remote = [s for s in mine if s.remote and (hints is None or any(
+            x in f"{s.address} {s.reason}".lower() for x in hints))]
+        if remote:
+            out.append(f"{len(remote)} module(s) from outside the repo are not followed (first: {remote[0].file}:"
+                       f"{remote[0].line} {remote[0].address} source {remote[0].reason})")
+        return out
 
     def find(self, type_: str, attr: str, value: str) -> tuple[list[Instance], list[str]]:
         """Instances of a type whose `attr` evaluates to value, and why others could not be judged."""
         found, unknown = [], []
         for i in self.instances(type_):
             try:
-                if i.get(attr, None) == value:
-                    found.append(i)
+                got = i.get(attr, None)
             except Unresolved as exc:
                 unknown.append(f"{i.file}:{i.line} {i.address}.{attr}: {exc}")
-        unknown += [f"{s.file}:{s.line} {s.address}: {s.reason}" for s in self.skipped(type_)]
-        return found, unknown
+                continue
+            if isinstance(got, Ref):
+                unknown.append(f"{i.file}:{i.line} {i.address}.{attr} is {got}, known only after apply")
+            elif got == value:
+                found.append(i)
+        return found, unknown + self.skipped(type_)
 
 
 # building ---------------------------------------------------------------------------------------------------------
@@ -227,7 +252,11 @@ def find_tfvars(d: str, paths: set[str], env: str, pattern: str = "") -> list[st
     for pat in patterns:
         cand = pat.replace("{env}", env)
         for p in (rel(cand), posixpath.normpath(cand)):
-            if p in paths and p not in out:
+            if "*" in p:
+                matches = sorted(x for x in paths if x.endswith(".tfvars") and fnmatchcase(x, p) and x not in out)
+                if matches:
+                    return out + matches
+            elif p in paths and p not in out:
                 return out + [p]
     return out
 
@@ -390,9 +419,7 @@ def _call(root: Root, name: str, body: dict[str, Any], f: str, lines: list[str],
     line = _span(lines, "module", (name,))[0]
     src = _local_source(d, body.get("source"))
     if src is None or src not in dirs:
-        root.skipped.append(Skipped(f"{prefix}module.{name}", "module", f, line,
-                                    f"module source {body.get('source')!r} is not a local directory of this repo; "
-                                    "its resources are not checked"))
+        root.skipped.append(Skipped(f"{prefix}module.{name}", "module", f, line, str(body.get("source")), True))
         return
     try:
         expanded = _expand(body, scope)

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from checks.areas.dynamodb.views import runs_at
-from checks.areas.static.expr import Ref, Unresolved
+from checks.areas.static.expr import Ref, Unknown, Unresolved
 from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, Node
 from checks.core.config import CRON, Env, Key
@@ -87,8 +87,8 @@ def pitr(t: Instance, env: Env) -> list[Finding]:
     enabled = any(_enabled(b.get("enabled", False)) for b in t.blocks("point_in_time_recovery"))
     if enabled:
         return []
-    return [_f("DDB-03", t, "point_in_time_recovery", "point-in-time recovery is not enabled "
-               f"({'no point_in_time_recovery block' if not t.blocks('point_in_time_recovery') else 'enabled = false'})",
+    why = "no point_in_time_recovery block" if not t.blocks("point_in_time_recovery") else "enabled = false"
+    return [_f("DDB-03", t, "point_in_time_recovery", f"point-in-time recovery is not enabled ({why})",
                f"add `point_in_time_recovery {{ enabled = true }}` to {t.address}")]
 
 
@@ -133,9 +133,9 @@ def deletion_protection(t: Instance, env: Env) -> list[Finding]:
         return []
     if _enabled(t.get("deletion_protection_enabled", False)):
         return []
-    return [_f("PDV-02", t, "deletion_protection_enabled",
-               f"deletion protection is off ({'deletion_protection_enabled not set' if not t.has('deletion_protection_enabled') else 'deletion_protection_enabled = false'}) "
-               f"in env {env.name}, expected on", "deletion_protection_enabled = true")]
+    why = "deletion_protection_enabled " + ("= false" if t.has("deletion_protection_enabled") else "not set")
+    return [_f("PDV-02", t, "deletion_protection_enabled", f"deletion protection is off ({why}) in env {env.name}, "
+               "expected on", "deletion_protection_enabled = true")]
 
 
 def tags(i: Instance, expected: dict[str, str]) -> list[Finding]:
@@ -148,8 +148,8 @@ def tags(i: Instance, expected: dict[str, str]) -> list[Finding]:
     out = []
     for key, want in expected.items():
         got = effective.get(key)
-        if isinstance(got, Ref):
-            raise Unresolved(f"tag {key} of {i.address} is {got}, known only after apply")
+        if isinstance(got, (Ref, Unknown)):
+            raise Unresolved(f"tag {key} of {i.address} cannot be known before apply: {got}")
         if got != want:
             state = "missing" if got is None else f"{got!r}"
             out.append(_f("DDB-05", i, "tags", f"tag {key} is {state}, expected {want!r}",
@@ -243,8 +243,9 @@ def attached(model: Model, bucket: Instance, type_: str) -> tuple[list[Instance]
             continue
         if isinstance(b, Ref) and bucket.refers(b) or isinstance(b, str) and b == name:
             found.append(i)
-    unknown += [f"{s.file}:{s.line} {s.address}: {s.reason}" for s in model.skipped(type_)]
-    return found, unknown
+        elif isinstance(b, Ref) and b.type == "(interpolation)":
+            unknown.append(f"{i.file}:{i.line} {i.address}.bucket is {b.name}, known only after apply")
+    return found, unknown + model.skipped(type_)
 
 
 def versioning(bucket: Instance, subs: list[Instance]) -> list[Finding]:
@@ -258,7 +259,7 @@ def versioning(bucket: Instance, subs: list[Instance]) -> list[Finding]:
     at = subs[0] if subs else bucket
     return [_f("S3-03", at, "versioning_configuration" if subs else "", "versioning is not Enabled"
                + ("" if subs else f" (no aws_s3_bucket_versioning for {bucket.address})"),
-               f"resource \"aws_s3_bucket_versioning\" \"{bucket.name}\" {{ bucket = {bucket.type}.{bucket.name}.id "
+               f"resource \"aws_s3_bucket_versioning\" \"{bucket.name}\" {{ bucket = {bucket.address}.id "
                "versioning_configuration { status = \"Enabled\" } }" if not subs else
                'versioning_configuration { status = "Enabled" }')]
 
@@ -279,14 +280,14 @@ def encryption(bucket: Instance, subs: list[Instance], env: Env) -> list[Finding
     return [_f("S3-06", at, "rule" if subs else "", f"default encryption is {found or 'not declared'}, expected "
                f"{want.encryption} with bucket key {'on' if want.bucket_key else 'off'}",
                block if subs else f'resource "aws_s3_bucket_server_side_encryption_configuration" "{bucket.name}" '
-               f"{{ bucket = {bucket.type}.{bucket.name}.id {block} }}")]
+               f"{{ bucket = {bucket.address}.id {block} }}")]
 
 
 def public_access_block(bucket: Instance, subs: list[Instance]) -> list[Finding]:
     if not subs:
         return [_f("S3-02", bucket, "", f"no aws_s3_bucket_public_access_block for {bucket.address}",
                    f'resource "aws_s3_bucket_public_access_block" "{bucket.name}" {{ bucket = '
-                   f"{bucket.type}.{bucket.name}.id " + " ".join(f"{f} = true" for f in PAB_FLAGS) + " }")]
+                   f"{bucket.address}.id " + " ".join(f"{f} = true" for f in PAB_FLAGS) + " }")]
     p = subs[0]
     off = [f for f in PAB_FLAGS if not _enabled(p.get(f, False))]
     return [_f("S3-02", p, off[0], f"public access block flags not true: {', '.join(off)}",
@@ -329,6 +330,9 @@ def _policy_document(model: Model, ref: Ref) -> list[dict[str, Any]]:
 
 def policy(bucket: Instance, subs: list[Instance], statements: list[dict[str, Any]], env: Env) -> list[Finding]:
     at = subs[0] if subs else bucket
+    for s in statements:
+        if isinstance(s.get("Sid"), (Ref, Unknown)):
+            raise Unresolved(f"a statement Sid of the policy of {at.address} is {s.get('Sid')}")
     missing = sorted(set(env.s3.policy_statements) - {s.get("Sid") for s in statements})
     if not missing:
         return []
@@ -337,7 +341,8 @@ def policy(bucket: Instance, subs: list[Instance], statements: list[dict[str, An
                + ("" if subs else f' (resource "aws_s3_bucket_policy" "{bucket.name}")'))]
 
 
-def denies_insecure_transport(bucket: Instance, subs: list[Instance], statements: list[dict[str, Any]]) -> list[Finding]:
+def denies_insecure_transport(bucket: Instance, subs: list[Instance],
+                              statements: list[dict[str, Any]]) -> list[Finding]:
     def insecure(cond: Any) -> bool:
         v = (cond or {}).get("Bool", {}).get("aws:SecureTransport", "") if isinstance(cond, dict) else ""
         return str(v[0] if isinstance(v, list) and v else v).lower() == "false"
@@ -346,7 +351,7 @@ def denies_insecure_transport(bucket: Instance, subs: list[Instance], statements
     at = subs[0] if subs else bucket
     return [_f("S3-06", at, "policy", "bucket policy has no Deny on aws:SecureTransport = false",
                '{ Sid = "DenyInsecureTransport", Effect = "Deny", Principal = "*", Action = "s3:*", Resource = '
-               f'[{bucket.type}.{bucket.name}.arn, "${{{bucket.type}.{bucket.name}.arn}}/*"], Condition = '
+               f'[{bucket.address}.arn, "${{{bucket.address}.arn}}/*"], Condition = '
                '{ Bool = { "aws:SecureTransport" = "false" } } } in the bucket policy')]
 
 
@@ -362,7 +367,7 @@ def lifecycle(bucket: Instance, subs: list[Instance], env: Env) -> list[Finding]
         return [_f("S3-03", at, "rule" if subs else "", f"no lifecycle rule {want.rule} (found: "
                    f"{', '.join(str(k) for k in by_id) or 'none'})",
                    fix if subs else f'resource "aws_s3_bucket_lifecycle_configuration" "{bucket.name}" {{ bucket = '
-                   f"{bucket.type}.{bucket.name}.id {fix} }}")]
+                   f"{bucket.address}.id {fix} }}")]
     days = [e.get("noncurrent_days", None) for e in r.blocks("noncurrent_version_expiration")]
     status = r.get("status", "")
     if status == "Enabled" and want.noncurrent_days in days:
@@ -377,9 +382,10 @@ def logging(bucket: Instance, subs: list[Instance], env: Env) -> list[Finding]:
     if target in found:
         return []
     at = subs[0] if subs else bucket
-    return [_f("S3-02", at, "target_bucket" if subs else "", f"access logs go to {', '.join(map(str, found)) or 'nowhere'}"
-               f", expected {target}", f'resource "aws_s3_bucket_logging" "{bucket.name}" {{ bucket = '
-               f'{bucket.type}.{bucket.name}.id target_bucket = "{target}" target_prefix = "..." }}')]
+    now = ", ".join(map(str, found)) or "nowhere"
+    return [_f("S3-02", at, "target_bucket" if subs else "", f"access logs go to {now}, expected {target}",
+               f'resource "aws_s3_bucket_logging" "{bucket.name}" {{ bucket = '
+               f'{bucket.address}.id target_bucket = "{target}" target_prefix = "..." }}')]
 
 
 def _bucket_name_of(model: Model, v: Any) -> str:
@@ -456,6 +462,27 @@ def _norm(c: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"\s*([<>=!~]+)\s*", r" \1 ", c)).strip().replace(" ,", ",")
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text))
+
+
+def within(found: str, want: str) -> bool:
+    """Does `found` allow only versions that `want` allows? (equal, or a narrower `~>` / `>=` of the same kind)"""
+    if _norm(found) == _norm(want):
+        return True
+    f, w = found.strip(), want.strip()
+    for op in ("~>", ">="):
+        if f.startswith(op) and w.startswith(op) and "," not in f + w:
+            fv, wv = _version(f), _version(w)
+            if not fv or not wv:
+                return False
+            if op == ">=":
+                return fv >= wv
+            # ~> 5.0 allows >= 5.0, < 6; ~> 5.50 (>= 5.50, < 6) and ~> 5.50.1 (< 5.51) are inside it
+            return fv[:len(wv) - 1] == wv[:-1] and fv >= wv
+    return False
+
+
 def has_upper_bound(constraint: str) -> bool:
     """`~> 5.0`, `< 6`, `<= 5.9`, `= 5.1` or a bare version cap the version; `>= 5.0` alone does not."""
     for part in constraint.split(","):
@@ -497,9 +524,9 @@ def versions(root_dir: str, tf_blocks: list[tuple[str, dict[str, Any]]], texts: 
                                f"no required_version, expected {want.required_version!r}",
                                f'terraform {{ required_version = "{want.required_version}" }}'))
         for f, v in rv:
-            if _norm(v) != _norm(want.required_version):
+            if not within(v, want.required_version):
                 out.append(Finding("CICD-02", f"{where} terraform", f, line(f, r"required_version"),
-                                   f"required_version is {v!r}, expected {want.required_version!r} "
+                                   f"required_version is {v!r}, expected {want.required_version!r} or narrower "
                                    "(terraform.required_version in environments.toml)",
                                    f'required_version = "{want.required_version}"'))
     if kind == "aws_provider" and want.aws_provider:
@@ -509,9 +536,9 @@ def versions(root_dir: str, tf_blocks: list[tuple[str, dict[str, Any]]], texts: 
                                f'required_providers {{ aws = {{ source = "hashicorp/aws", version = '
                                f'"{want.aws_provider}" }} }}'))
         for f, v in aws:
-            if v and _norm(v) != _norm(want.aws_provider):
+            if v and not within(v, want.aws_provider):
                 out.append(Finding("CICD-02", f"{where} required_providers.aws", f, line(f, r"^\s*version\s*="),
-                                   f"aws provider constraint is {v!r}, expected {want.aws_provider!r} "
+                                   f"aws provider constraint is {v!r}, expected {want.aws_provider!r} or narrower "
                                    "(terraform.aws_provider in environments.toml)", f'version = "{want.aws_provider}"'))
     for f, v in aws if kind == "upper_bound" else []:
         if not lock and (not v or not has_upper_bound(v)):

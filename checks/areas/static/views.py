@@ -77,9 +77,14 @@ def judge(where: str, fn: Callable[..., list[Finding]], *args: Any) -> list[Find
         raise Unverifiable(f"{where}: cannot be resolved statically: {exc}") from None
 
 
+def _reasons(unknown: list[str], limit: int = 5) -> str:
+    more = f"; and {len(unknown) - limit} more" if len(unknown) > limit else ""
+    return "; ".join(unknown[:limit]) + more
+
+
 def _unknown(what: str, unknown: list[str]) -> Unverifiable:
     return Unverifiable(f"{what} is not among the resources whose names are known; cannot be resolved "
-                        f"statically: {'; '.join(unknown)}")
+                        f"statically: {_reasons(unknown)}")
 
 
 class StaticView:
@@ -94,7 +99,11 @@ class StaticView:
         return {"resource": self.name}
 
     def _home(self, types: tuple[str, ...]) -> str:
-        """Where a missing resource belongs: the first .tf file of the root that declares related resources."""
+        """Where a missing resource belongs: next to an expected table, else to related resources."""
+        for t in self.env.tables:
+            found, _ = self.model.find("aws_dynamodb_table", "name", t)
+            if found:
+                return found[0].file
         for r in self.model.roots:
             for i in r.instances:
                 if i.type in types:
@@ -174,7 +183,8 @@ class BackupTf(StaticView):
                             f"no aws_backup_plan named {want.plan} for env {self.env.name}",
                             f'resource "aws_backup_plan" "this" {{ name = "{want.plan}" rule {{ rule_name = '
                             f'"{want.frequency}" target_vault_name = aws_backup_vault.this.name schedule = '
-                            f'"{rules.CRON[want.frequency]}" lifecycle {{ delete_after = {want.retention_days} }} }} }}')]
+                            f'"{rules.CRON[want.frequency]}" lifecycle {{ delete_after = '
+                            f"{want.retention_days} }} }} }}")]
         return judge(f"{p.file}:{p.line} {p.address}", rules.backup_plan, p, self.env)
 
     def copy(self) -> list[Finding]:
@@ -192,7 +202,7 @@ class BackupTf(StaticView):
                 continue
             if isinstance(ref, Ref) and p.refers(ref) or ref == self.env.backup.plan:
                 sels.append(s)
-        unknown += [f"{s.file}:{s.line} {s.address}: {s.reason}" for s in self.model.skipped("aws_backup_selection")]
+        unknown += self.model.skipped("aws_backup_selection")
         tags = self.env.table_tags()
         for s in sels:
             if judge(f"{s.file}:{s.line} {s.address}", lambda s=s: [True] if rules.selection_covers(s, t, tags)
@@ -200,7 +210,7 @@ class BackupTf(StaticView):
                 return []
         if unknown:
             raise Unverifiable(f"no selection known to cover table {self.name}; cannot be resolved statically: "
-                               + "; ".join(unknown))
+                               + _reasons(unknown))
         at = sels[0] if sels else p
         what = (f"no aws_backup_selection of {p.address} covers table {table.name} by ARN or tag" if sels else
                 f"no aws_backup_selection uses {p.address}")
@@ -223,7 +233,7 @@ class BucketTf(StaticView):
 
     def declared(self) -> list[Finding]:
         try:
-            self.bucket
+            _ = self.bucket
         except Missing:
             return [Finding("S3-01", "aws_s3_bucket", self._home(("aws_s3_bucket",)), 0,
                             f"no aws_s3_bucket named {self.name} for env {self.env.name} (tfvars: {self.tfvars()})",
@@ -235,7 +245,7 @@ class BucketTf(StaticView):
         found, unknown = rules.attached(self.model, b, type_)
         if not found and unknown:
             raise Unverifiable(f"no {type_} known to belong to {b.address}; cannot be resolved statically: "
-                               + "; ".join(unknown))
+                               + _reasons(unknown))
         return found
 
     def rule(self, fn: Callable[..., list[Finding]], type_: str, *args: Any) -> list[Finding]:
