@@ -58,9 +58,9 @@ def snapshot_of(repo: Path, env) -> Snapshot:
     return snap
 
 
-def run_static(repo: Path, env_name: str = "local") -> dict[str, tuple[str, str, str]]:
+def run_static(repo: Path, env_name: str = "local", env=None) -> dict[str, tuple[str, str, str]]:
     """test id -> (outcome, catalog id, message) for every tests/static function and parameter."""
-    env = ENVS[env_name]
+    env = env or ENVS[env_name]
     snap = snapshot_of(repo, env)
     v._CACHE.clear()
     out = {}
@@ -247,6 +247,16 @@ def test_ddb04_plan_schedule_retention_and_copy(repo):
     assert "copies to af-south-1, expected a vault in eu-west-1" in r[
         "test_backup_copy_declared[bbws-dynamodb-prod-hourly]"][2]
     assert run_static(repo, "dev")["test_backup_copy_declared[bbws-dynamodb-dev-daily]"][0] == "skipped"
+
+
+def test_ddb04_no_tables_expected_no_backup_required(repo):
+    import dataclasses
+    dev = ENVS["dev"]
+    env = dataclasses.replace(dev, dynamodb=dataclasses.replace(dev.dynamodb, tables={}))
+    (repo / BACKUP).unlink()
+    r = run_static(repo, env=env)
+    assert not failing(r), failing(r)
+    assert r["test_backup_vault_declared[bbws-dynamodb-dev-daily]"][0] == "skipped"
 
 
 def test_ddb04_vault_and_plan_missing(repo):
