@@ -7,9 +7,8 @@ snapshot keeps one per path), so the static views work when the cicd area is des
 from __future__ import annotations
 
 from checks.areas.cicd.collector import infra_root, record, repo_files
+from checks.areas.static.reads import SUFFIXES
 from checks.core.collect import Context
-
-SUFFIXES = (".tf", ".tfvars", ".terraform.lock.hcl")
 
 
 def collect(ctx: Context) -> None:

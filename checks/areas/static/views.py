@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from checks.areas.static import rules
+from checks.areas.static import reads, rules
 from checks.areas.static.expr import Ref, Unresolved
 from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, build
@@ -37,16 +37,16 @@ def env_names(env: Env) -> list[str]:
 
 def repo_texts(snapshot: Snapshot) -> dict[str, str] | None:
     """The recorded .tf / .tfvars / lock file texts by repo path; None when no infra repo was read."""
-    listing = snapshot.get("file", "", "List", path=".")
+    listing = reads.seen(snapshot, reads.listing())
     if listing is None:
         return None
     if not listing.ok:
         raise Unverifiable.of(listing, "the infra repo's Terraform")
     out = {}
     for rel in (listing.response or {}).get("files", []):
-        if not rel.endswith((".tf", ".tfvars", ".terraform.lock.hcl")):
+        if not rel.endswith(reads.SUFFIXES):
             continue
-        obs = snapshot.get("file", "", "Read", path=rel)
+        obs = reads.seen(snapshot, reads.file_text(rel))
         if obs is None or not obs.ok:
             raise Unverifiable.of(obs, rel)
         out[rel] = (obs.response or {}).get("text", "")
