@@ -7,6 +7,7 @@ snapshot keeps one per path), so the static views work when the cicd area is des
 from __future__ import annotations
 
 from checks.areas.cicd.collector import infra_root, record, repo_files
+from checks.areas.static.envs import env_names
 from checks.areas.static.reads import SUFFIXES
 from checks.core.collect import Context
 
@@ -16,6 +17,8 @@ def collect(ctx: Context) -> None:
     if root is None:
         return
     ctx.snapshot.meta["infra_repo"] = str(root)
+    # which roots belong to another env is judged from every env of environments.toml; a replay has only one
+    ctx.snapshot.meta["static_envs"] = env_names(ctx.env)
     if not root.is_dir():
         record(ctx, "file", "List", {"path": "."},
                error={"code": "FileNotFound", "message": f"infra repo {root} is not a directory"})

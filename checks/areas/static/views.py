@@ -10,29 +10,20 @@ from __future__ import annotations
 import posixpath
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from checks.areas.static import reads, rules
+from checks.areas.static.envs import env_names
 from checks.areas.static.expr import Ref, Unresolved
 from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, build
-from checks.core.config import ConfigError, Env, load
+from checks.core.config import Env
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.snapshot import Snapshot
 
 NO_INFRA = "no infra repo: pass --infra-repo PATH or set infra_repo in environments.toml"
 _CACHE: dict[tuple[int, str], Model] = {}
 _LOCK = threading.Lock()
-
-
-def env_names(env: Env) -> list[str]:
-    """Every env of the environments.toml this env came from (to leave out roots named for another env)."""
-    try:
-        names = list(load(env.source)) if env.source and Path(env.source).is_file() else []
-    except ConfigError:
-        names = []
-    return sorted(set(names) | {env.name})
 
 
 def repo_texts(snapshot: Snapshot) -> dict[str, str] | None:
@@ -61,7 +52,8 @@ def model_of(snapshot: Snapshot, env: Env) -> tuple[Model, dict[str, str]]:
     with _LOCK:
         if key not in _CACHE:
             _CACHE.clear()
-            _CACHE[key] = build(texts, env.name, env_names(env), env.terraform.tfvars)
+            names = snapshot.meta.get("static_envs") or env_names(env)
+            _CACHE[key] = build(texts, env.name, list(names), env.terraform.tfvars)
         model = _CACHE[key]
     if model.errors:
         raise Unverifiable("cannot check the Terraform statically: " + "; ".join(model.errors))
