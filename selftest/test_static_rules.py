@@ -250,9 +250,8 @@ def test_ddb04_plan_schedule_retention_and_copy(repo):
 
 
 def test_ddb04_no_tables_expected_no_backup_required(repo):
-    import dataclasses
     dev = ENVS["dev"]
-    env = dataclasses.replace(dev, dynamodb=dataclasses.replace(dev.dynamodb, tables={}))
+    env = dev.model_copy(update={"dynamodb": dev.dynamodb.model_copy(update={"tables": {}})})
     (repo / BACKUP).unlink()
     r = run_static(repo, env=env)
     assert not failing(r), failing(r)

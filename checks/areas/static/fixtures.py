@@ -32,6 +32,8 @@ def gsi_tf(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def backup_tf(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> v.BackupTf:
+    if env.backup is None:
+        pytest.skip(env.absent("backup"))
     return _view(v.BackupTf, snapshot, env, request.param)
 
 
@@ -42,6 +44,8 @@ def bucket_tf(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> v
 
 @pytest.fixture
 def versions_tf(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> v.VersionsTf:
+    if env.terraform is None:
+        pytest.skip(env.absent("terraform"))
     return _view(v.VersionsTf, snapshot, env, request.param)
 
 
@@ -54,7 +58,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         else:
             metafunc.parametrize("table_tf", list(env.tables), indirect=True, ids=str)
     if "backup_tf" in names:
-        metafunc.parametrize("backup_tf", [env.backup.plan], indirect=True, ids=str)
+        metafunc.parametrize("backup_tf", [env.backup.plan if env.backup else "backup"], indirect=True, ids=str)
     if "bucket_tf" in names:
         metafunc.parametrize("bucket_tf", [env.s3.bucket], indirect=True, ids=str)
     if "versions_tf" in names:

@@ -53,7 +53,7 @@ def model_of(snapshot: Snapshot, env: Env) -> tuple[Model, dict[str, str]]:
         if key not in _CACHE:
             _CACHE.clear()
             names = snapshot.meta.get("static_envs") or env_names(env)
-            _CACHE[key] = build(texts, env.name, list(names), env.terraform.tfvars)
+            _CACHE[key] = build(texts, env.name, list(names), env.terraform.tfvars if env.terraform else "")
         model = _CACHE[key]
     if model.errors:
         raise Unverifiable("cannot check the Terraform statically: " + "; ".join(model.errors))
