@@ -80,7 +80,8 @@ HONOURED = {
     "terraform.lock_table": "tests/cicd/test_plan.py::test_lock_table_key",
     "terraform.state_key": "tests/cicd/test_apply.py::test_state_parses",
     "terraform.required_version": "tests/cicd/test_plan.py::test_terraform_parses",
-    "terraform.aws_provider": "tests/cicd/test_plan.py::test_terraform_parses",
+    "terraform.aws_provider": "tests/static/test_versions_tf.py::test_aws_provider_version",
+    "terraform.tfvars": "tests/static/test_dynamodb_tf.py::test_table_declared",
     "terraform.stale_lock_minutes": "tests/cicd/test_state_locks.py::test_lock_not_stale",
     "terraform.allow_destroy": "tests/cicd/test_plan.py::test_plan_no_stateful_destroy",
     "github.workflow": "tests/cicd/test_workflows.py::test_workflow_exists",
@@ -104,7 +105,7 @@ def test_every_key_is_listed():
     assert keys - set(HONOURED) == set(), "keys no check is listed for: make a check read them, or remove them"
 
 
-PENDING = {"terraform.aws_provider": "helper static's CICD-02 check of the provider constraint is not merged yet"}
+PENDING: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=PENDING[k]))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-AREAS = ("dynamodb", "s3", "cicd", "pdv")
+AREAS = ("dynamodb", "s3", "cicd", "pdv", "static")
 
 
 def collectors() -> list[Callable[[Any], None]]:

@@ -131,6 +131,7 @@ class Terraform(_Model):
     aws_provider: str = "~> 5.0"
     stale_lock_minutes: Count = 15
     allow_destroy: list[str] = []
+    tfvars: str = ""  # the env\'s tfvars file relative to each Terraform root; "" looks for the usual names
 
 
 class GitHub(_Model):

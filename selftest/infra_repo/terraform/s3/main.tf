@@ -80,6 +80,28 @@ resource "aws_s3_bucket_policy" "templates" {
         Resource  = [aws_s3_bucket.templates.arn, "${aws_s3_bucket.templates.arn}/*"]
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       },
+      {
+        Sid       = "DenyPublicAccess"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:PutBucketPublicAccessBlock"
+        Resource  = aws_s3_bucket.templates.arn
+        Condition = { StringNotEquals = { "aws:PrincipalAccount" = data.aws_caller_identity.current.account_id } }
+      },
+      {
+        Sid       = "AllowLambdaReadTemplates"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:role/bbws-app-lambda-${var.environment}" }
+        Action    = "s3:GetObject"
+        Resource  = "${aws_s3_bucket.templates.arn}/*"
+      },
+      {
+        Sid       = "AllowTerraformManagement"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.templates.arn, "${aws_s3_bucket.templates.arn}/*"]
+      },
     ]
   })
 }

@@ -1,0 +1,1 @@
+"""Static checks: environments.toml's expectations checked in the infra repo's Terraform before deploy."""

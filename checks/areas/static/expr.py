@@ -1,0 +1,581 @@
+"""A small, safe evaluator for the Terraform expressions python-hcl2 leaves as `${...}` strings.
+
+It knows literals, strings with interpolation, lists, maps, `var.*`, `local.*`, `each.*`,
+`count.index`, a dynamic block's iterator, indexing, `==`/`!=`/`&&`/`||`/`!`/comparisons,
+the conditional operator, `for` expressions and a handful of pure functions. A reference to a
+resource, data source or module becomes a `Ref` (an opaque value that names what it points at);
+anything else raises `Unresolved`, which a check reports as "cannot be resolved statically",
+never as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Unresolved(Exception):
+    """The value cannot be known before `terraform plan`."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to another object's attribute: aws_s3_bucket.templates[0].arn -> (type, name, key, attr)."""
+    type: str
+    name: str
+    key: Any = None
+    attr: str = ""
+
+    @property
+    def address(self) -> str:
+        return f"{self.type}.{self.name}"
+
+    def __str__(self) -> str:
+        if self.type == "(interpolation)":
+            return f'"{self.name}"'
+        idx = "" if self.key is None else f"[{json.dumps(self.key)}]"
+        return f"{self.address}{idx}{'.' + self.attr if self.attr else ''}"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A map or list element that cannot be evaluated; the rest of the value still can."""
+    reason: str
+
+    def __str__(self) -> str:
+        return f"(unknown: {self.reason})"
+
+
+def _soft(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Unresolved as exc:
+        return Unknown(str(exc))
+
+
+@dataclass
+class Scope:
+    """What names mean: variables, locals (evaluated on first use) and bound iterators."""
+    variables: dict[str, Any] = field(default_factory=dict)
+    locals_raw: dict[str, Any] = field(default_factory=dict)
+    bindings: dict[str, Any] = field(default_factory=dict)
+    why_missing: dict[str, str] = field(default_factory=dict)  # var name -> why it has no value
+    _locals: dict[str, Any] = field(default_factory=dict)
+    _busy: set[str] = field(default_factory=set)
+
+    def bind(self, **names: Any) -> Scope:
+        return Scope(self.variables, self.locals_raw, {**self.bindings, **names}, self.why_missing,
+                     self._locals, self._busy)
+
+    def var(self, name: str) -> Any:
+        if name in self.variables:
+            return self.variables[name]
+        raise Unresolved(self.why_missing.get(name, f"var.{name} is not declared"))
+
+    def local(self, name: str) -> Any:
+        if name in self._locals:
+            return self._locals[name]
+        if name not in self.locals_raw:
+            raise Unresolved(f"local.{name} is not defined")
+        if name in self._busy:
+            raise Unresolved(f"local.{name} refers to itself")
+        self._busy.add(name)
+        try:
+            value = evaluate(self.locals_raw[name], Scope(self.variables, self.locals_raw, {}, self.why_missing,
+                                                          self._locals, self._busy))
+        finally:
+            self._busy.discard(name)
+        self._locals[name] = value
+        return value
+
+
+def evaluate(value: Any, scope: Scope) -> Any:
+    """The value of a normalized python-hcl2 value: literals stay, `${...}` strings are evaluated."""
+    if isinstance(value, dict):
+        return {k: _soft(lambda v=v: evaluate(v, scope)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_soft(lambda v=v: evaluate(v, scope)) for v in value]
+    if isinstance(value, str) and "${" in value:
+        if value.startswith("${") and _closing(value, 2) == len(value) - 1:
+            return _Parser(value[2:-1], scope).parse()
+        return _template(value, scope)
+    return value
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the `}` that closes the `${` opened just before `start` (-1 when none)."""
+    depth, i, quote = 1, start, False
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                quote = False
+        elif c == '"':
+            quote = True
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _template(text: str, scope: Scope) -> Any:
+    out, i = [], 0
+    while i < len(text):
+        j = text.find("${", i)
+        if j < 0 or (j > 0 and text[j - 1] == "$"):
+            out.append(text[i:] if j < 0 else text[i:j + 2])
+            if j < 0:
+                break
+            i = j + 2
+            continue
+        out.append(text[i:j])
+        end = _closing(text, j + 2)
+        if end < 0:
+            raise Unresolved(f"unterminated interpolation in {text!r}")
+        part = _Parser(text[j + 2:end], scope).parse()
+        _opaque(part, refs=False)
+        if isinstance(part, (Ref, dict, list)):
+            return Ref("(interpolation)", text)  # known only after apply; opaque unless compared
+        out.append(_str(part))
+        i = end + 1
+    return "".join(out)
+
+
+def _str(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+TOKEN = re.compile(r"""\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>")|(?P<id>[A-Za-z_][A-Za-z0-9_-]*)|
+    (?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||[{}\[\]().,=:?!<>+\-*/%]))""", re.X)
+
+
+class _Parser:
+    def __init__(self, text: str, scope: Scope):
+        self.text, self.scope, self.pos = text, scope, 0
+        self.toks: list[tuple[str, Any]] = self._lex()
+        self.i = 0
+
+    # lexing -------------------------------------------------------------------------------------------------
+    def _lex(self) -> list[tuple[str, Any]]:
+        toks, t, i = [], self.text, 0
+        while i < len(t):
+            if t[i].isspace():
+                i += 1
+                continue
+            m = TOKEN.match(t, i)
+            if not m:
+                raise Unresolved(f"cannot read the expression {t!r}")
+            if m.group("str"):
+                j, buf = m.end(), []
+                while j < len(t) and t[j] != '"':
+                    if t[j] == "\\" and j + 1 < len(t):
+                        buf.append({"n": "\n", "t": "\t"}.get(t[j + 1], t[j + 1]))
+                        j += 2
+                    elif t.startswith("${", j):
+                        end = _closing(t, j + 2)
+                        if end < 0:
+                            raise Unresolved(f"unterminated interpolation in {t!r}")
+                        buf.append(t[j:end + 1])
+                        j = end + 1
+                    else:
+                        buf.append(t[j])
+                        j += 1
+                toks.append(("str", "".join(buf)))
+                i = j + 1
+            elif m.group("num"):
+                n = m.group("num")
+                toks.append(("lit", float(n) if "." in n else int(n)))
+                i = m.end()
+            elif m.group("id"):
+                toks.append(("id", m.group("id")))
+                i = m.end()
+            else:
+                toks.append(("op", m.group("op")))
+                i = m.end()
+        return toks
+
+    # parsing helpers ----------------------------------------------------------------------------------------
+    def peek(self, k: int = 0) -> tuple[str, Any]:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else ("end", None)
+
+    def take(self) -> tuple[str, Any]:
+        tok = self.peek()
+        self.i += 1
+        return tok
+
+    def at(self, op: str) -> bool:
+        return self.peek() == ("op", op)
+
+    def expect(self, op: str) -> None:
+        if self.take() != ("op", op):
+            raise Unresolved(f"cannot read the expression {self.text!r} (expected {op!r})")
+
+    def parse(self) -> Any:
+        v = self.expr()
+        if self.peek()[0] != "end":
+            raise Unresolved(f"cannot read the expression {self.text!r}")
+        out = v()
+        _opaque(out, refs=False)
+        return out
+
+    # grammar: each level returns a thunk, so `a ? b : c` evaluates only the chosen side -----------------------
+    def expr(self) -> Callable[[], Any]:
+        cond = self.binary(0)
+        if self.at("?"):
+            self.take()
+            yes = self.expr()
+            self.expect(":")
+            no = self.expr()
+            return lambda: yes() if _truth(cond()) else no()
+        return cond
+
+    LEVELS = (("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%"))
+
+    def binary(self, level: int) -> Callable[[], Any]:
+        if level == len(self.LEVELS):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.peek()[0] == "op" and self.peek()[1] in self.LEVELS[level]:
+            op = self.take()[1]
+            right = self.binary(level + 1)
+            left = (lambda a, b, o: lambda: _binop(o, a, b))(left, right, op)
+        return left
+
+    def unary(self) -> Callable[[], Any]:
+        if self.at("!"):
+            self.take()
+            inner = self.unary()
+            return lambda: not _truth(inner())
+        if self.at("-"):
+            self.take()
+            inner = self.unary()
+            return lambda: -_num(inner())
+        return self.postfix()
+
+    def postfix(self) -> Callable[[], Any]:
+        value = self.primary()
+        while True:
+            if self.at(".") and self.peek(1)[0] == "id":
+                self.take()
+                name = self.take()[1]
+                value = (lambda v, n: lambda: _attr(v(), n))(value, name)
+            elif self.at(".") and self.peek(1) == ("op", "*") or self.at("[") and self.peek(1) == ("op", "*"):
+                raise Unresolved(f"splat expressions are not evaluated statically ({self.text!r})")
+            elif self.at("["):
+                self.take()
+                idx = self.expr()
+                self.expect("]")
+                value = (lambda v, k: lambda: _index(v(), k()))(value, idx)
+            else:
+                return value
+
+    def primary(self) -> Callable[[], Any]:
+        kind, val = self.take()
+        if kind == "lit":
+            return lambda: val
+        if kind == "str":
+            return lambda: evaluate(val, self.scope)
+        if kind == "op" and val == "(":
+            inner = self.expr()
+            self.expect(")")
+            return inner
+        if kind == "op" and val == "[":
+            return self._for("]") if self.peek() == ("id", "for") else self._list()
+        if kind == "op" and val == "{":
+            return self._for("}") if self.peek() == ("id", "for") else self._map()
+        if kind == "id":
+            if val in ("true", "false", "null"):
+                return lambda: {"true": True, "false": False, "null": None}[val]
+            if self.at("("):
+                return self._call(val)
+            return self._reference(val)
+        raise Unresolved(f"cannot read the expression {self.text!r}")
+
+    def _list(self) -> Callable[[], Any]:
+        items = []
+        while not self.at("]"):
+            items.append(self.expr())
+            if self.at(","):
+                self.take()
+        self.take()
+        return lambda: [_soft(f) for f in items]
+
+    def _map(self) -> Callable[[], Any]:
+        pairs = []
+        while not self.at("}"):
+            kind, val = self.peek()
+            if kind in ("id", "str") and self.peek(1) in (("op", "="), ("op", ":")):
+                self.take()
+                self.take()
+                key: Callable[[], Any] = (lambda k, q: lambda: evaluate(k, self.scope) if q else k)(val, kind == "str")
+            else:
+                key = self.expr()
+                if self.take() not in (("op", "="), ("op", ":")):
+                    raise Unresolved(f"cannot read the object in {self.text!r}")
+            pairs.append((key, self.expr()))
+            if self.at(","):
+                self.take()
+        self.take()
+        return lambda: {_str(k()): _soft(v) for k, v in pairs}
+
+    def _for(self, close: str) -> Callable[[], Any]:
+        self.take()  # for
+        names = [self.take()[1]]
+        if self.at(","):
+            self.take()
+            names.append(self.take()[1])
+        if self.take() != ("id", "in"):
+            raise Unresolved(f"cannot read the for expression {self.text!r}")
+        source = self.expr()
+        self.expect(":")
+        key_or_value = self._skip_to(("=>", "if", close))
+        value_src = cond_src = None
+        if self.at("=>"):
+            self.take()
+            value_src = self._skip_to(("if", "...", close))
+            if self.at("..."):
+                raise Unresolved(f"grouping for expressions are not evaluated statically ({self.text!r})")
+        if self.peek() == ("id", "if"):
+            self.take()
+            cond_src = self._skip_to((close,))
+        self.expect(close)
+
+        def run() -> Any:
+            items = source()
+            pairs = list(items.items()) if isinstance(items, dict) else list(enumerate(_seq(items)))
+            out_list, out_map = [], {}
+            for k, v in pairs:
+                bound = {names[0]: v} if len(names) == 1 else {names[0]: k, names[1]: v}
+                sub = self.scope.bind(**bound)
+                if cond_src is not None and not _truth(_Parser.of(cond_src, sub)):
+                    continue
+                if value_src is None:
+                    out_list.append(_Parser.of(key_or_value, sub))
+                else:
+                    out_map[_str(_Parser.of(key_or_value, sub))] = _Parser.of(value_src, sub)
+            return out_list if value_src is None else out_map
+        return run
+
+    def _skip_to(self, stops: tuple[str, ...]) -> list[tuple[str, Any]]:
+        """The tokens up to (not including) the first stop at depth 0."""
+        depth, out = 0, []
+        while True:
+            tok = self.peek()
+            if tok[0] == "end":
+                raise Unresolved(f"cannot read the for expression {self.text!r}")
+            if depth == 0 and tok[1] in stops and tok[0] in ("op", "id"):
+                return out
+            if tok[0] == "op" and tok[1] in "([{":
+                depth += 1
+            elif tok[0] == "op" and tok[1] in ")]}":
+                depth -= 1
+            out.append(self.take())
+
+    @classmethod
+    def of(cls, toks: list[tuple[str, Any]], scope: Scope) -> Any:
+        p = cls.__new__(cls)
+        p.text, p.scope, p.toks, p.i = "(for expression)", scope, toks, 0
+        return p.parse()
+
+    def _call(self, name: str) -> Callable[[], Any]:
+        self.expect("(")
+        args = []
+        while not self.at(")"):
+            args.append(self.expr())
+            if self.at(","):
+                self.take()
+            if self.at("..."):
+                raise Unresolved(f"{name}(...) with an expanded argument is not evaluated statically")
+        self.take()
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            return lambda: _raise(f"function {name}() is not evaluated statically")
+        if name in ("try", "coalesce"):
+            return lambda: fn(args)
+        return lambda: fn(*[a() for a in args])
+
+    def _reference(self, name: str) -> Callable[[], Any]:
+        scope = self.scope
+        if name in scope.bindings:
+            return lambda: scope.bindings[name]
+        if name in ("var", "local") and self.at(".") and self.peek(1)[0] == "id":
+            self.take()
+            attr = self.take()[1]
+            return (lambda: scope.var(attr)) if name == "var" else (lambda: scope.local(attr))
+        if name in ("each", "count", "path", "terraform", "self"):
+            return lambda: _raise(f"{name}.* is not known here")
+        if name in ("data", "module") and self.at(".") and self.peek(1)[0] == "id":
+            self.take()
+            sub = self.take()[1]
+            if name == "module":
+                return lambda: Ref("module", sub)
+            if self.at(".") and self.peek(1)[0] == "id":
+                self.take()
+                return (lambda s, n: lambda: Ref(f"data.{s}", n))(sub, self.take()[1])
+        if self.at(".") and self.peek(1)[0] == "id":
+            self.take()
+            rname = self.take()[1]
+            return lambda: Ref(name, rname)
+        return lambda: _raise(f"{name} is not a known name")
+
+
+def _raise(reason: str) -> Any:
+    raise Unresolved(reason)
+
+
+def _attr(v: Any, name: str) -> Any:
+    _opaque(v, refs=False)
+    if isinstance(v, Ref):
+        return Ref(v.type, v.name, v.key, f"{v.attr}.{name}" if v.attr else name)
+    if isinstance(v, dict):
+        if name in v:
+            return v[name]
+        raise Unresolved(f"the object has no attribute {name!r}")
+    raise Unresolved(f"cannot take .{name} of {v!r}")
+
+
+def _index(v: Any, k: Any) -> Any:
+    _opaque(v, k, refs=False)
+    if isinstance(v, Ref):
+        if v.attr or v.key is not None:
+            raise Unresolved(f"{v}[{k!r}] is known only after apply")
+        return Ref(v.type, v.name, k)
+    if isinstance(v, dict):
+        if _str(k) in v:
+            return v[_str(k)]
+        raise Unresolved(f"the map has no key {k!r}")
+    if isinstance(v, list) and isinstance(k, int) and -len(v) <= k < len(v):
+        return v[k]
+    raise Unresolved(f"cannot index {v!r} with {k!r}")
+
+
+def _opaque(*vals: Any, refs: bool = True) -> None:
+    for v in vals:
+        if isinstance(v, Unknown):
+            raise Unresolved(v.reason)
+        if refs and isinstance(v, Ref):
+            raise Unresolved(f"{v} is known only after apply")
+
+
+def _truth(v: Any) -> bool:
+    _opaque(v)
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v in ("true", "false"):
+        return v == "true"
+    raise Unresolved(f"{v!r} is not a boolean")
+
+
+def _num(v: Any) -> float:
+    _opaque(v)
+    if isinstance(v, bool):
+        raise Unresolved(f"{v!r} is not a number")
+    if isinstance(v, (int, float)):
+        return v
+    try:
+        return float(v) if "." in str(v) else int(v)
+    except (TypeError, ValueError):
+        raise Unresolved(f"{v!r} is not a number") from None
+
+
+def _binop(op: str, a: Callable[[], Any], b: Callable[[], Any]) -> Any:
+    if op == "||":
+        return _truth(a()) or _truth(b())
+    if op == "&&":
+        return _truth(a()) and _truth(b())
+    x, y = a(), b()
+    _opaque(x, y)
+    if op == "==":
+        return x == y
+    if op == "!=":
+        return x != y
+    x, y = _num(x), _num(y)
+    return {"<": lambda: x < y, ">": lambda: x > y, "<=": lambda: x <= y, ">=": lambda: x >= y,
+            "+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y,
+            "/": lambda: x / y if y else _raise("division by zero"),
+            "%": lambda: x % y if y else _raise("modulo 0")}[op]()
+
+
+def _seq(v: Any) -> list[Any]:
+    if isinstance(v, list):
+        return v
+    if isinstance(v, dict):
+        return list(v.values())
+    _opaque(v)
+    raise Unresolved(f"{v!r} is not a list")
+
+
+def _merge(*maps: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in maps:
+        if m is None:
+            continue
+        _opaque(m)
+        if not isinstance(m, dict):
+            raise Unresolved(f"merge() of {m!r}, which is not a map")
+        out.update(m)
+    return out
+
+
+def _lookup(m: Any, k: Any, *default: Any) -> Any:
+    _opaque(m)
+    if isinstance(m, dict) and _str(k) in m:
+        return m[_str(k)]
+    if default:
+        return default[0]
+    raise Unresolved(f"lookup() of missing key {k!r}")
+
+
+def _try(args: list[Callable[[], Any]]) -> Any:
+    for a in args:
+        try:
+            return a()
+        except Unresolved:
+            continue
+    raise Unresolved("no argument of try() can be evaluated statically")
+
+
+def _coalesce(args: list[Callable[[], Any]]) -> Any:
+    for a in args:
+        v = a()
+        _opaque(v)
+        if v not in (None, ""):
+            return v
+    raise Unresolved("coalesce() has no non-empty argument")
+
+
+def _format(fmt: Any, *args: Any) -> str:
+    _opaque(fmt, *args)
+    parts = iter(args)
+    return re.sub(r"%[sdv]", lambda m: _str(next(parts, "")), str(fmt)).replace("%%", "%")
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "merge": _merge, "tomap": lambda m: _merge(m), "lookup": _lookup, "try": _try, "coalesce": _coalesce,
+    "concat": lambda *ls: [x for v in ls for x in _seq(v)],
+    "jsonencode": lambda v: v,  # kept structured: the policy checks read Statement[].Sid from it
+    "lower": lambda s: (_opaque(s), str(s).lower())[1], "upper": lambda s: (_opaque(s), str(s).upper())[1],
+    "format": _format, "contains": lambda ls, v: v in _seq(ls),
+    "length": lambda v: (_opaque(v), len(v))[1], "keys": lambda m: list(_merge(m)),
+    "values": lambda m: list(_merge(m).values()), "toset": lambda v: list(dict.fromkeys(_seq(v))),
+    "tolist": lambda v: _seq(v), "tostring": lambda v: _str(v), "tonumber": _num,
+    "tobool": _truth, "join": lambda sep, ls: str(sep).join(_str(x) for x in _seq(ls)),
+    "replace": lambda s, a, b: (_opaque(s), str(s).replace(str(a), str(b)))[1],
+    "distinct": lambda v: list(dict.fromkeys(_seq(v))), "flatten": lambda v: [y for x in _seq(v) for y in _seq(x)],
+}
