@@ -21,7 +21,7 @@ from checks.core.aws import Aws
 from checks.core.config import load
 from checks.core.read import caller_identity
 from checks.core.snapshot import Snapshot
-from checks.world import World, motofix
+from checks.world import World, patches
 from checks.world import build as world_build
 from selftest.test_realworld_paths import REPO, run
 from selftest.transport import response
@@ -43,8 +43,8 @@ def moto_env_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def sandbox(tmp_path: Path):
-    motofix.apply()  # the moto gaps the builder needs (moto's own process-wide patches, not the suite's layer)
-    motofix.reset()
+    patches.apply()  # the moto gaps the builder needs (moto's own process-wide patches, not the suite's layer)
+    patches.reset()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
@@ -59,7 +59,7 @@ def sandbox(tmp_path: Path):
         yield url, path
     finally:
         server.stop()
-        motofix.reset()
+        patches.reset()
 
 
 def test_suite_against_a_moto_server_it_did_not_start(sandbox, tmp_path):
