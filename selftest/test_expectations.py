@@ -34,7 +34,7 @@ HONOURED = {
     "max_attempts": "checks/core/aws.py::Aws",  # run setting
     "canary_allowed": "checks/plugin/run.py::canary_skip_reason",
     "infra_repo": "checks/plugin/options.py::run_options",
-    "approvers": "checks/evidence/report.py::signoff",
+    "approvers": "checks/evidence/report.py::view",
     "env_specific": "tests/pdv/test_parity.py::test_parity",
     "omit": "checks/core/config.py::_drop_omitted",
     "tags": "tests/dynamodb/test_tags_access.py::test_table_tag",
