@@ -124,12 +124,18 @@ class FakeSts:
         return response(request.url, 200, xml.encode(), {"content-type": "text/xml"})
 
 
+def with_role(env):
+    """The local env as a real account that assumes a role (Env is a pydantic model or a dataclass)."""
+    changes = {"embedded": False, "role_arn": f"arn:aws:iam::{ACCOUNT}:role/bbws-read"}
+    return env.model_copy(update=changes) if hasattr(env, "model_copy") else dataclasses.replace(env, **changes)
+
+
 def test_role_credentials_refresh_before_they_expire(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASOURCEEXAMPLE000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "source-secret")
     for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(k, raising=False)
-    env = dataclasses.replace(load()["local"], embedded=False, role_arn=f"arn:aws:iam::{ACCOUNT}:role/bbws-read")
+    env = with_role(load()["local"])
     aws = Aws(env, Snapshot({}), endpoint_url="http://127.0.0.1:9")
     sts = FakeSts()
     aws.client_hooks.append(sts.hook)
@@ -146,7 +152,7 @@ def test_role_credentials_refresh_before_they_expire(monkeypatch):
 def test_role_credentials_are_not_renewed_while_fresh(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASOURCEEXAMPLE000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "source-secret")
-    env = dataclasses.replace(load()["local"], embedded=False, role_arn=f"arn:aws:iam::{ACCOUNT}:role/bbws-read")
+    env = with_role(load()["local"])
     aws = Aws(env, Snapshot({}), endpoint_url="http://127.0.0.1:9")
 
     class LongLived(FakeSts):
