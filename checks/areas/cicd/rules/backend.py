@@ -30,10 +30,9 @@ def init_commands(wf: Workflow) -> list[tuple[Job, Step, TfCommand, list[str]]]:
             if c.sub != "init":
                 continue
             wd = step.raw.get("working-directory")
-            if wd is None:
-                d = job.raw.get("defaults")
-                wd = d.get("run", {}).get("working-directory") if isinstance(d, dict) and \
-                    isinstance(d.get("run"), dict) else None
+            for d in (job.raw.get("defaults"), wf.doc.get("defaults")):
+                if wd is None and isinstance(d, dict) and isinstance(d.get("run"), dict):
+                    wd = d["run"].get("working-directory")
             base = str(wd) if wd else ""
             cd = cd_before(step.run, c.line)
             if cd:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
-from checks.areas.cicd.model import Repo, Workflow
+from checks.areas.cicd.model import Repo, Workflow, runs_apply
 
 
 def concurrency(wf: Workflow, repo: Repo | None = None, env: str = "") -> list[Finding]:
@@ -36,6 +36,10 @@ def concurrency(wf: Workflow, repo: Repo | None = None, env: str = "") -> list[F
             continue
         if callers and all("concurrency" in j.raw or "concurrency" in w.doc for w, j in callers):
             continue
+        callee = repo.callee(job)
+        if callee is not None and all("concurrency" in j.raw or "concurrency" in callee.doc
+                                      for j in callee.jobs.values() if runs_apply(j)):
+            continue  # the called workflow holds the group; it is judged there
         out.append(wf.finding("concurrency", f"job {job.id} runs terraform apply outside any `concurrency` group: "
                               "two runs can apply at once and fight over the state lock", "jobs", job.id, fix=fix))
     return out

@@ -67,7 +67,8 @@ def id_token(wf: Workflow, repo: Repo | None = None) -> list[Finding]:
     return out
 
 
-def role_secret(wf: Workflow, env: str, account: str, other_envs: list[str]) -> list[Finding]:
+def role_secret(wf: Workflow, env: str, account: str = "",
+                other_envs: tuple[str, ...] | list[str] = ()) -> list[Finding]:
     """The env's workflow does not assume another env's role.
 
     Any secret name is accepted (AWS_ROLE_ARN in per-environment secrets is a valid pattern); a finding needs

@@ -23,7 +23,7 @@ def providers(root: tfm.Root, *, locked: bool, required_version: str = "", aws_p
     if root.backend() is None:
         return []  # a module: its caller pins the versions
     out = []
-    where = next(iter(root.files), root.path)
+    where = next((f for f, body in root.files.items() if body.get("terraform")), next(iter(root.files), root.path))
     got = root.required_version()
     if required_version and _norm(got) != _norm(required_version):
         out.append(Finding("CICD-02", "required-version", where, f"required_version is {got or '(not set)'!r}, "
