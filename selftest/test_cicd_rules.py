@@ -50,6 +50,12 @@ def test_typed_boolean_compared_with_a_string_is_found():
     assert [f.rule for f in found] == ["expression-type"]
 
 
+def test_ref_compared_with_a_quoted_literal_is_found():
+    bad = expressions.ref_literals(wf(job("      - run: echo\n", "    if: github.ref == 'refs/heads/\"master\"'\n")))
+    assert [(f.rule, f.location) for f in bad] == [("expression-type", "jobs.j.if")]
+    assert expressions.ref_literals(wf(job("      - run: echo\n", "    if: github.ref == 'refs/heads/master'\n"))) == []
+
+
 # ----- script injection
 
 @pytest.mark.parametrize("expr", ["github.event.inputs.note", "inputs.note", "github.head_ref",

@@ -272,7 +272,8 @@ class WorkflowView(_View):
         return self._keep(paths.missing_paths(self._wf(), self.infra.tree))
 
     def expression_types(self) -> list[Finding]:
-        return self._keep(expressions.boolean_inputs(self._wf()))
+        wf = self._wf()
+        return self._keep(expressions.boolean_inputs(wf) + expressions.ref_literals(wf))
 
     def injection(self) -> list[Finding]:
         return self._keep(expressions.injection(self._wf()))

@@ -80,6 +80,23 @@ def boolean_inputs(wf: Workflow) -> list[Finding]:
     return out
 
 
+REF_RE = re.compile(r"github\.(?:ref|ref_name|head_ref|base_ref)\s*(?:==|!=)\s*'(?P<lit>[^']*)'")
+
+
+def ref_literals(wf: Workflow) -> list[Finding]:
+    """A ref compared with a literal that holds quotes (`'refs/heads/"main"'`): no ref ever equals it."""
+    out = []
+    for expr, at in _conditions(wf):
+        for m in REF_RE.finditer(expr):
+            lit = m.group("lit")
+            if '"' in lit:
+                clean = lit.replace('"', "")
+                out.append(wf.finding("expression-type", f"`{m.group(0)}`: the literal {lit!r} keeps its double "
+                                      "quotes, so no ref equals it and the condition never holds", *at,
+                                      fix=f"write the literal without inner quotes: '{clean}'"))
+    return out
+
+
 def injection(wf: Workflow) -> list[Finding]:
     """Free text expanded into a `run:` script by ${{ }} is shell code: it must go through env:.
 
