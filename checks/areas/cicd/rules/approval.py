@@ -6,8 +6,8 @@ from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Repo, Workflow, runs_apply
 from checks.areas.cicd.shell import EXPR_RE, terraform_commands
 
-FIX_GATE = ("put the apply in its own job with `environment:` set to the env (with required reviewers) and `needs:` the plan "
-            "job")
+FIX_GATE = ("put the apply in its own job with `environment:` set to the env (with required reviewers) and "
+            "`needs:` the plan job")
 
 
 def needs_closure(wf: Workflow, job: Job) -> list[Job]:
