@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.areas.cicd import github as gh
+from checks.areas.cicd import reads
 from checks.areas.cicd import state as st
 from checks.areas.cicd.model import WORKFLOW_DIR
 from checks.core.collect import Context
@@ -144,26 +145,25 @@ def _state_keys(ctx: Context, root: Path | None) -> list[str]:
 def _backend(ctx: Context, root: Path | None) -> None:
     env, tf, aws = ctx.env, ctx.env.terraform, ctx.aws
     region = env.region
-    aws.call("sts", "GetCallerIdentity", region)
-    aws.call("s3", "HeadBucket", region, Bucket=tf.state_bucket)
-    aws.call("s3", "GetBucketVersioning", region, Bucket=tf.state_bucket)
-    aws.call("s3", "GetBucketEncryption", region, Bucket=tf.state_bucket)
-    aws.call("dynamodb", "DescribeTable", region, TableName=tf.lock_table)
-    aws.paginate("dynamodb", "Scan", region, TableName=tf.lock_table)
+    aws.read(reads.caller_identity())
+    for op in reads.STATE_BUCKET_CONFIG:
+        aws.read(reads.state_bucket_config(op, tf.state_bucket))
+    aws.read(reads.describe_table(tf.lock_table))
+    aws.read(reads.lock_items(tf.lock_table))
     for name in env.tables:
-        aws.call("dynamodb", "DescribeTable", region, TableName=name)
-    aws.call("s3", "HeadBucket", region, Bucket=env.s3.bucket)
+        aws.read(reads.describe_table(name))
+    aws.read(reads.head_bucket(env.s3.bucket))
     for key in _state_keys(ctx, root):
-        aws.call("s3", "GetObject", region, Bucket=tf.state_bucket, Key=f"{key}.tflock")
-        obs = aws.call("s3", "GetObject", region, Bucket=tf.state_bucket, Key=key)
+        aws.read(reads.state_object(tf.state_bucket, f"{key}.tflock"))
+        obs = aws.read(reads.state_object(tf.state_bucket, key))
         if not obs.ok:
             continue
         parsed = minimise_state(obs)
         for r in st.resources(parsed) if parsed else []:
             if r.type == "aws_dynamodb_table" and r.identity:
-                aws.call("dynamodb", "DescribeTable", r.region or region, TableName=r.identity)
+                aws.read(reads.describe_table(r.identity, r.region or region))
             elif r.type == "aws_s3_bucket" and r.identity:
-                aws.call("s3", "HeadBucket", region, Bucket=r.identity)
+                aws.read(reads.head_bucket(r.identity))
 
 
 def github_settings(ctx: Context) -> tuple[str, str, str]:

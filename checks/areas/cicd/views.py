@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.areas.cicd import plan as planmod
+from checks.areas.cicd import reads
 from checks.areas.cicd import state as st
 from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding, fixes
@@ -27,6 +28,7 @@ from checks.areas.cicd.rules import reviewed_plan as reviewed_rule
 from checks.areas.cicd.schema import schema_errors
 from checks.core.config import Env
 from checks.core.outcome import Missing, Unverifiable, read
+from checks.core.read import Read
 from checks.core.snapshot import Observation, Snapshot, parse_time
 
 GH_ABSENT = {"HTTP404"}
@@ -377,25 +379,25 @@ class StateBackend(_View):
         self.lock_id = ""
         self.md5 = ""
 
-    def _get(self, service: str, op: str, **params: Any) -> Observation | None:
-        return self.snapshot.get(service, self.region, op, **params)
+    def seen(self, spec: Read) -> Observation | None:
+        return self.snapshot.get(spec.service, spec.region or self.region, spec.operation, **spec.params)
 
     def bucket_problems(self) -> list[str]:
         b = self.tf.state_bucket
-        if read(self._get("s3", "HeadBucket", Bucket=b), f"state bucket {b}", absent_ok=True) is None:
+        if read(self.seen(reads.state_bucket_config("HeadBucket", b)), f"state bucket {b}", absent_ok=True) is None:
             return [f"state bucket {b} does not exist in {self.region}"]
         out = []
-        ver = read(self._get("s3", "GetBucketVersioning", Bucket=b), f"versioning of {b}")
+        ver = read(self.seen(reads.state_bucket_config("GetBucketVersioning", b)), f"versioning of {b}")
         if ver.get("Status") != "Enabled":
             out.append(f"state bucket {b} versioning is {ver.get('Status', 'never enabled')!r}, expected Enabled")
-        enc = read(self._get("s3", "GetBucketEncryption", Bucket=b), f"encryption of {b}", absent_ok=True)
+        enc = read(self.seen(reads.state_bucket_config("GetBucketEncryption", b)), f"encryption of {b}", absent_ok=True)
         if not enc or not enc.get("ServerSideEncryptionConfiguration", {}).get("Rules"):
             out.append(f"state bucket {b} has no default encryption")
         return out
 
     @cached_property
     def lock_table_desc(self) -> dict[str, Any] | None:
-        got = read(self._get("dynamodb", "DescribeTable", TableName=self.tf.lock_table),
+        got = read(self.seen(reads.describe_table(self.tf.lock_table)),
                    f"lock table {self.tf.lock_table}", absent_ok=True)
         return None if got is None else got.get("Table", {})
 
@@ -425,13 +427,13 @@ class StateBackend(_View):
     @cached_property
     def items(self) -> list[dict[str, Any]]:
         self._require_lock_table()
-        got = read(self._get("dynamodb", "Scan", TableName=self.tf.lock_table), f"items of {self.tf.lock_table}")
+        got = read(self.seen(reads.lock_items(self.tf.lock_table)), f"items of {self.tf.lock_table}")
         return list(got.get("Items", []))
 
     def state_body(self, key: str | None = None) -> tuple[dict[str, Any] | None, str, str] | None:
         """(state, why not a state, MD5 of the object) as recorded; None when the object does not exist."""
         key = key or self.tf.state_key
-        got = read(self._get("s3", "GetObject", Bucket=self.tf.state_bucket, Key=key),
+        got = read(self.seen(reads.state_object(self.tf.state_bucket, key)),
                    f"state object s3://{self.tf.state_bucket}/{key}", absent_ok=True)
         return None if got is None else st.parse_body(got.get("Body"))
 
@@ -486,9 +488,9 @@ class StateBackend(_View):
 
     def live(self, typ: str, ident: str, region: str = "") -> bool:
         if typ == "aws_dynamodb_table":
-            obs = self.snapshot.get("dynamodb", region or self.region, "DescribeTable", TableName=ident)
+            obs = self.seen(reads.describe_table(ident, region or None))
             return read(obs, f"table {ident}", absent_ok=True) is not None
-        obs = self.snapshot.get("s3", self.region, "HeadBucket", Bucket=ident)
+        obs = self.seen(reads.head_bucket(ident))
         return read(obs, f"bucket {ident}", absent_ok=True) is not None
 
     def state_not_live(self) -> list[str]:
@@ -510,7 +512,7 @@ class StateBackend(_View):
                 continue
             infos.append((f"lock item {lid}", st.item_value(item, "Info")))
         for key in self.state_keys():
-            got = read(self._get("s3", "GetObject", Bucket=self.tf.state_bucket, Key=f"{key}.tflock"),
+            got = read(self.seen(reads.state_object(self.tf.state_bucket, f"{key}.tflock")),
                        f"s3://{self.tf.state_bucket}/{key}.tflock", absent_ok=True)
             if got is not None:
                 body = st.body_bytes(got.get("Body")).decode("utf-8", "replace")
@@ -706,7 +708,8 @@ class Caller(_View):
         self.snapshot, self.env, self.name = snapshot, env, env.account
 
     def problems(self) -> list[str]:
-        got = read(self.snapshot.get("sts", self.env.region, "GetCallerIdentity"), "the caller identity")
+        spec = reads.caller_identity()
+        got = read(self.snapshot.get(spec.service, self.env.region, spec.operation), "the caller identity")
         if got.get("Account") != self.env.account:
             return [f"the credentials are for account {got.get('Account')} ({got.get('Arn')}), expected "
                     f"{self.env.account} for env {self.env.name}"]
