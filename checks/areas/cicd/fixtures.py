@@ -83,6 +83,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Take the listing before collection in every process, so an xdist controller (which collects no
+    tests) records it into the live snapshot as well."""
+    _params(session.config)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     params = _params(metafunc.config)
     for name, values in params.items():
