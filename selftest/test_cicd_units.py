@@ -118,7 +118,10 @@ def test_approval_needs_chain_and_exemption():
     orphan = text.replace("    needs: [mid]\n", "")
     assert "without an approval environment" in str(wfm.approval(wfm.parse("a.yml", orphan)))
     assert wfm.approval(wfm.parse("a.yml", orphan), exempt=True) == []
-    assert "expected 'sit'" in str(wfm.approval(wfm.parse("a.yml", text), expected_environment="sit"))
+    wrong = wfm.approval(wfm.parse("a.yml", text), expected_environment="sit", env="sit")
+    assert [(f.rule, f.location) for f in wrong] == [("approval", "jobs.gate.environment")]
+    assert "github.environment for env sit is 'sit'" in wrong[0].message
+    assert "set github.environment = 'prod' for env sit" in wrong[0].fix
 
 
 def test_reusable_workflow_id_token_and_concurrency_follow_callers():

@@ -66,6 +66,9 @@ def location_of(ctx: dict[str, Any]) -> dict[str, Any] | None:
         return {"file": file, "line": max(1, int(line or 1))}
     except (TypeError, ValueError):
         return {"file": file, "line": 1}
+def remediation_of(e: Any, ctx: dict[str, Any]) -> str:
+    """A view's concrete fix for what it found (context "fix") wins; else the catalog's filled runbook text."""
+    return str(ctx.get("fix") or e.remediation(**ctx))
 
 
 def check_record(item: pytest.Item, report: pytest.TestReport, message: str) -> dict[str, Any]:
@@ -81,7 +84,7 @@ def check_record(item: pytest.Item, report: pytest.TestReport, message: str) -> 
     return {"check": check_id, "title": e.title, "test": item.nodeid, "name": item.name,
             "resource": ctx["resource"], "outcome": outcome_of(report),
             "severity": e.severity_for(item.name), "message": message,
-            "remediation": e.remediation(**ctx) if outcome_of(report) in ("failed", "error") else "",
+            "remediation": remediation_of(e, ctx) if outcome_of(report) in ("failed", "error") else "",
             "runbook": e.runbook(**ctx), "observations": observations, "location": location_of(ctx)}
 
 

@@ -32,6 +32,13 @@ def test_terraform_parses(tf_root):
 
 
 @pytest.mark.smoke
+def test_terraform_versions(tf_root):
+    found = tf_root.versions()
+    assert not found, report("required_version and the aws provider constraint as environments.toml says, bounded",
+                             found)
+
+
+@pytest.mark.smoke
 def test_gsi_attributes_declared(tf_root):
     found = tf_root.gsi_attributes()
     assert not found, report("an `attribute` block for every table and GSI key, and only for keys", found)

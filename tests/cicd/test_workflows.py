@@ -24,6 +24,29 @@ def test_actionlint(workflow):
     assert not found, report("no actionlint errors", found)
 
 
+def test_actionlint_notes(workflow):
+    found = workflow.actionlint(notes=True)
+    assert not found, report("no actionlint deprecations or shellcheck notes", found)
+
+
+@pytest.mark.smoke
+def test_workflow_paths_exist(workflow):
+    found = workflow.missing_paths()
+    assert not found, report("every working-directory, -chdir, script, hashFiles and paths: filter to exist", found)
+
+
+@pytest.mark.smoke
+def test_expression_types(workflow):
+    found = workflow.expression_types()
+    assert not found, report("boolean inputs compared as booleans (inputs.X), not as strings", found)
+
+
+@pytest.mark.smoke
+def test_no_script_injection(workflow):
+    found = workflow.injection()
+    assert not found, report("no free-text value expanded straight into a run: script (pass it through env:)", found)
+
+
 @pytest.mark.smoke
 def test_runner_labels(workflow):
     found = workflow.runner_labels()

@@ -8,6 +8,7 @@ so a replay judges the same inputs. The GitHub token is never recorded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -15,16 +16,23 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from checks.areas.cicd import github as gh
+from checks.areas.cicd import reads
 from checks.areas.cicd import state as st
+from checks.areas.cicd.model import WORKFLOW_DIR
 from checks.core.collect import Context
-from checks.core.read import lock_items
 from checks.core.snapshot import Observation, iso, now
 
-WORKFLOW_DIR = ".github/workflows"
 TF_SUFFIXES = (".tf", ".tfvars", ".hcl", ".tfbackend")
+TEXT_NAMES = (".gitignore",)
 SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv"}
+MAX_TREE = 20000  # paths recorded for the missing-path rule (names only, never contents)
+# What the checks need from a state instance and a plan change; everything else (values, outputs) stays out.
+STATE_ATTRS = ("name", "bucket", "id", "arn")
+PLAN_KEYS = ("format_version", "terraform_version", "errored", "complete", "applyable")
+CHANGE_KEYS = ("address", "type", "mode", "name", "module_address", "action_reason")
 
 
 def infra_root(ctx: Context) -> Path | None:
@@ -32,18 +40,23 @@ def infra_root(ctx: Context) -> Path | None:
     return Path(ctx.options.infra_repo).resolve() if ctx.options.infra_repo else None
 
 
-def repo_files(root: Path) -> list[str]:
-    """Workflow and Terraform files of the infra repo, relative and sorted."""
+def repo_tree(root: Path) -> list[str]:
+    """Every file of the infra repo (names only), relative and sorted; SKIP_DIRS left out."""
     out = []
-    wf = root / WORKFLOW_DIR
-    if wf.is_dir():
-        out += [p.relative_to(root).as_posix() for p in wf.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()]
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
-        for f in filenames:
-            if f.endswith(TF_SUFFIXES):
-                out.append((Path(dirpath) / f).relative_to(root).as_posix())
-    return sorted(set(out))
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        out += [(Path(dirpath) / f).relative_to(root).as_posix() for f in filenames]
+        if len(out) > MAX_TREE:
+            break
+    return sorted(out)[:MAX_TREE]
+
+
+def repo_files(root: Path, tree: list[str] | None = None) -> list[str]:
+    """The files whose text the checks read: workflows, Terraform files and .gitignore files."""
+    tree = repo_tree(root) if tree is None else tree
+    return [f for f in tree if (f.startswith(WORKFLOW_DIR + "/") and f.count("/") == 2
+                                and f.endswith((".yml", ".yaml")))
+            or f.endswith(TF_SUFFIXES) or f.rsplit("/", 1)[-1] in TEXT_NAMES]
 
 
 def record(ctx: Context, service: str, operation: str, params: dict, response=None, error=None) -> Observation:
@@ -58,7 +71,7 @@ def collect(ctx: Context) -> None:
         ctx.spawn(_files, ctx, root)
     if ctx.options.plan_json:
         ctx.snapshot.meta["plan_json"] = str(ctx.options.plan_json)
-        ctx.spawn(ctx.file, Path(ctx.options.plan_json))
+        ctx.spawn(_plan, ctx, Path(ctx.options.plan_json))
     if ctx.env.absent("terraform", "github"):
         return  # the env does not check CI/CD: its checks skip with the reason
     ctx.spawn(_backend, ctx, root)
@@ -70,8 +83,9 @@ def _files(ctx: Context, root: Path) -> None:
         record(ctx, "file", "List", {"path": "."}, error={"code": "FileNotFound",
                                                            "message": f"infra repo {root} is not a directory"})
         return
-    files = repo_files(root)
-    record(ctx, "file", "List", {"path": "."}, response={"files": files})
+    tree = repo_tree(root)
+    files = repo_files(root, tree)
+    record(ctx, "file", "List", {"path": "."}, response={"files": files, "tree": tree})
     read = {rel for rel in files if ctx.file(root / rel, root).ok}
     # only what Context.file read: actionlint must not follow a symlink out of the repo either
     _actionlint(ctx, root, [f for f in files if f.startswith(WORKFLOW_DIR + "/") and f in read])
@@ -120,6 +134,8 @@ def _state_keys(ctx: Context, root: Path | None) -> list[str]:
     keys = [ctx.env.terraform.state_key]
     if root is not None and root.is_dir():
         for rel in repo_files(root):
+            if not rel.endswith(TF_SUFFIXES):
+                continue
             obs = ctx.file(root / rel, root)
             text = (obs.response or {}).get("text", "") if obs.ok else ""
             keys += re.findall(r"""(?:^|\s|["'])key\s*=\s*"?([A-Za-z0-9_./-]+\.tfstate)""", text, flags=re.M)
@@ -129,26 +145,25 @@ def _state_keys(ctx: Context, root: Path | None) -> list[str]:
 def _backend(ctx: Context, root: Path | None) -> None:
     env, tf, aws = ctx.env, ctx.env.terraform, ctx.aws
     region = env.region
-    aws.call("sts", "GetCallerIdentity", region)
-    aws.call("s3", "HeadBucket", region, Bucket=tf.state_bucket)
-    aws.call("s3", "GetBucketVersioning", region, Bucket=tf.state_bucket)
-    aws.call("s3", "GetBucketEncryption", region, Bucket=tf.state_bucket)
-    aws.call("dynamodb", "DescribeTable", region, TableName=tf.lock_table)
-    aws.read(lock_items(tf.lock_table, region))  # bounded (issue 10.3)
+    aws.read(reads.caller_identity())
+    for op in reads.STATE_BUCKET_CONFIG:
+        aws.read(reads.state_bucket_config(op, tf.state_bucket))
+    aws.read(reads.describe_table(tf.lock_table))
+    aws.read(reads.lock_items(tf.lock_table))
     for name in env.tables:
-        aws.call("dynamodb", "DescribeTable", region, TableName=name)
-    aws.call("s3", "HeadBucket", region, Bucket=env.s3.bucket)
+        aws.read(reads.describe_table(name))
+    aws.read(reads.head_bucket(env.s3.bucket))
     for key in _state_keys(ctx, root):
-        aws.call("s3", "GetObject", region, Bucket=tf.state_bucket, Key=f"{key}.tflock")
-        obs = aws.call("s3", "GetObject", region, Bucket=tf.state_bucket, Key=key)
+        aws.read(reads.state_object(tf.state_bucket, f"{key}.tflock"))
+        obs = aws.read(reads.state_object(tf.state_bucket, key))
         if not obs.ok:
             continue
-        parsed, _ = st.parse_state(st.body_bytes((obs.response or {}).get("Body")))
+        parsed = minimise_state(obs)
         for r in st.resources(parsed) if parsed else []:
             if r.type == "aws_dynamodb_table" and r.identity:
-                aws.call("dynamodb", "DescribeTable", r.region or region, TableName=r.identity)
+                aws.read(reads.describe_table(r.identity, r.region or region))
             elif r.type == "aws_s3_bucket" and r.identity:
-                aws.call("s3", "HeadBucket", region, Bucket=r.identity)
+                aws.read(reads.head_bucket(r.identity))
 
 
 def github_settings(ctx: Context) -> tuple[str, str, str]:
@@ -177,3 +192,69 @@ def _github(ctx: Context) -> None:
     for run in (waiting.response or {}).get("items", [])[:100] if waiting.ok else []:
         if isinstance(run, dict) and "id" in run:
             client.get(gh.pending_path(repo, run["id"]))
+
+
+def minimal_state(data: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The parsed state and what the snapshot keeps of it: identities, serial, lineage and the MD5 digest."""
+    parsed, why = st.parse_state(data)
+    keep: dict[str, Any] = {"md5": st.md5_hex(data), "bytes": len(data)}
+    if parsed is None:
+        keep["invalid"] = why
+        return None, keep
+    keep["state"] = {
+        "version": parsed.get("version"), "serial": parsed.get("serial"), "lineage": parsed.get("lineage"),
+        "terraform_version": parsed.get("terraform_version"),
+        "resources": [{
+            **{k: r.get(k) for k in ("module", "mode", "type", "name", "provider") if k in r},
+            "instances": [{
+                **{k: i.get(k) for k in ("index_key", "status") if k in i},
+                "attributes": {a: (i.get("attributes") or {}).get(a) for a in STATE_ATTRS
+                               if isinstance(i.get("attributes"), dict) and a in i["attributes"]},
+            } for i in r.get("instances", []) if isinstance(i, dict)],
+        } for r in parsed.get("resources", [])],
+    }
+    return parsed, keep
+
+
+def minimise_state(obs: Observation) -> dict[str, Any] | None:
+    """Replace the recorded state body by its minimal form (no attribute values, no outputs); the parsed state."""
+    resp = obs.response or {}
+    parsed, keep = minimal_state(st.body_bytes(resp.get("Body")))
+    resp["Body"] = {"terraform_state": keep}
+    return parsed
+
+
+def minimal_plan(text: str) -> str:
+    """A plan JSON reduced to what CICD-02 judges: the verdict keys and each change's address, type and actions.
+
+    Planned values, prior state, variables, outputs and configuration (sensitive values included) are dropped.
+    """
+    try:
+        plan = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text  # not a plan: CICD-02 says so; there are no plan values to leak
+    if not isinstance(plan, dict):
+        return text
+    out: dict[str, Any] = {k: plan[k] for k in PLAN_KEYS if k in plan}
+    rc = plan.get("resource_changes")
+    if isinstance(rc, list):
+        out["resource_changes"] = [
+            {**{k: c[k] for k in CHANGE_KEYS if k in c},
+             "change": {"actions": (c.get("change") or {}).get("actions")} if isinstance(c.get("change"), dict)
+             else c.get("change")} if isinstance(c, dict) else c
+            for c in rc]
+    elif rc is not None:
+        out["resource_changes"] = type(rc)() if isinstance(rc, (dict, str)) else rc
+    out["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return json.dumps(out, indent=1)
+
+
+def _plan(ctx: Context, path: Path) -> None:
+    obs = Observation("file", "", "Read", {"path": str(path)}, iso(now()))
+    try:
+        obs.response = {"text": minimal_plan(path.read_text(encoding="utf-8"))}
+    except FileNotFoundError:
+        obs.error = {"code": "FileNotFound", "message": f"{path} does not exist"}
+    except (OSError, UnicodeDecodeError) as exc:
+        obs.error = {"code": type(exc).__name__, "message": str(exc)}
+    ctx.snapshot.add(obs)

@@ -1,4 +1,4 @@
-"""One finding: what is wrong, in which file, where."""
+"""One finding: what is wrong, in which file, where, and the concrete fix."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ class Finding:
     message: str
     location: str = ""  # e.g. "jobs.apply.runs-on"
     line: int = 0
+    fix: str = ""       # the concrete fix for this finding (the catalog keeps the runbook text)
 
     def where(self) -> str:
         at = f"{self.path}:{self.line}" if self.line else self.path
@@ -23,7 +24,15 @@ class Finding:
 
 
 def report(expected: str, findings: list[Finding]) -> str:
-    """An assertion message: what was expected, then each finding on its own line."""
+    """An assertion message: what was expected, then each finding (and its fix) on its own line."""
     lines = [f"expected {expected}; found {len(findings)} problem(s):"]
-    lines += [f"  - {f}" for f in findings]
+    for f in findings:
+        lines.append(f"  - {f}")
+        if f.fix:
+            lines.append(f"    fix: {f.fix}")
     return "\n".join(lines)
+
+
+def fixes(findings: list[Finding]) -> str:
+    """The distinct fixes of these findings, in order, for the record's remediation."""
+    return "; ".join(dict.fromkeys(f"{f.where()}: {f.fix}" for f in findings if f.fix))

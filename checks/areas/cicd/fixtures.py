@@ -1,6 +1,6 @@
 """Fixtures for tests/cicd: one view per workflow, Terraform root, backend resource, plan and GitHub object.
 
-Registered by the plugin (`import_plugin("checks.cicd.fixtures")`). `pytest_generate_tests`
+Registered by the plugin (`import_plugin("checks.areas.cicd.fixtures")`). `pytest_generate_tests`
 parametrizes at collection time from the env and the run options, so ids read
 `test_workflow_schema[deploy-prod.yml]` or `test_lock_not_stale[terraform-state-lock-prod]`.
 A missing input (no infra repo, no plan, no GitHub token) skips with what to set.
@@ -8,14 +8,15 @@ A missing input (no infra repo, no plan, no GitHub token) skips with what to set
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from checks.areas.cicd import views
-from checks.areas.cicd.collector import SKIP_DIRS
+from checks.areas.cicd.collector import repo_tree
+from checks.areas.cicd.model import WORKFLOW_DIR, parse, runs_apply
+from checks.core.collect import read_bounded
 from checks.core.config import ConfigError, Env, load
 from checks.core.snapshot import Snapshot
 
@@ -24,31 +25,53 @@ NO_PLAN = "no plan given: pass --plan-json PATH (the output of `terraform show -
 PARAMS = pytest.StashKey[dict[str, list[Any]]]()
 
 
-def expected_workflows(env: Env) -> list[str]:
-    """The deploy workflows of every real env in the same environments.toml, plus this env's."""
-    names = [env.github.workflow]
+def env_workflows(env: Env) -> dict[str, str]:
+    """env name -> github.workflow for every real env of the same environments.toml, plus this env."""
     try:
-        others = load(env.source).values() if env.source and Path(env.source).is_file() else []
+        envs = load(env.source) if env.source and Path(env.source).is_file() else {}
     except ConfigError:  # e.g. a replayed env, whose source is the bundle's snapshot: this env alone
-        others = []
-    names += [e.github.workflow for e in others if not e.embedded and e.github]
-    return sorted(set(names))
+        envs = {}
+    out = {e.name: e.github.workflow for e in envs.values() if not e.embedded and e.github}
+    out[env.name] = env.github.workflow
+    return out
 
 
-def listed_workflows(root: Path | None) -> list[str]:
-    d = root / ".github" / "workflows" if root else None
-    return sorted(p.name for p in d.iterdir() if p.suffix in (".yml", ".yaml")) if d and d.is_dir() else []
+def is_bound(env: Env, names: list[str]) -> bool:
+    """Whether the env's expectations apply to the infra repo: always for a real env; for the embedded world
+    only on a repo written for it, one with its deploy workflow (see docs/cicd-real-repos.md)."""
+    return not env.embedded or env.github.workflow in names
 
 
-def listed_roots(root: Path | None) -> list[str]:
-    if root is None or not root.is_dir():
-        return []
-    out = set()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
-        if any(f.endswith(".tf") for f in filenames):
-            out.add(Path(dirpath).relative_to(root).as_posix())
-    return sorted(out)
+def listing(env: Env, root: Path | None) -> dict[str, Any]:
+    """What parametrization needs from disk, read once before collection and recorded into snapshot.meta:
+    workflow names, which of them run terraform apply, the Terraform roots, the other envs' workflows."""
+    names = sorted(p.name for p in (root / WORKFLOW_DIR).iterdir()
+                   if p.suffix in (".yml", ".yaml") and p.is_file()) if root and (root / WORKFLOW_DIR).is_dir() else []
+    applies = []
+    for n in names:
+        try:
+            wf = parse(f"{WORKFLOW_DIR}/{n}", read_bounded(root / WORKFLOW_DIR / n, root))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if wf.ok and any(runs_apply(j) for j in wf.jobs.values()):
+            applies.append(n)
+    roots = set()
+    if root is not None and root.is_dir():
+        for f in repo_tree(root):
+            if f.endswith(".tf"):
+                roots.add(f.rsplit("/", 1)[0] if "/" in f else ".")
+    return {"workflows": names, "apply_workflows": applies, "roots": sorted(roots),
+            "env_workflows": env_workflows(env), "bound": is_bound(env, names)}
+
+
+class _RecordListing:
+    """Puts the pre-collection listing into the live snapshot as soon as it exists (before collecting)."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+
+    def pytest_bbws_aws_ready(self, aws: Any) -> None:
+        aws.snapshot.meta[views.LISTING] = self.data
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,6 +84,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Take the listing before collection in every process, so an xdist controller (which collects no
+    tests) records it into the live snapshot as well."""
+    _params(session.config)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     params = _params(metafunc.config)
     for name, values in params.items():
@@ -69,25 +98,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _params(config: pytest.Config) -> dict[str, list[Any]]:
-    """Every parametrized fixture's values, computed once per run (they read environments.toml and walk the repo)."""
-    from checks.plugin.run import env_of, options_of
+    """Every parametrized fixture's values, once per run: from the replayed snapshot, or a listing of the
+    repo taken now and recorded into the live snapshot, so a replay parametrizes exactly as the run did."""
+    from checks.plugin.run import run_of
 
     if PARAMS in config.stash:
         return config.stash[PARAMS]
     try:
-        env, options = env_of(config), options_of(config)
+        run = run_of(config)
     except KeyError:
         return {}
+    env, options = run.env, run.options
     if env.absent("terraform", "github"):
         return {}  # the area's checks skip (pytest_collection_modifyitems)
-    root = Path(options.infra_repo) if options.infra_repo else None
+    if run.replay is not None and run.snapshot is not None:
+        got = run.snapshot.meta.get(views.LISTING) or {}
+    else:
+        got = listing(env, Path(options.infra_repo) if options.infra_repo else None)
+        if not config.pluginmanager.has_plugin("bbws-cicd-listing"):
+            config.pluginmanager.register(_RecordListing(got), "bbws-cicd-listing")
     tf = env.terraform
-    expected = expected_workflows(env)
+    others = {w for e, w in (got.get("env_workflows") or {}).items() if e != env.name}
+    expected = sorted({env.github.workflow} | others)
+    deploy = sorted({env.github.workflow} | {w for w in got.get("apply_workflows", []) if w not in others}) \
+        if got.get("bound", True) else sorted(got.get("apply_workflows", [])) or [env.github.workflow]
     config.stash[PARAMS] = {
-        "workflow": sorted(set(expected) | set(listed_workflows(root))),
+        "workflow": sorted(set(expected) | set(got.get("workflows", []))),
         "expected_workflow": expected,
-        "deploy_workflow": [env.github.workflow],
-        "tf_root": listed_roots(root) or ["terraform"],
+        "deploy_workflow": deploy,
+        "tf_root": list(got.get("roots", [])) or ["terraform"],
         "state_bucket": [tf.state_bucket],
         "lock_table": [tf.lock_table],
         "state_object": [tf.state_key],

@@ -3,7 +3,9 @@
 Each GET becomes one Observation(service="github", region="", operation="GET",
 params={"path": "/repos/o/r/..."}). A paginated list is followed through `Link: rel="next"`
 and recorded as {"items": [...all pages...], "total_count": n}. HTTP errors and timeouts are
-observation errors ("HTTP403", "TimeoutError", ...). The token is sent, never recorded.
+observation errors ("HTTP403", "TimeoutError", ...). The token is sent, never recorded, and only to the
+configured API origin over https (http only to 127.0.0.1, for tests): a `Link` to any other origin is not
+followed but recorded as a "ForeignLink" error that names it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,32 @@ from checks.core.snapshot import Observation, Snapshot, iso, now
 
 LIST_KEYS = ("workflow_runs", "jobs", "environments", "artifacts", "workflows")
 MAX_PAGES = 20
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# What a fine-grained, read-only token needs for each read (GitHub REST docs, "fine-grained access tokens").
+PERMISSIONS = {
+    "environment": "a fine-grained token needs the repository permission \"Actions: Read-only\" (environments "
+                   "and their protection rules); a classic token needs the `repo` scope for a private repository",
+    "runs": "a fine-grained token needs the repository permission \"Actions: Read-only\"",
+}
+
+
+def permission_hint(what: str) -> str:
+    return PERMISSIONS.get(what, PERMISSIONS["runs"])
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    u = urllib.parse.urlsplit(url)
+    return u.scheme, (u.hostname or "").lower(), u.port
+
+
+def allowed_base(url: str) -> str | None:
+    """Why this API base may not receive the token (None when it may): https, or http to the loopback only."""
+    scheme, host, _ = origin(url)
+    if scheme == "https" and host:
+        return None
+    if scheme == "http" and host in LOOPBACK:
+        return None
+    return f"the GitHub API base must be https (or http://127.0.0.1 for tests), got {url!r}"
 
 
 def _next_link(header: str | None) -> str | None:
@@ -27,6 +55,19 @@ def _next_link(header: str | None) -> str | None:
         if m:
             return m.group(1)
     return None
+
+
+class _SameOrigin(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only within the origin: urllib would carry the Authorization header anywhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 (urllib's signature)
+        if origin(newurl) != origin(req.full_url):
+            raise urllib.error.HTTPError(req.full_url, code, f"redirect to another origin not followed: {newurl}",
+                                         headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameOrigin)
 
 
 class GitHub:
@@ -41,7 +82,7 @@ class GitHub:
             "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
             "Authorization": f"Bearer {self._token}", "User-Agent": "bbws-checks",
         })
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (http/https API base only)
+        with _OPENER.open(req, timeout=self.timeout) as resp:  # https API origin (or loopback http) only
             body = resp.read()
             return (json.loads(body) if body else {}), _next_link(resp.headers.get("Link"))
 
@@ -52,15 +93,23 @@ class GitHub:
         if existing is not None:
             return existing
         url: str | None = self.api_url + path
-        if urllib.parse.urlparse(url).scheme not in ("http", "https"):
-            obs.error = {"code": "BadURL", "message": f"the GitHub API base must be http(s), got {self.api_url!r}"}
+        why = allowed_base(self.api_url)
+        if why:
+            obs.error = {"code": "BadURL", "message": why}
             return self.snapshot.add(obs)
+        home = origin(self.api_url)
         try:
             items: list[Any] = []
             total = None
             pages = 0
             while url and pages < MAX_PAGES:
+                if origin(url) != home:
+                    obs.error = {"code": "ForeignLink", "message": f"page {pages + 1} is linked at {url}, outside "
+                                 f"the API origin {self.api_url}: not followed (the token goes only to the API)"}
+                    return self.snapshot.add(obs)
                 data, url = self._request(url)
+                if url:
+                    url = urllib.parse.urljoin(self.api_url + path, url)
                 pages += 1
                 if not paginate:
                     obs.response = data

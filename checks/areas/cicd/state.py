@@ -14,12 +14,28 @@ from checks.core.snapshot import parse_time
 
 
 def body_bytes(body: Any) -> bytes:
-    """An S3 object body as recorded by the snapshot (text, or {"base64": ...})."""
+    """An S3 object body as recorded by the snapshot (text, {"base64": ...}, or a minimal state)."""
+    if isinstance(body, dict) and isinstance(body.get("terraform_state"), dict):
+        kept = body["terraform_state"].get("state")
+        return json.dumps(kept).encode("utf-8") if kept is not None else b""
     if isinstance(body, dict) and "base64" in body:
         return base64.b64decode(body["base64"])
     if isinstance(body, str):
         return body.encode("utf-8")
     return b""
+
+
+def parse_body(body: Any) -> tuple[dict[str, Any] | None, str, str]:
+    """A recorded state body: the state (or None), why it is not one, and the MD5 of the object as stored."""
+    if isinstance(body, dict) and isinstance(body.get("terraform_state"), dict):
+        kept = body["terraform_state"]
+        if kept.get("invalid"):
+            return None, str(kept["invalid"]), str(kept.get("md5", ""))
+        parsed, why = parse_state(body_bytes(body))
+        return parsed, why, str(kept.get("md5", ""))
+    data = body_bytes(body)
+    parsed, why = parse_state(data)
+    return parsed, why, md5_hex(data)
 
 
 def md5_hex(data: bytes) -> str:

@@ -101,6 +101,18 @@ class Root:
                     return str(tf["required_version"])
         return ""
 
+    def provider_constraint(self, name: str) -> str | None:
+        """The version constraint of a required provider; None when it has none (or is not listed)."""
+        for body in self.files.values():
+            for tf in blocks(body.get("terraform")):
+                for rp in blocks(tf.get("required_providers")):
+                    spec = rp.get(name)
+                    if isinstance(spec, dict) and spec.get("version"):
+                        return str(spec["version"])
+                    if isinstance(spec, str):
+                        return spec
+        return None
+
     def identity(self, r: Resource) -> str:
         """The real-world name of a stateful resource, with locals substituted (vars stay symbolic)."""
         attr = IDENTITY_ATTR.get(r.type)

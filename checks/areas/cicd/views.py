@@ -1,8 +1,8 @@
 """Views over the Snapshot for the CI/CD tests: pure reads, `Unverifiable` when a read failed.
 
-Each view has a `name` (the resource) and `context()` (the catalog's remediation placeholders).
-Rule methods return lists of Findings and remember them, so `context()` can name the first
-finding's location.
+Each view has a `name` (the resource) and `context()` (the catalog's remediation placeholders, and `fix`,
+the first finding's concrete fix). The rules are pure functions in checks/areas/cicd/rules/; a view reads
+the recorded inputs, hands them to a rule and remembers the findings for `context()`.
 """
 
 from __future__ import annotations
@@ -13,20 +13,29 @@ from pathlib import Path
 from typing import Any
 
 from checks.areas.cicd import plan as planmod
+from checks.areas.cicd import reads
 from checks.areas.cicd import state as st
 from checks.areas.cicd import terraform as tfm
-from checks.areas.cicd import workflows as wfm
-from checks.areas.cicd.findings import Finding
-from checks.areas.cicd.github import environment_path, pending_path, runs_path, waiting_path
-from checks.core.config import Env, load
+from checks.areas.cicd.findings import Finding, fixes
+from checks.areas.cicd.github import environment_path, pending_path, permission_hint, runs_path, waiting_path
+from checks.areas.cicd.model import WORKFLOW_DIR, Repo, Workflow, parse
+from checks.areas.cicd.rules import approval as approval_rule
+from checks.areas.cicd.rules import backend as backend_rule
+from checks.areas.cicd.rules import concurrency as concurrency_rule
+from checks.areas.cicd.rules import expressions, failures, lockfile, oidc, paths, pinning, providers, syntax
+from checks.areas.cicd.rules import region as region_rule
+from checks.areas.cicd.rules import reviewed_plan as reviewed_rule
+from checks.areas.cicd.schema import schema_errors
+from checks.core.config import Env
 from checks.core.outcome import Missing, Unverifiable, read
-from checks.core.read import lock_items
+from checks.core.read import Read
 from checks.core.snapshot import Observation, Snapshot, parse_time
 
-WORKFLOW_DIR = ".github/workflows"
 GH_ABSENT = {"HTTP404"}
-
-
+GH_DENIED = {"HTTP403", "HTTP401"}
+LISTING = "cicd_listing"  # snapshot.meta key: what parametrization saw (see fixtures.listing)
+UNBOUND = ("env {env} is the embedded world and {repo} is not its sample repo: its names (workflow, region, "
+           "backend, versions) are not this repo's; run with --env <a real env> to check them")
 def collected_at(snapshot: Snapshot) -> dt.datetime:
     t = parse_time(snapshot.meta.get("collected_at"))
     if t is None:
@@ -53,24 +62,42 @@ class _View:
 # ---------------------------------------------------------------- infra repo files
 
 class InfraRepo(_View):
-    """The infra repo as recorded: its file list and texts."""
+    """The infra repo as recorded: its file list, tree and texts, and what parametrization saw."""
 
     def __init__(self, snapshot: Snapshot, env: Env):
         super().__init__()
         self.snapshot, self.env = snapshot, env
         self.name = "infra-repo"
         self.root = snapshot.meta.get("infra_repo", "")
+        self.listing: dict[str, Any] = snapshot.meta.get(LISTING) or {}
 
     @property
     def given(self) -> bool:
         return bool(self.root)
 
+    @property
+    def bound(self) -> bool:
+        """Whether this env's expectations (names, region, backend) apply to this repo."""
+        return bool(self.listing.get("bound", True))
+
+    def require_bound(self) -> None:
+        if not self.bound:
+            raise Missing(UNBOUND.format(env=self.env.name, repo=self.root))
+
     @cached_property
-    def files(self) -> list[str]:
+    def _list(self) -> dict[str, Any]:
         obs = self.snapshot.get("file", "", "List", path=".")
         if obs is None and not self.given:
             raise Missing("no infra repo: pass --infra-repo PATH or set infra_repo in environments.toml")
-        return list(read(obs, f"the infra repo file list ({self.root})").get("files", []))
+        return read(obs, f"the infra repo file list ({self.root})")
+
+    @property
+    def files(self) -> list[str]:
+        return list(self._list.get("files", []))
+
+    @cached_property
+    def tree(self) -> paths.Tree:
+        return paths.Tree(self._list.get("tree", self.files))
 
     def text(self, rel: str) -> str | None:
         """The file's text; None when it does not exist."""
@@ -83,16 +110,16 @@ class InfraRepo(_View):
         return str(Path(self.root) / rel) if self.root else rel
 
     @cached_property
-    def workflows(self) -> dict[str, wfm.Workflow]:
+    def workflows(self) -> dict[str, Workflow]:
         out = {}
         for rel in self.files:
             if rel.startswith(WORKFLOW_DIR + "/") and rel.endswith((".yml", ".yaml")):
-                out[rel] = wfm.parse(rel, self.text(rel) or "")
+                out[rel] = parse(rel, self.text(rel) or "")
         return out
 
     @cached_property
-    def repo(self) -> wfm.Repo:
-        return wfm.Repo(self.workflows.values())
+    def repo(self) -> Repo:
+        return Repo(self.workflows.values())
 
     @cached_property
     def roots(self) -> dict[str, tfm.Root]:
@@ -119,48 +146,29 @@ class InfraRepo(_View):
                     out[rel] = body
         return out
 
-    def workflow_envs(self) -> dict[str, Env]:
-        """Which env each deploy workflow belongs to (github.workflow of every env in the same toml)."""
-        try:
-            envs = load(self.env.source) if self.env.source and Path(self.env.source).is_file() else {}
-        except Exception:  # noqa: BLE001  (a replay may not have the toml; the run's env still maps)
-            envs = {}
-        envs = {**envs, self.env.name: self.env}
-        return {e.github.workflow: e for e in envs.values() if e.github}
+    def gitignores(self) -> dict[str, str]:
+        return {rel: self.text(rel) or "" for rel in self.files if rel.rsplit("/", 1)[-1] == ".gitignore"}
+
+    def env_workflows(self) -> dict[str, str]:
+        """env name -> its github.workflow, for every env of the toml, as captured at collection."""
+        got = dict(self.listing.get("env_workflows") or {})
+        got.setdefault(self.env.name, self.env.github.workflow)
+        return got
+
+    def mine(self) -> set[str]:
+        """The workflow files of this env: its github.workflow, and apply workflows no other env names."""
+        own = self.env.github.workflow
+        others = {w for e, w in self.env_workflows().items() if e != self.env.name}
+        return {own} | {w.file for w in self.workflows.values() if w.file not in others}
 
     def managed_identities(self) -> list[Finding]:
-        """No resource is managed under two different state keys (two roots, or two workflows)."""
-        owners: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        inits = [(w, job, c, dirs) for w in self.workflows.values() if w.ok for job, _, c, dirs in wfm.init_commands(w)]
-        for path, root in self.roots.items():
-            flags_by_source: dict[str, list[str]] = {"(backend block)": []}
-            for w, job, c, dirs in inits:
-                if path in dirs or (path == "." and "" in dirs):
-                    flags = [wfm.resolve(f, job.env, w.env) for f in c.options("-backend-config")]
-                    flags_by_source[f"{w.file} jobs.{job.id}"] = flags
-            keys = set()
-            for source, flags in flags_by_source.items():
-                cfg = tfm.backend_settings(root, flags, self.backend_files())
-                if cfg.get("key"):
-                    keys.add((cfg.get("key", ""), f"{path} via {source}"))
-            for r in root.resources():
-                if r.type in tfm.STATEFUL:
-                    for key, where in keys:
-                        owners.setdefault((r.type, root.identity(r)), set()).add((key, where))
-        out = []
-        for (typ, ident), got in sorted(owners.items()):
-            keys = {k for k, _ in got}
-            if len(keys) > 1:
-                roots = {k: sorted({w.split(" via ")[0] for kk, w in got if kk == k}) for k in keys}
-                where = "; ".join(f"key {k} in {', '.join(r)}" for k, r in sorted(roots.items()))
-                out.append(Finding("CICD-03", "state-key", typ, f"{typ} {ident!r} is managed under {len(keys)} state "
-                                   f"keys: {where}; the second apply would try to create it again", ident))
-        return self._keep(out)
+        ok = [w for w in self.workflows.values() if w.ok]
+        return self._keep(backend_rule.state_key_owners(self.roots, ok, self.backend_files()))
 
     def context(self) -> dict[str, Any]:
         f = self.last[0] if self.last else None
         return {"path": self.abspath(f.path) if f else self.root, "location": f.where() if f else "",
-                "address": f.location if f else ""}
+                "address": f.location if f else "", "fix": fixes(self.last)}
 
 
 class WorkflowView(_View):
@@ -173,13 +181,13 @@ class WorkflowView(_View):
         self.path = f"{WORKFLOW_DIR}/{file}"
 
     @cached_property
-    def workflow(self) -> wfm.Workflow | None:
+    def workflow(self) -> Workflow | None:
         if self.path in self.infra.workflows:
             return self.infra.workflows[self.path]
         alt = self.path[:-4] + ".yaml" if self.path.endswith(".yml") else self.path
         return self.infra.workflows.get(alt)
 
-    def _wf(self) -> wfm.Workflow:
+    def _wf(self) -> Workflow:
         wf = self.workflow
         if wf is None:
             raise Missing(f"{self.path} does not exist (see test_workflow_exists)")
@@ -188,66 +196,93 @@ class WorkflowView(_View):
         return wf
 
     @property
-    def owner(self) -> Env | None:
-        return self.infra.workflow_envs().get(self.name)
+    def owner(self) -> str | None:
+        """The env whose deploy workflow this is (github.workflow), or this env for an unclaimed apply workflow."""
+        if not self.infra.bound:
+            return None
+        for env, wf in self.infra.env_workflows().items():
+            if wf == self.name:
+                return env
+        return self.env.name if self.name in self.infra.mine() else None
 
     def existence(self) -> list[Finding]:
+        self.infra.require_bound()
         wf = self.workflow
         if wf is None:
             found = ", ".join(w.file for w in self.infra.workflows.values()) or "none"
             return self._keep([Finding("CICD-01", "missing", self.path, f"the deploy workflow {self.name} is not in "
-                                       f"{WORKFLOW_DIR} (found: {found})")])
+                                       f"{WORKFLOW_DIR} (found: {found})",
+                                       fix=f"add {self.path}, or set github.workflow for env {self.env.name} to the "
+                                           "workflow that deploys it")])
         return self._keep(list(wf.problems))
 
     def schema_errors(self) -> list[Finding]:
         wf = self.workflow
         if wf is None:
             raise Missing(f"{self.path} does not exist (see test_workflow_exists)")
-        return self._keep(wfm.schema_errors(wf))
+        return self._keep(schema_errors(wf))
 
-    def actionlint(self) -> list[Finding]:
+    def _actionlint(self) -> list[dict[str, Any]]:
         self._wf()
         obs = self.infra.snapshot.get("tool", "", "actionlint", path=WORKFLOW_DIR)
         if obs is not None and obs.code == "NotInstalled":
             raise Missing("actionlint is not on PATH: not run (install it to lint with it as well)")
         got = read(obs, "actionlint")
-        return self._keep([Finding("CICD-01", "actionlint", self.path, f"{e.get('message')} [{e.get('kind')}]", "",
-                                   int(e.get("line") or 0))
-                           for e in got.get("errors", []) if str(e.get("filepath", "")).endswith(self.path)])
+        return [e for e in got.get("errors", []) if str(e.get("filepath", "")).endswith(self.path)]
+
+    def actionlint(self, *, notes: bool = False) -> list[Finding]:
+        """actionlint's errors (P1) or its notes (deprecations, shellcheck info/style: P3)."""
+        out = [Finding("CICD-01", "actionlint", self.path, f"{e.get('message')} [{e.get('kind')}]", "",
+                       int(e.get("line") or 0)) for e in self._actionlint() if actionlint_note(e) == notes]
+        return self._keep(out)
 
     def runner_labels(self) -> list[Finding]:
-        return self._keep(wfm.runner_labels(self._wf()))
+        return self._keep(syntax.runner_labels(self._wf()))
 
     def dispatch_inputs(self) -> list[Finding]:
-        return self._keep(wfm.dispatch_inputs(self._wf()))
+        return self._keep(syntax.dispatch_inputs(self._wf()))
 
     def id_token(self) -> list[Finding]:
         wf = self._wf()
-        out = wfm.id_token(wf, self.infra.repo)
+        out = oidc.id_token(wf, self.infra.repo)
         owner = self.owner
-        if owner is not None and owner.github.role_secret:
-            out += wfm.role_secret(wf, owner.github.role_secret)
+        if owner is not None:
+            out += oidc.role_secret(wf, owner, self.env.account if owner == self.env.name else "",
+                                    list(self.infra.env_workflows()))
         return self._keep(out)
 
     def approval(self) -> list[Finding]:
         owner = self.owner
-        return self._keep(wfm.approval(self._wf(), self.infra.repo, exempt=bool(owner and owner.github.approval_exempt),
-                                       expected_environment=owner.github.environment if owner else ""))
+        mine = owner == self.env.name
+        return self._keep(approval_rule.approval(
+            self._wf(), self.infra.repo, exempt=bool(mine and self.env.github.approval_exempt),
+            expected_environment=self.env.github.environment if mine else "", env=owner or ""))
 
     def hidden_failures(self) -> list[Finding]:
-        return self._keep(wfm.hidden_failures(self._wf()))
+        return self._keep(failures.hidden_failures(self._wf()))
 
     def reviewed_plan(self) -> list[Finding]:
-        return self._keep(wfm.reviewed_plan(self._wf(), self.infra.repo))
+        return self._keep(reviewed_rule.reviewed_plan(self._wf(), self.infra.repo))
 
     def actions_pinned(self) -> list[Finding]:
-        return self._keep(wfm.actions_pinned(self._wf()))
+        return self._keep(pinning.actions_pinned(self._wf()))
 
     def concurrency(self) -> list[Finding]:
-        return self._keep(wfm.concurrency(self._wf(), self.infra.repo))
+        return self._keep(concurrency_rule.concurrency(self._wf(), self.infra.repo, self.owner or ""))
+
+    def missing_paths(self) -> list[Finding]:
+        return self._keep(paths.missing_paths(self._wf(), self.infra.tree))
+
+    def expression_types(self) -> list[Finding]:
+        wf = self._wf()
+        return self._keep(expressions.boolean_inputs(wf) + expressions.ref_literals(wf))
+
+    def injection(self) -> list[Finding]:
+        return self._keep(expressions.injection(self._wf()))
 
     def region(self) -> list[Finding]:
-        out = wfm.region(self._wf(), self.env.region)
+        self.infra.require_bound()
+        out = region_rule.region(self._wf(), self.env.region)
         for path in self.infra.roots:
             rel = f"{path}/environments/{self.env.name}.tfvars"
             text = self.infra.text(rel)
@@ -255,16 +290,23 @@ class WorkflowView(_View):
                 continue
             body, problems = tfm.parse_hcl(rel, text)
             out += [Finding("CICD-06", p.rule, p.path, p.message, p.location, p.line) for p in problems]
-            got = (body or {}).get("region")
-            if isinstance(got, str) and got != self.env.region:
-                out.append(Finding("CICD-06", "region", rel, f"region = {got!r}, expected {self.env.region!r}",
-                                   "region"))
+            out += region_rule.tfvars_region(rel, body, self.env.region)
         return self._keep(out)
 
     def context(self) -> dict[str, Any]:
         f = self.last[0] if self.last else None
         return {"path": self.infra.abspath(self.path), "location": f.where() if f else self.path,
-                "workflow": self.name}
+                "workflow": self.name, "fix": fixes(self.last)}
+
+
+def actionlint_note(e: dict[str, Any]) -> bool:
+    """A note, not an error: a deprecation, or a shellcheck finding below warning."""
+    kind, msg = str(e.get("kind", "")), str(e.get("message", ""))
+    if "deprecat" in kind or "deprecated" in msg or "is too old to run" in msg:
+        return True
+    if kind == "shellcheck":
+        return not any(f":{lvl}:" in msg for lvl in ("error", "warning"))
+    return False
 
 
 class TerraformRoot(_View):
@@ -279,6 +321,12 @@ class TerraformRoot(_View):
             raise Missing(f"{self.name} has no .tf files")
         return root
 
+    def _parsed(self) -> tfm.Root:
+        root = self._root()
+        if self.infra.hcl_problems.get(self.name):
+            raise Missing(f"{self.name} does not parse (see test_terraform_parses)")
+        return root
+
     def parse_problems(self) -> list[Finding]:
         self._root()
         out = list(self.infra.hcl_problems.get(self.name, []))
@@ -288,56 +336,34 @@ class TerraformRoot(_View):
         return self._keep(out)
 
     def gsi_attributes(self) -> list[Finding]:
-        root = self._root()
-        if self.infra.hcl_problems.get(self.name):
-            raise Missing(f"{self.name} does not parse (see test_terraform_parses)")
-        return self._keep(tfm.gsi_attributes(root))
+        return self._keep(tfm.gsi_attributes(self._parsed()))
 
     def lock_file(self) -> list[Finding]:
         self._root()
-        rel = f"{self.name}/.terraform.lock.hcl" if self.name != "." else ".terraform.lock.hcl"
-        if rel in self.infra.files:
-            return self._keep([])
-        return self._keep([Finding("CICD-03", "lock-file", rel, "the provider lock file is not committed: plan and "
-                                   "apply can pick different provider versions and applying a saved plan fails; run "
-                                   f"`terraform -chdir={self.name} providers lock` and commit it")])
+        return self._keep(lockfile.lock_file(self.name, self.infra.files, self.infra.gitignores()))
+
+    def versions(self) -> list[Finding]:
+        root = self._parsed()
+        lock = f"{self.name}/{lockfile.LOCK}" if self.name != "." else lockfile.LOCK
+        tf = self.env.terraform
+        bound = self.infra.bound
+        return self._keep(providers.providers(root, locked=lock in self.infra.files,
+                                              required_version=tf.required_version if bound else "",
+                                              aws_provider=tf.aws_provider if bound else ""))
 
     def backend(self) -> list[Finding]:
-        root = self._root()
-        if self.infra.hcl_problems.get(self.name):
-            raise Missing(f"{self.name} does not parse (see test_terraform_parses)")
-        got = root.backend()
-        if got is None:
-            return self._keep([])  # a module, not a root with state
-        typ, _ = got
-        out = []
-        if typ != "s3":
-            out.append(Finding("CICD-02", "backend", self.name, f"backend {typ!r}, expected \"s3\""))
-        wf = self.infra.workflows.get(f"{WORKFLOW_DIR}/{self.env.github.workflow}")
-        flags: list[str] = []
-        for w in [wf] if wf is not None and wf.ok else []:
-            for job, _, c, dirs in wfm.init_commands(w):
-                if self.name in dirs:
-                    flags = [wfm.resolve(f, job.env, w.env) for f in c.options("-backend-config")]
-        cfg = tfm.backend_settings(root, flags, self.infra.backend_files())
+        root = self._parsed()
+        ok = [w for w in self.infra.workflows.values() if w.ok]
+        sources = backend_rule.init_sources(ok, self.name)
         tf = self.env.terraform
-        for k, want in (("bucket", tf.state_bucket),):
-            if cfg.get(k) != want:
-                out.append(Finding("CICD-02", "backend", self.name, f"backend {k} resolves to {cfg.get(k)!r} for "
-                                   f"{self.env.github.workflow}, expected {want!r}", k))
-        if cfg.get("dynamodb_table", tf.lock_table) != tf.lock_table and cfg.get("use_lockfile") != "true":
-            out.append(Finding("CICD-02", "backend", self.name, f"backend dynamodb_table resolves to "
-                               f"{cfg.get('dynamodb_table')!r}, expected {tf.lock_table!r}", "dynamodb_table"))
-        if "dynamodb_table" not in cfg and str(cfg.get("use_lockfile")).lower() != "true":
-            out.append(Finding("CICD-02", "backend", self.name, "the backend has no state locking (neither "
-                               "dynamodb_table nor use_lockfile = true)", "dynamodb_table"))
-        if not cfg.get("key"):
-            out.append(Finding("CICD-02", "backend", self.name, "the backend has no state key", "key"))
-        return self._keep(out)
+        bound = self.infra.bound
+        return self._keep(backend_rule.backend(root, sources, self.infra.backend_files(), mine=self.infra.mine(),
+                                               bucket=tf.state_bucket if bound else "",
+                                               lock_table=tf.lock_table if bound else ""))
 
     def context(self) -> dict[str, Any]:
         f = self.last[0] if self.last else None
-        return {"path": self.name, "location": f.where() if f else self.name}
+        return {"path": self.name, "location": f.where() if f else self.name, "fix": fixes(self.last)}
 
 
 # ---------------------------------------------------------------- state backend
@@ -353,25 +379,25 @@ class StateBackend(_View):
         self.lock_id = ""
         self.md5 = ""
 
-    def _get(self, service: str, op: str, **params: Any) -> Observation | None:
-        return self.snapshot.get(service, self.region, op, **params)
+    def seen(self, spec: Read) -> Observation | None:
+        return self.snapshot.get(spec.service, spec.region or self.region, spec.operation, **spec.params)
 
     def bucket_problems(self) -> list[str]:
         b = self.tf.state_bucket
-        if read(self._get("s3", "HeadBucket", Bucket=b), f"state bucket {b}", absent_ok=True) is None:
+        if read(self.seen(reads.state_bucket_config("HeadBucket", b)), f"state bucket {b}", absent_ok=True) is None:
             return [f"state bucket {b} does not exist in {self.region}"]
         out = []
-        ver = read(self._get("s3", "GetBucketVersioning", Bucket=b), f"versioning of {b}")
+        ver = read(self.seen(reads.state_bucket_config("GetBucketVersioning", b)), f"versioning of {b}")
         if ver.get("Status") != "Enabled":
             out.append(f"state bucket {b} versioning is {ver.get('Status', 'never enabled')!r}, expected Enabled")
-        enc = read(self._get("s3", "GetBucketEncryption", Bucket=b), f"encryption of {b}", absent_ok=True)
+        enc = read(self.seen(reads.state_bucket_config("GetBucketEncryption", b)), f"encryption of {b}", absent_ok=True)
         if not enc or not enc.get("ServerSideEncryptionConfiguration", {}).get("Rules"):
             out.append(f"state bucket {b} has no default encryption")
         return out
 
     @cached_property
     def lock_table_desc(self) -> dict[str, Any] | None:
-        got = read(self._get("dynamodb", "DescribeTable", TableName=self.tf.lock_table),
+        got = read(self.seen(reads.describe_table(self.tf.lock_table)),
                    f"lock table {self.tf.lock_table}", absent_ok=True)
         return None if got is None else got.get("Table", {})
 
@@ -401,27 +427,26 @@ class StateBackend(_View):
     @cached_property
     def items(self) -> list[dict[str, Any]]:
         self._require_lock_table()
-        got = read(self._get("dynamodb", "Scan", **lock_items(self.tf.lock_table).params),
-                   f"items of {self.tf.lock_table}")
+        got = read(self.seen(reads.lock_items(self.tf.lock_table)), f"items of {self.tf.lock_table}")
         return list(got.get("Items", []))
 
-    def state_bytes(self, key: str | None = None) -> bytes | None:
+    def state_body(self, key: str | None = None) -> tuple[dict[str, Any] | None, str, str] | None:
+        """(state, why not a state, MD5 of the object) as recorded; None when the object does not exist."""
         key = key or self.tf.state_key
-        got = read(self._get("s3", "GetObject", Bucket=self.tf.state_bucket, Key=key),
+        got = read(self.seen(reads.state_object(self.tf.state_bucket, key)),
                    f"state object s3://{self.tf.state_bucket}/{key}", absent_ok=True)
-        return None if got is None else st.body_bytes(got.get("Body"))
+        return None if got is None else st.parse_body(got.get("Body"))
 
     def state_problems(self) -> list[str]:
-        data = self.state_bytes()
+        body = self.state_body()
         where = f"s3://{self.tf.state_bucket}/{self.tf.state_key}"
-        if data is None:
+        if body is None:
             return [f"the state object {where} does not exist"]
-        _, why = st.parse_state(data)
-        return [f"the state object {where} {why}"] if why else []
+        return [f"the state object {where} {body[1]}"] if body[1] else []
 
     def state(self, key: str | None = None) -> dict[str, Any] | None:
-        data = self.state_bytes(key)
-        return st.parse_state(data)[0] if data is not None else None
+        body = self.state_body(key)
+        return body[0] if body is not None else None
 
     def _require_state(self) -> dict[str, Any]:
         s = self.state()
@@ -430,9 +455,9 @@ class StateBackend(_View):
         return s
 
     def digest_problems(self) -> list[str]:
-        data = self.state_bytes()
         self._require_state()
-        self.md5 = st.md5_hex(data or b"")
+        body = self.state_body()
+        self.md5 = body[2] if body else ""
         lock_id = f"{self.tf.state_bucket}/{self.tf.state_key}-md5"
         digest = next((st.item_value(i, "Digest") for i in self.items if st.item_value(i, "LockID") == lock_id), None)
         if digest is None:
@@ -463,9 +488,9 @@ class StateBackend(_View):
 
     def live(self, typ: str, ident: str, region: str = "") -> bool:
         if typ == "aws_dynamodb_table":
-            obs = self.snapshot.get("dynamodb", region or self.region, "DescribeTable", TableName=ident)
+            obs = self.seen(reads.describe_table(ident, region or None))
             return read(obs, f"table {ident}", absent_ok=True) is not None
-        obs = self.snapshot.get("s3", self.region, "HeadBucket", Bucket=ident)
+        obs = self.seen(reads.head_bucket(ident))
         return read(obs, f"bucket {ident}", absent_ok=True) is not None
 
     def state_not_live(self) -> list[str]:
@@ -487,7 +512,7 @@ class StateBackend(_View):
                 continue
             infos.append((f"lock item {lid}", st.item_value(item, "Info")))
         for key in self.state_keys():
-            got = read(self._get("s3", "GetObject", Bucket=self.tf.state_bucket, Key=f"{key}.tflock"),
+            got = read(self.seen(reads.state_object(self.tf.state_bucket, f"{key}.tflock")),
                        f"s3://{self.tf.state_bucket}/{key}.tflock", absent_ok=True)
             if got is not None:
                 body = st.body_bytes(got.get("Body")).decode("utf-8", "replace")
@@ -589,20 +614,19 @@ class GitHubView(_View):
             return None
         return read(obs, what)
 
+    def _environment(self) -> dict[str, Any] | None:
+        obs = self.snapshot.get("github", "", "GET", path=environment_path(self.repo, self.g.environment))
+        if obs is not None and obs.code in GH_DENIED:
+            raise Missing(f"the token may not read environment {self.g.environment!r} of {self.repo} ({obs.code}): "
+                          f"{permission_hint('environment')}")
+        return self._get(environment_path(self.repo, self.g.environment), f"environment {self.g.environment}",
+                         absent_ok=True)
+
     def reviewers(self) -> list[str]:
-        got = self._get(environment_path(self.repo, self.g.environment), f"environment {self.g.environment}",
-                        absent_ok=True)
+        got = self._environment()
         if got is None:
             return [f"environment {self.g.environment!r} does not exist in {self.repo}: deployments are not gated"]
-        rules = [r for r in got.get("protection_rules", []) if r.get("type") == "required_reviewers"]
-        if not rules:
-            return [f"environment {self.g.environment!r} has no required-reviewers rule (expected "
-                    f"{self.g.required_approvers})"]
-        n = sum(len(r.get("reviewers", [])) for r in rules)
-        if n != self.g.required_approvers:
-            return [f"environment {self.g.environment!r} has {n} required reviewer(s), expected "
-                    f"{self.g.required_approvers}"]
-        return []
+        return reviewer_problems(got, self.g.environment, self.g.required_approvers)
 
     def waiting_too_long(self) -> list[str]:
         now = collected_at(self.snapshot)
@@ -664,13 +688,28 @@ class GitHubView(_View):
                 "workflow": self.g.workflow}
 
 
+def reviewer_problems(environment: dict[str, Any], name: str, required: int) -> list[str]:
+    """The environment's required-reviewers rule lists `required` reviewers (a rule without a list is unknown)."""
+    rules = [r for r in environment.get("protection_rules", []) if r.get("type") == "required_reviewers"]
+    if not rules:
+        return [f"environment {name!r} has no required-reviewers rule (expected {required})"]
+    if any("reviewers" not in r for r in rules):
+        raise Missing(f"environment {name!r} has a required-reviewers rule but the response lists no reviewers: "
+                      f"{permission_hint('environment')}")
+    n = sum(len(r.get("reviewers") or []) for r in rules)
+    if n != required:
+        return [f"environment {name!r} has {n} required reviewer(s), expected {required}"]
+    return []
+
+
 class Caller(_View):
     def __init__(self, snapshot: Snapshot, env: Env):
         super().__init__()
         self.snapshot, self.env, self.name = snapshot, env, env.account
 
     def problems(self) -> list[str]:
-        got = read(self.snapshot.get("sts", self.env.region, "GetCallerIdentity"), "the caller identity")
+        spec = reads.caller_identity()
+        got = read(self.snapshot.get(spec.service, self.env.region, spec.operation), "the caller identity")
         if got.get("Account") != self.env.account:
             return [f"the credentials are for account {got.get('Account')} ({got.get('Arn')}), expected "
                     f"{self.env.account} for env {self.env.name}"]

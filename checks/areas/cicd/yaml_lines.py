@@ -1,0 +1,92 @@
+"""YAML for GitHub workflows: YAML 1.2 booleans (`on:` stays a key) and the line of every key and item.
+
+Problems (syntax, duplicate keys, not one document) are reported as (message, line), never raised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose booleans are YAML 1.2 (true/false only): `on:` stays the string "on"."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+
+Path_ = tuple  # a location: keys and list indexes from the document root
+
+
+@dataclass
+class Parsed:
+    data: Any = None
+    lines: dict[tuple, int] = field(default_factory=dict)
+    problems: list[tuple[str, int]] = field(default_factory=list)  # (message, line)
+
+
+def load_yaml(text: str) -> Parsed:
+    """Parse one YAML document; problems (syntax, duplicate keys, not one document) are reported, never raised."""
+    out = Parsed()
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        out.problems.append((f"not valid YAML: {exc.problem or exc}" + (f" ({exc.context})" if exc.context else ""),
+                             line))
+        return out
+    except yaml.YAMLError as exc:
+        out.problems.append((f"not valid YAML: {exc}", 0))
+        return out
+    if node is None:
+        out.problems.append(("the file is empty", 0))
+        return out
+    try:
+        out.data = _build(loader, node, (), out)
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+        out.problems.append((f"not valid YAML: {exc}", node.start_mark.line + 1))
+        out.data = None
+    return out
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, at: tuple, out: Parsed) -> Any:
+    out.lines.setdefault(at, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for k_node, v_node in node.value:
+            k = loader.construct_object(k_node, deep=True)
+            if not isinstance(k, (str, int, float, bool)) or k is None:
+                k = str(k)
+            if k in result:
+                out.problems.append((f"duplicate key {k!r} in {dotted(at) or 'the document'}",
+                                     k_node.start_mark.line + 1))
+            result[k] = _build(loader, v_node, at + (k,), out)
+            out.lines[at + (k,)] = k_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, v, at + (i,), out) for i, v in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def dotted(at: Iterable[Any]) -> str:
+    s = ""
+    for p in at:
+        s += f"[{p}]" if isinstance(p, int) else (f".{p}" if s else str(p))
+    return s
+
+

@@ -1,0 +1,2 @@
+env    = "dev"
+region = "eu-west-1"

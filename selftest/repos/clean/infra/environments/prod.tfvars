@@ -1,0 +1,2 @@
+env    = "prod"
+region = "eu-west-1"

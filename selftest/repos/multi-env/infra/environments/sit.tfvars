@@ -1,0 +1,2 @@
+env    = "sit"
+region = "eu-west-1"
