@@ -248,7 +248,7 @@ class Aws:
         self.snapshot = snapshot
         self.endpoint_url = endpoint_url
         self.canary = canary
-        self.permits = Permits(scan_tables={env.terraform.lock_table})
+        self.permits = Permits(scan_tables={env.terraform.lock_table} if env.terraform else set())
         self.adapt = adapt
         self.calls = Calls()
         self._lock = threading.Lock()  # counts, in-flight keys: held for microseconds

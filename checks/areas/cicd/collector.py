@@ -22,12 +22,13 @@ from checks.areas.cicd import github as gh
 from checks.areas.cicd import reads
 from checks.areas.cicd import state as st
 from checks.areas.cicd.model import WORKFLOW_DIR
-from checks.core.collect import Context
+from checks.core.collect import Context, read_bounded
 from checks.core.snapshot import Observation, iso, now
 
 TF_SUFFIXES = (".tf", ".tfvars", ".hcl", ".tfbackend")
 TEXT_NAMES = (".gitignore",)
 SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv"}
+PLAN_LIMIT = 256 * 1024 * 1024  # `terraform show -json` of a large root is tens of MiB
 MAX_TREE = 20000  # paths recorded for the missing-path rule (names only, never contents)
 # What the checks need from a state instance and a plan change; everything else (values, outputs) stays out.
 STATE_ATTRS = ("name", "bucket", "id", "arn")
@@ -59,6 +60,15 @@ def repo_files(root: Path, tree: list[str] | None = None) -> list[str]:
             or f.endswith(TF_SUFFIXES) or f.rsplit("/", 1)[-1] in TEXT_NAMES]
 
 
+def record_listing(ctx: Context, root: Path) -> list[str]:
+    """Record the repo listing (the files read, and the whole tree by name) and return the files read.
+    The cicd and static collectors both record it: the snapshot keeps the first of one key, so it is the same."""
+    tree = repo_tree(root)
+    files = repo_files(root, tree)
+    record(ctx, "file", "List", {"path": "."}, response={"files": files, "tree": tree})
+    return files
+
+
 def record(ctx: Context, service: str, operation: str, params: dict, response=None, error=None) -> Observation:
     obs = Observation(service, "", operation, params, iso(now()), response=response, error=error)
     return ctx.snapshot.add(obs)
@@ -83,9 +93,7 @@ def _files(ctx: Context, root: Path) -> None:
         record(ctx, "file", "List", {"path": "."}, error={"code": "FileNotFound",
                                                            "message": f"infra repo {root} is not a directory"})
         return
-    tree = repo_tree(root)
-    files = repo_files(root, tree)
-    record(ctx, "file", "List", {"path": "."}, response={"files": files, "tree": tree})
+    files = record_listing(ctx, root)
     read = {rel for rel in files if ctx.file(root / rel, root).ok}
     # only what Context.file read: actionlint must not follow a symlink out of the repo either
     _actionlint(ctx, root, [f for f in files if f.startswith(WORKFLOW_DIR + "/") and f in read])
@@ -252,7 +260,7 @@ def minimal_plan(text: str) -> str:
 def _plan(ctx: Context, path: Path) -> None:
     obs = Observation("file", "", "Read", {"path": str(path)}, iso(now()))
     try:
-        obs.response = {"text": minimal_plan(path.read_text(encoding="utf-8"))}
+        obs.response = {"text": minimal_plan(read_bounded(path, None, PLAN_LIMIT))}  # a user-given path: bounded
     except FileNotFoundError:
         obs.error = {"code": "FileNotFound", "message": f"{path} does not exist"}
     except (OSError, UnicodeDecodeError) as exc:

@@ -6,7 +6,7 @@ snapshot keeps one per path), so the static views work when the cicd area is des
 
 from __future__ import annotations
 
-from checks.areas.cicd.collector import infra_root, record, repo_files
+from checks.areas.cicd.collector import infra_root, record, record_listing
 from checks.areas.static.envs import env_names
 from checks.areas.static.reads import SUFFIXES
 from checks.core.collect import Context
@@ -23,8 +23,7 @@ def collect(ctx: Context) -> None:
         record(ctx, "file", "List", {"path": "."},
                error={"code": "FileNotFound", "message": f"infra repo {root} is not a directory"})
         return
-    files = repo_files(root)
-    record(ctx, "file", "List", {"path": "."}, response={"files": files})
+    files = record_listing(ctx, root)
     for rel in files:
         if rel.endswith(SUFFIXES):
             ctx.spawn(ctx.file, root / rel, root)
