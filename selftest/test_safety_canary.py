@@ -14,6 +14,7 @@ from typing import Any
 from checks.core.aws import CANARY_OBJECT_DIR
 from checks.core.config import load
 from checks.world import World
+from checks.world.patches import s3replication
 
 ENV = load()["local"]
 BUCKET, DR_BUCKET = ENV.s3.bucket, ENV.s3.replication.destination
@@ -42,6 +43,7 @@ class Foreign:
             for body in (b"<html>ok</html>", b"<html>ok v2</html>"):
                 s3.put_object(Bucket=bucket, Key=PROBE, Body=body)
             s3.put_object(Bucket=bucket, Key=UNMARKED, Body=b"not the suite's")
+        s3replication.run_pending()  # the planted objects' replicas land now, not during the run
         self.before = self.read()
 
     def read(self) -> dict[str, Any]:

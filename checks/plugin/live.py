@@ -178,8 +178,10 @@ def stop(run: Run, problem: str, code: int) -> None:
     """End the run before any check. The reason is said once, in the gate summary (pytest's own
     `!!! Exit` line just points there); without the evidence plugin, pytest says it instead."""
     run.incomplete.append(problem)
-    exc = pytest.exit.Exception(f"stopped before any check ({problem.split(':', 1)[0]}); "
-                                f"the reason is in the BBWS gate summary above", returncode=code)
+    # pytest prints no terminal summary (so no gate summary) after an internal error: say it here then
+    said = (f"stopped before any check: {problem}" if code == pytest.ExitCode.INTERNAL_ERROR else
+            f"stopped before any check ({problem.split(':', 1)[0]}); the reason is in the BBWS gate summary above")
+    exc = pytest.exit.Exception(said, returncode=code)
     exc.bbws_reason = problem  # type: ignore[attr-defined]  (the evidence recorder knows it already)
     raise exc
 

@@ -152,7 +152,14 @@ def _s305(world: World, bucket: str) -> None:
     config = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
     for rule in config["Rules"]:
         rule["Status"] = "Disabled"
+    # S3 refuses a replication configuration on a bucket whose versioning is not Enabled: with S3-03
+    # applied first, enable it for this one call and put the suspension back.
+    status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    if status != "Enabled":
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=config)
+    if status != "Enabled":
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status or "Suspended"})
 
 
 @fault("S3-06", "bucket", "the bucket's default encryption is deleted")
