@@ -289,6 +289,12 @@ def create_lock_table(world: World, hash_key: str = "LockID") -> None:
                      AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"}])
 
 
+def lock_key(world: World) -> str:
+    """The lock table's live hash key (LockID, or LockId after the CICD-02 fault): every later write uses it."""
+    table = world.client("dynamodb").describe_table(TableName=world.env.terraform.lock_table)["Table"]
+    return next(k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH")
+
+
 def put_state(world: World, document: dict[str, Any]) -> str:
     """Write the state object and its -md5 digest item; returns the digest."""
     tf = world.env.terraform
@@ -297,7 +303,7 @@ def put_state(world: World, document: dict[str, Any]) -> str:
                                   ContentType="application/json")
     digest = hashlib.md5(body).hexdigest()
     world.client("dynamodb").put_item(TableName=tf.lock_table, Item={
-        "LockID": {"S": f"{tf.state_bucket}/{tf.state_key}-md5"}, "Digest": {"S": digest}})
+        lock_key(world): {"S": f"{tf.state_bucket}/{tf.state_key}-md5"}, "Digest": {"S": digest}})
     return digest
 
 

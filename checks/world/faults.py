@@ -185,7 +185,7 @@ def _cicd02(world: World, _: None) -> None:
 def _cicd03(world: World, _: None) -> None:
     tf = world.env.terraform
     world.client("dynamodb").update_item(
-        TableName=tf.lock_table, Key={"LockID": {"S": f"{tf.state_bucket}/{tf.state_key}-md5"}},
+        TableName=tf.lock_table, Key={build.lock_key(world): {"S": f"{tf.state_bucket}/{tf.state_key}-md5"}},
         UpdateExpression="SET Digest = :d", ExpressionAttributeValues={":d": {"S": hashlib.md5(b"stale").hexdigest()}})
 
 
@@ -197,7 +197,7 @@ def _cicd05(world: World, _: None) -> None:
     info = {"ID": str(uuid.uuid4()), "Operation": "OperationTypeApply", "Info": "", "Who": "runner@github-actions",
             "Version": "1.6.6", "Created": created.replace("+00:00", "Z"), "Path": path}
     world.client("dynamodb").put_item(TableName=tf.lock_table, Item={
-        "LockID": {"S": path}, "Info": {"S": json.dumps(info)}})
+        build.lock_key(world): {"S": path}, "Info": {"S": json.dumps(info)}})
 
 
 # --------------------------------------------------------------------------- post-deployment
