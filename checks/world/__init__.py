@@ -25,7 +25,6 @@ __all__ = ["FAULTS", "Fault", "World", "adapt_client", "parse_faults"]
 
 DELETING = {"DDB-01", "S3-01"}
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-_current_endpoint: str | None = None  # the running world, for adapt_client's s3control proxy
 _session: boto3.session.Session | None = None  # one session for every world: botocore loads each model once
 
 
@@ -52,10 +51,8 @@ class World:
         self._clients: dict[tuple[str, str], Any] = {}
 
     def start(self) -> World:
-        global _current_endpoint
         started = time.perf_counter()
         self.endpoint_url = self._server.start()  # resets moto and applies checks.world.patches
-        _current_endpoint = self.endpoint_url
         s3replication.set_delay(self.replication_delay)
 
         try:
@@ -70,10 +67,7 @@ class World:
         return self
 
     def stop(self) -> None:
-        global _current_endpoint
         self._server.stop()
-        if _current_endpoint == self.endpoint_url:
-            _current_endpoint = None
         self._clients.clear()
 
     def __enter__(self) -> World:
