@@ -92,7 +92,7 @@ class Fake:
         self.pytester.makepyfile(test_checks="import pytest\n\n" + textwrap.dedent(body))
         for k, v in environ.items():
             self.monkeypatch.setenv(k, v)
-        argv = ("-p", "no:checks.plugin", "-p", "no:randomly", *args)
+        argv = ("-p", "no:checks.plugin", "-p", "no:randomly", "-p", "no:hypothesispytest", *args)
         if "KeyboardInterrupt" in body:  # runpytest would re-raise the inner Ctrl-C in this test
             r = self.pytester.inline_run(*argv, no_reraise_ctrlc=True)
         else:

@@ -121,3 +121,25 @@ def test_each_call_is_collected_once(world):
     assert len(sent) == len(snap) == snap.meta["api_calls"]
     keys = [o.key for o in snap]
     assert len(keys) == len(set(keys))
+
+
+def test_sessions_share_one_model_loader(monkeypatch):
+    """Each service model is parsed once per process, however many sessions (runs, worlds) there are."""
+    import botocore.loaders
+
+    from checks.core.aws import new_session
+
+    parsed: list[str] = []
+    original = botocore.loaders.JSONFileLoader.load_file
+
+    def load_file(loader, path):
+        parsed.append(path)
+        return original(loader, path)
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", load_file)
+    for _ in range(3):
+        new_session(aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1").client("kinesis")
+    models = [p for p in parsed if p.endswith("kinesis/2013-12-02/service-2")]
+    assert len(models) <= 1, models  # 0 when an earlier test in this process parsed it already
+    first = new_session(region_name="eu-west-1")._session.get_component("data_loader")
+    assert new_session(region_name="eu-west-1")._session.get_component("data_loader") is first
+    assert len(first.search_paths) == len(set(first.search_paths)), first.search_paths

@@ -68,6 +68,11 @@ class Throttle:
     A request is picked when crc32 of its method, URL and body falls in 1/`every`; a picked
     request is throttled on its first `times` attempts (retries are the same request). An
     operation in `always` is throttled on every attempt: beyond any retry budget.
+
+    Retries do not sleep: the suite's clients use botocore's standard retries here, whose
+    backoff is recorded in `delays` (the delay botocore asked for) and then skipped, and
+    adaptive mode's client-side rate limiter is left out (it only paces, it never decides
+    whether a read is retried). So the run takes the same time on any machine.
     """
 
     def __init__(self, every: int = 3, times: int = 1, always: tuple[str, ...] = (), max_attempts: int = 0):
@@ -76,9 +81,24 @@ class Throttle:
         self.throttled = 0
         self._lock = threading.Lock()
 
+        self.delays: list[float] = []
+
+    def skip_backoff(self, monkeypatch: pytest.MonkeyPatch) -> Throttle:
+        from botocore.retries.standard import ExponentialBackoff
+        computed = ExponentialBackoff.delay_amount
+
+        def delay_amount(backoff, context) -> float:
+            with self._lock:
+                self.delays.append(computed(backoff, context))
+            return 0.0
+        monkeypatch.setattr(ExponentialBackoff, "delay_amount", delay_amount)
+        return self
+
     def pytest_bbws_aws_ready(self, aws):
+        update: dict[str, Any] = {"retry_mode": "standard"}
         if self.max_attempts:
-            aws.env = aws.env.model_copy(update={"max_attempts": self.max_attempts})
+            update["max_attempts"] = self.max_attempts
+        aws.env = aws.env.model_copy(update=update)
         aws.client_hooks.append(lambda client: client.meta.events.register("before-send", self.send))
 
     def send(self, request, event_name: str, **_):
@@ -98,20 +118,24 @@ class Throttle:
         return xml_error(request.url, 503, "SlowDown", "Please reduce your request rate.")
 
 
-def test_throttling_within_the_retry_budget_changes_nothing(suite):
+def test_throttling_within_the_retry_budget_changes_nothing(suite, monkeypatch):
     base = clean(suite)
-    throttle = Throttle(every=3, times=1)
+    throttle = Throttle(every=3, times=1).skip_backoff(monkeypatch)
     result = suite.run(plugins=[throttle])
     assert throttle.throttled >= 10, "the hook throttled too little to prove anything"
+    assert len(throttle.delays) == throttle.throttled, "each throttled attempt was retried once, after a backoff"
+    assert all(0 <= d <= 1 for d in throttle.delays), throttle.delays  # first retry: rand(0, 1) s
     assert "INTERNALERROR" not in result.stdout, result.internal_error()
     assert changed(base.outcomes, result.outcomes) == {}
     assert result.ret == base.ret
 
 
-def test_throttling_beyond_the_retry_budget_is_an_error_naming_the_operation(suite):
+def test_throttling_beyond_the_retry_budget_is_an_error_naming_the_operation(suite, monkeypatch):
     base = clean(suite)
-    throttle = Throttle(every=10**9, always=("DescribeContinuousBackups", "GetBucketVersioning"), max_attempts=2)
+    throttle = Throttle(every=10**9, always=("DescribeContinuousBackups", "GetBucketVersioning"),
+                        max_attempts=2).skip_backoff(monkeypatch)
     result = suite.run(plugins=[throttle])
+    assert 0 < len(throttle.delays) < throttle.throttled, "retried, and then out of attempts"
     assert "INTERNALERROR" not in result.stdout, result.internal_error()
     diff = changed(base.outcomes, result.outcomes)
     assert diff, "throttling every attempt changed nothing"

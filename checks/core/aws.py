@@ -22,6 +22,7 @@ import boto3
 import botocore.config
 import botocore.credentials
 import botocore.exceptions
+import botocore.loaders
 import botocore.session
 from botocore import xform_name
 
@@ -212,6 +213,25 @@ def error_of(exc: Exception) -> dict[str, str]:
     return {"code": type(exc).__name__, "message": str(exc)}
 
 
+_loader: botocore.loaders.Loader | None = None
+_loader_lock = threading.Lock()
+
+
+def new_session(**kwargs: Any) -> boto3.Session:
+    """A boto3 Session (kwargs as for boto3.Session) whose botocore data loader is shared by the
+    whole process: a service model is ~0.1 s of JSON to parse, and botocore caches it per loader,
+    so without this every session (each run, each world, each self-test run) parses it again."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = botocore.loaders.create_loader()
+        core = kwargs.pop("botocore_session", None) or botocore.session.Session()
+        core.register_component("data_loader", _loader)
+        session = boto3.Session(botocore_session=core, **kwargs)
+        _loader.search_paths[:] = list(dict.fromkeys(_loader.search_paths))  # boto3 appends its path each time
+    return session
+
+
 class NoVerifiedCaller(Exception):
     """This run reads no AWS (no credentials, or no selected check needs AWS): nothing was sent."""
 
@@ -276,7 +296,7 @@ class Aws:
     def _make_session(self) -> boto3.Session:
         """The env's session: the profile (or default chain), and for `role_arn` botocore's refreshable
         assume-role credentials, which renew themselves before they expire however long the run."""
-        base = boto3.Session(profile_name=self.env.profile or None, region_name=self.env.region)
+        base = new_session(profile_name=self.env.profile or None, region_name=self.env.region)
         if not self.env.role_arn:
             return base
         source = base.get_credentials()
@@ -298,7 +318,7 @@ class Aws:
             refresh_using=fetcher.fetch_credentials, method="assume-role")
         core = botocore.session.Session()
         core._credentials = credentials  # botocore's documented way to hand a session its own provider
-        return boto3.Session(botocore_session=core, region_name=self.env.region)
+        return new_session(botocore_session=core, region_name=self.env.region)
 
     def _config(self, service: str) -> botocore.config.Config:
         kwargs: dict[str, Any] = {

@@ -28,7 +28,7 @@ from checks.plugin.options import (
     run_options,
 )
 from checks.plugin.progress import ProgressPlugin
-from checks.plugin.records import check_record, first_part
+from checks.plugin.records import VerdictReports, check_record, first_part
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.xdist import XdistController
 
@@ -81,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN] = run
     for name in PLUGINS:
         config.pluginmanager.import_plugin(name)
+    config.pluginmanager.register(VerdictReports(), "bbws-verdicts")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(run, config), "bbws-xdist")
     if not is_worker(config):

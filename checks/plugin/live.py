@@ -9,11 +9,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from checks import areas
-from checks.core.aws import Aws
+from checks.core.aws import Aws, new_session
 from checks.core.collect import CollectorCrashed, Context, collect_all
 from checks.core.read import caller_identity
 from checks.core.snapshot import Snapshot
@@ -116,7 +115,7 @@ def start_live(run: Run, hook: Any, selected: dict[str, str] | None = None, term
                  pytest.ExitCode.INTERNAL_ERROR)
         hook.pytest_bbws_world_ready(world=run.world)
         run.endpoint_url = run.world.endpoint_url
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+        session = new_session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                 region_name=env.region)
         adapt = adapt_client
     snapshot = Snapshot({"env_name": env.name, "env": env.model_dump(), "run_id": run.run_id, "started": run.started,

@@ -27,6 +27,22 @@ def outcome_of(report: pytest.TestReport) -> str:
     return "passed"
 
 
+class VerdictReports:
+    """A check that raises Missing or Unverifiable has a verdict, not a crash: its report gets the
+    reason as text and no traceback (pytest would format one per test, source lines and all, only
+    for the plugin's makereport wrapper to replace it). A plugin object, registered by the plugin."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+        exc = call.excinfo.value if call.excinfo else None
+        if not isinstance(exc, (Missing, Unverifiable)) or item.get_closest_marker("issue") is None:
+            return None
+        sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+        return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed", str(exc),
+                                 call.when, sections, call.duration, call.start, call.stop,
+                                 list(item.user_properties))
+
+
 def resource_of(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     if callspec is not None and callspec.params:

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import botocore.config
 
-from checks.core.aws import strip_account_host
+from checks.core.aws import new_session, strip_account_host
 from checks.core.config import Env
 from checks.world import build as world_build
 from checks.world.faults import FAULTS, Fault, parse_faults
@@ -83,7 +83,7 @@ class World:
         if found is None:
             global _session
             if _session is None:
-                _session = boto3.session.Session(**CREDENTIALS)
+                _session = new_session(**CREDENTIALS)
             kwargs: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 2}}
             adapt_client(service, kwargs)
             found = _session.client(service, region_name=region, endpoint_url=self.endpoint_url,

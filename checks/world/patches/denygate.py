@@ -40,6 +40,9 @@ reset = clear_denies
 
 def _service_model(service: str) -> Any:
     if service not in _models:
+        # A session of its own, not checks.core.aws.new_session: botocore rewrites S3 request URIs in
+        # the loaded model when it sends (remove_bucket_from_url_paths_from_model), and this matches
+        # requests against the model's original URIs.
         _models[service] = boto3.Session(region_name="us-east-1").client(
             service, aws_access_key_id="x", aws_secret_access_key="x").meta.service_model
     return _models[service]
