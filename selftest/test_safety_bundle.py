@@ -164,3 +164,11 @@ def test_deeply_nested_bundle_json_is_a_usage_error(bundle: Path, suite, name: s
     out = suite.run("--replay", str(bundle), tests=TESTS)
     assert out.ret == 4, out.stdout[-1500:]
     assert "nested deeper than 200 levels" in out.stdout and "RecursionError" not in out.stdout
+
+
+def test_json_text_is_json_dumps_indented():
+    from checks.evidence.bundle import json_text
+
+    data = {"b": [1, {"x": "é <script>", "a": None, "n": 1.5}], "a": "s", "t": list(range(70000))}
+    assert json_text(data) == json.dumps(data, indent=1, sort_keys=True)
+    assert json_text(data, sort_keys=False) == json.dumps(data, indent=1)

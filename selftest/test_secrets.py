@@ -67,3 +67,15 @@ def test_no_secret_in_terminal_bundle_or_html(suite):
     for path in result.reports_dir.rglob("*"):
         if path.is_file():
             assert leaks(path.read_bytes().decode("utf-8", "replace")) == [], str(path)
+
+
+def test_deep_redaction_copies_only_what_it_masks():
+    from checks.evidence import redact
+
+    secret = "AKIA" + "ABCDEFGHIJKLMNOP"
+    clean = {"observations": [{"response": {"Name": "a"}}], "message": "ok"}
+    assert redact.deep(clean, []) is clean  # nothing to mask: shared, not copied
+    dirty = {"observations": [{"response": {"Key": secret}}, {"response": {"Name": "b"}}], "message": "ok"}
+    masked = redact.deep(dirty, [])
+    assert secret not in json.dumps(masked) and secret in json.dumps(dirty), "the original is left as it was"
+    assert masked["observations"][1] is dirty["observations"][1], "the untouched observation is shared"

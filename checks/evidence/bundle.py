@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,15 @@ def new_dir(base: Path, env: str, when: dt.datetime | None = None) -> Path:
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary file in the same directory and os.replace it into place."""
+    _write_atomic(path, [data])
+
+
+def _write_atomic(path: Path, parts: Iterable[bytes]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for part in parts:
+                f.write(part)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
@@ -49,14 +56,30 @@ def write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+SLICE = 1 << 20  # characters encoded at a time: a 17 MB page is never held twice over as bytes
+
+
 def write_text(path: Path, text: str) -> None:
-    """Redact secrets, then write atomically."""
-    write_bytes(path, redact.text(text).encode("utf-8"))
+    """Redact secrets (over the whole text: a credential may span what any chunking would cut), then
+    write atomically, encoding a slice at a time."""
+    text = redact.text(text)
+    _write_atomic(path, (text[i:i + SLICE].encode("utf-8") for i in range(0, len(text), SLICE)))
+
+
+def json_text(data: Any, sort_keys: bool = True) -> str:
+    """json.dumps(data, indent=1), without its list of every token: with an indent json.dumps joins
+    the pure-Python encoder's chunks, a few million small strings for a 14 MB snapshot (~90 MB);
+    these are joined a batch at a time."""
+    chunks = json.JSONEncoder(indent=1, sort_keys=sort_keys, default=str).iterencode(data)
+    batches = []
+    while batch := "".join(itertools.islice(chunks, 65536)):
+        batches.append(batch)
+    return "".join(batches)
 
 
 def write_json(path: Path, data: Any, sort_keys: bool = True) -> None:
     """JSON, indented; sort_keys=False where order is meaning (the snapshot's env: its tables' order)."""
-    write_text(path, json.dumps(data, indent=1, sort_keys=sort_keys, default=str) + "\n")
+    write_text(path, json_text(data, sort_keys) + "\n")
 
 
 def adopt(written: Path, final: Path) -> bool:

@@ -82,14 +82,20 @@ def text(value: str, values: list[str] | None = None) -> str:
 
 
 def deep(value: Any, values: list[str] | None = None) -> Any:
-    """A copy of a JSON-like value with every string redacted."""
+    """A JSON-like value with every string redacted (tuples become lists). What redaction leaves
+    unchanged is returned as it is, not copied: a check record shares its observations with the
+    snapshot, and 18 000 records must not each hold a copy."""
     values = secrets() if values is None else values
     if isinstance(value, str):
         return text(value, values)
     if isinstance(value, dict):
-        return {deep(k, values): deep(v, values) for k, v in value.items()}
+        pairs = [(deep(k, values), deep(v, values)) for k, v in value.items()]
+        same = all(k2 is k and v2 is v for (k2, v2), (k, v) in zip(pairs, value.items(), strict=True))
+        return value if same else dict(pairs)
     if isinstance(value, (list, tuple)):
-        return [deep(v, values) for v in value]
+        items = [deep(v, values) for v in value]
+        same = isinstance(value, list) and all(a is b for a, b in zip(items, value, strict=True))
+        return value if same else items
     return value
 
 

@@ -18,12 +18,14 @@ import base64
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from checks.core.catalog import SEVERITIES
 from checks.evidence import remedy
@@ -231,6 +233,25 @@ class HtmlEvidence:
                    f'{escape(str(record.get("resource") or ""))}</a>']
 
 
+def write_page(path: Path, template: jinja2.Template, test_data: Any, **context: Any) -> None:
+    """Render the page into `path` chunk by chunk, pytest-html's JSON blob (`test_data`) streamed
+    in, escaped, where the template puts it: at N = 1000 the page is 17 MB, and neither it nor the
+    JSON is ever held whole. The blob's place is marked with a random token no data can contain."""
+    marker = f"bbws-test-data-{secrets.token_hex(16)}"
+    placed = False
+    with path.open("w", encoding="utf-8") as f:
+        for chunk in template.generate(test_data=markupsafe.Markup(marker), **context):
+            if not placed and marker in chunk:
+                before, _, after = chunk.partition(marker)
+                f.write(before)
+                for part in json.JSONEncoder().iterencode(test_data):
+                    f.write(markupsafe.escape(part))  # as autoescape would: the blob sits in an attribute
+                chunk, placed = after, True
+            f.write(chunk)
+    if not placed:
+        raise ValueError(f"{template.name} has no place for the test data")
+
+
 def html_plugin(ev: Evidence, path: Path) -> tuple[Any, HtmlEvidence]:
     """pytest-html's self-contained writer, rendering our template instead of its own."""
     import pytest_html
@@ -248,6 +269,12 @@ def html_plugin(ev: Evidence, path: Path) -> tuple[Any, HtmlEvidence]:
         def pytest_terminal_summary(self, terminalreporter: Any) -> None:
             """Silenced: the file moves into the bundle; the gate summary names it."""
 
+        def pytest_runtest_logreport(self, report: Any) -> None:
+            """pytest-html keeps each test's reports for reruns; once it has made the row it needs none."""
+            super().pytest_runtest_logreport(report)
+            if report.when == "teardown" and report.outcome != "rerun":
+                self._reports.pop(report.nodeid, None)
+
         def _generate_report(self, *args: Any, **kwargs: Any) -> None:
             if ev.gate is None or self._report.running_state != "finished":
                 return  # only the final page, once the gate has decided
@@ -255,12 +282,11 @@ def html_plugin(ev: Evidence, path: Path) -> tuple[Any, HtmlEvidence]:
             data["environment"] = {**(data.get("environment") or {}), **ev.meta()["libraries"]}
             data["renderCollapsed"] = ["passed", "skipped", "xfailed", "xpassed"]  # failures open, the rest closed
             sanitize(data)
-            rendered = template.render(
-                title=title(ev.gate, ev.run.env.name), csp=csp(app_js, copy_js), styles=self.css,
-                page_css=page_css, app_js=app_js, copy_js=copy_js, outcomes=self._report.outcomes,
-                test_data=json.dumps(data), table_head=self._report.table_header,
-                duration=_format_duration(self._report.total_duration), g=view(ev, hooks.logs))
-            self._write_report(rendered)
+            write_page(self._report_path, template, data,
+                       title=title(ev.gate, ev.run.env.name), csp=csp(app_js, copy_js), styles=self.css,
+                       page_css=page_css, app_js=app_js, copy_js=copy_js, outcomes=self._report.outcomes,
+                       table_head=self._report.table_header,
+                       duration=_format_duration(self._report.total_duration), g=view(ev, hooks.logs))
 
     report = BundleReport(str(path), ev.config, ReportData(ev.config), None, _process_css(resources / "style.css", []))
     return report, hooks

@@ -6,6 +6,7 @@ Registered by the root conftest.py and as the `pytest11` entry point `checks.plu
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,10 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     if config.option.collectonly or is_worker(config) or run.passive or not has_checks(session.items):
         return
     prepare_snapshot(config, run, session.items)
+    # The items and the snapshot live until the end: out of the collector's sight, every full
+    # collection during the run stops walking them (less CPU, and ~40 MB less peak at N = 1000).
+    gc.freeze()
+    run.frozen = True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -139,6 +144,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(RUN, None)
+    if run is not None and run.frozen:
+        gc.unfreeze()  # an in-process run (pytester) hands its host a collectable heap back
+        run.frozen = False
     if run is not None and run.world is not None:
         run.world.stop()
         run.world = None
