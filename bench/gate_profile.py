@@ -15,6 +15,7 @@ Only 127.0.0.1 is used.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +85,7 @@ def one_run(mode: str, tmp: Path, endpoint: str, envfile: Path, i: int) -> dict[
         raise SystemExit(f"{mode} run ran no test: {proc.stdout[-1500:]}{proc.stderr[-1500:]}")
     world = s.get("world_build", 0.0)
     collection = s.get("aws_collection", 0.0)
-    html = s.get("html_render", 0.0) + s.get("html_write", 0.0)
+    html = s.get("html_render", 0.0)
     bundle = s.get("bundle_json", 0.0) + s.get("bundle_seal", 0.0)
     phases = {
         "interpreter + pytest start-up": m["plugin_imported"],
@@ -95,14 +97,30 @@ def one_run(mode: str, tmp: Path, endpoint: str, envfile: Path, i: int) -> dict[
             m["first_test"] - m["tests_collected"] - world - collection,
         "evaluation (tests)": m["tests_done"] - m["first_test"] - s.get("html_per_test", 0.0),
         "pytest-html per-test rows": s.get("html_per_test", 0.0),
-        "pytest-html rendering + write": html,
+        "report.html rendering + write": html,
         "bundle writing (json, manifest)": bundle,
-        "other after the tests, exit": wall - m["tests_done"] - html - bundle,
+        "after the tests (terminal summary, world stop)": m["unconfigured"] - m["tests_done"] - html - bundle,
+        "interpreter exit": wall - m["unconfigured"],
     }
     return {"mode": mode, "wall_s": round(wall, 3),
             "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 3),
             "peak_rss_mb": round(data["peak_rss_mb"], 1), "result": tail, "exit": proc.returncode,
             "phases": {k: round(v, 3) for k, v in phases.items()}, "marks": m, "spans": s}
+
+
+@contextlib.contextmanager
+def world_endpoint() -> Iterator[str]:
+    """bench/world_server.py (the embedded world) in a process of its own; its 127.0.0.1 endpoint."""
+    server = subprocess.Popen([PY, str(REPO / "bench" / "world_server.py")], cwd=REPO, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        endpoint = server.stdout.readline().strip() if server.stdout else ""
+        assert endpoint.startswith("http://127.0.0.1:"), endpoint
+        yield endpoint
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(30)
 
 
 def main() -> None:
@@ -115,20 +133,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as d:
         tmp = Path(d)
         envfile = external_environments(tmp)
-        server = subprocess.Popen([PY, str(REPO / "bench" / "world_server.py")], cwd=REPO, text=True,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        try:
-            endpoint = server.stdout.readline().strip()
-            assert endpoint.startswith("http://127.0.0.1:"), endpoint
+        with world_endpoint() as endpoint:
             for i in range(args.runs):
                 for mode in ("local", "external"):
                     r = one_run(mode, tmp, endpoint, envfile, i)
                     print(f"{mode:8} wall {r['wall_s']:6.2f}s cpu {r['cpu_s']:6.2f}s rss {r['peak_rss_mb']:5.0f}MB"
                           f"  {r['result']}", flush=True)
                     runs.append(r)
-        finally:
-            server.stdin.close()
-            server.wait(30)
     best = {mode: min((r for r in runs if r["mode"] == mode), key=lambda r: r["wall_s"])
             for mode in ("local", "external")}
     Path(args.out).write_text(json.dumps({"imports": imports, "best": best, "runs": runs,

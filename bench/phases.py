@@ -44,11 +44,10 @@ def pytest_configure(config: pytest.Config) -> None:
     mark("configure")
     from pytest_html import basereport
 
-    from checks.evidence import hooks
+    from checks.evidence import hooks, report
     from checks.plugin import live
 
-    timed(basereport.BaseReport, "_generate_report", "html_render")
-    timed(basereport.BaseReport, "_write_report", "html_write")
+    timed(report, "write_page", "html_render")  # renders and writes report.html, streamed
     timed(basereport.BaseReport, "pytest_runtest_logreport", "html_per_test")
     timed(hooks, "_decide_and_write", "bundle_json")
     timed(hooks, "_seal", "bundle_seal")
@@ -69,9 +68,12 @@ def pytest_runtest_protocol(item: pytest.Item) -> None:
     mark("first_test")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    mark("tests_done")
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
+    try:
+        return (yield)
+    finally:
+        mark("tests_done")  # before any sessionfinish (the bundle is written in one)
 
 
 @pytest.hookimpl(trylast=True)

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gate_profile import PY, REPO, external_environments  # noqa: E402
+from gate_profile import PY, REPO, external_environments, world_endpoint  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "af-south-1"}
 
@@ -71,11 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-prowler-") as d:
         tmp = Path(d)
         envfile = external_environments(tmp)
-        server = subprocess.Popen([PY, str(REPO / "bench" / "world_server.py")], cwd=REPO, text=True,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        try:
-            endpoint = server.stdout.readline().strip() if server.stdout else ""
-            assert endpoint.startswith("http://127.0.0.1:"), endpoint
+        with world_endpoint() as endpoint:
             environ = {**os.environ, **CREDS, "AWS_ENDPOINT_URL": endpoint, "HOME": str(tmp)}
             for i in range(args.runs):
                 for tool, argv in commands(args.prowler, tmp, envfile, i).items():
@@ -83,10 +79,6 @@ def main() -> None:
                     print(f"{tool:18} wall {r['wall_s']:6.2f}s cpu {r['cpu_s']:6.2f}s rss {r['peak_rss_mb']:5.0f}MB"
                           f"  exit {r['exit']}  {r['tail']}", flush=True)
                     runs.append(r)
-        finally:
-            if server.stdin:
-                server.stdin.close()
-            server.wait(30)
     tools = sorted({r["tool"] for r in runs})
     keys = ("wall_s", "cpu_s", "peak_rss_mb")
     median = {t: {k: statistics.median(r[k] for r in runs if r["tool"] == t) for k in keys} for t in tools}

@@ -36,7 +36,6 @@ class Run:
     snapshot_path: Path | None = None  # set by a worker's controller under xdist
     selected: set[str] = field(default_factory=set)  # test function names in this run
     passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
-    frozen: bool = False  # gc.freeze() was called for this run (undone at unconfigure)
 
     @property
     def complete(self) -> bool:

@@ -22,7 +22,7 @@ class _Server(ThreadedMotoServer):
         app = patches.denygate.wrap_app(DomainDispatcherApplication(create_backend_app), self._account)
         self._server = make_server(self._ip_address, self._port, app, True)
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.02)  # stop() waits for one poll: 0.5 s by default
 
 
 class MotoServer:
