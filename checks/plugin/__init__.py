@@ -46,9 +46,10 @@ from checks.plugin.options import pytest_addoption, pytest_load_initial_conftest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _FROZEN:  # an earlier run in this process (pytester) froze its heap: collectable again
+    global _frozen
+    if _frozen:  # an earlier run in this process (pytester) froze its heap: collectable again
         gc.unfreeze()
-        _FROZEN.clear()
+        _frozen = False
     if config.option.help:
         return
     opt = config.option
@@ -121,22 +122,16 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     # full collections during the run, and the five pytest makes at its cleanup (looking for
     # unraisable exceptions), stop walking them (~1 s of a 4 s gate; ~40 MB of peak at N = 1000).
     # A later run in the same process (pytester) gives the heap back at its start.
+    global _frozen
     gc.freeze()
-    _FROZEN.append(True)
-    _exit_without_a_full_collection()
+    _frozen = True
 
 
-_FROZEN: list[bool] = []  # this process froze the heap for a run (see pytest_runtestloop)
-_AT_EXIT: list[bool] = []
-
-
-def _exit_without_a_full_collection() -> None:
-    """At interpreter exit, freeze whatever is left: the final collection then has nothing to walk
-    (it took ~1 s of a 4 s gate, for memory the OS takes back anyway). Files are closed by then:
-    every evidence file is written with a context manager and fsync'ed."""
-    if not _AT_EXIT:
-        _AT_EXIT.append(True)
-        atexit.register(gc.freeze)
+_frozen = False  # this process froze the heap for a run (see pytest_runtestloop)
+# At interpreter exit, freeze whatever is left: the final collection then has nothing to walk (it
+# took ~1 s of a 4 s gate, for memory the OS takes back anyway). Files are closed by then: every
+# evidence file is written with a context manager and fsync'ed.
+atexit.register(gc.freeze)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -116,7 +116,7 @@ def start_live(run: Run, hook: Any, selected: dict[str, str] | None = None, term
         hook.pytest_bbws_world_ready(world=run.world)
         run.endpoint_url = run.world.endpoint_url
         session = new_session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name=env.region)
+                              region_name=env.region)
         adapt = adapt_client
     snapshot = Snapshot({"env_name": env.name, "env": env.model_dump(), "run_id": run.run_id, "started": run.started,
                          "canary": run.canary, "faults": [list(f) for f in run.faults],
