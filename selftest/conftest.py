@@ -93,6 +93,7 @@ class Suite:
             if rec is None:
                 continue
             short = rep.nodeid.split("::")[-1]
+            rec = rec.to_dict() if hasattr(rec, "to_dict") else rec
             outcomes[short], checks[short], records[short] = rec["outcome"], rec["check"], rec
         bundles = sorted(p.parent for p in reports.glob("*/*/manifest.json")
                          if not p.parent.is_symlink() and p.parent.name != "latest") if reports.exists() else []

@@ -97,7 +97,7 @@ def test_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.parametrize("area", areas.AREAS)
+@pytest.mark.parametrize("area", areas.names())
 def test_area_has_the_common_layout(area):
     folder = PACKAGE / "areas" / area
     missing = [f for f in ("__init__.py", "reads.py", "collector.py", "views.py", "fixtures.py")

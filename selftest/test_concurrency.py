@@ -39,7 +39,7 @@ class Reports:
             return
         node = getattr(report, "node", None)
         self.nodes[report.nodeid] = getattr(getattr(node, "gateway", None), "id", "controller")
-        for o in rec["observations"]:
+        for o in rec.observations:
             key = f"{o['service']}|{o['region']}|{o['operation']}|{json.dumps(o['params'], sort_keys=True)}"
             self.elapsed.setdefault(key, set()).add(o["elapsed_ms"])
 

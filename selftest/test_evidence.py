@@ -31,6 +31,7 @@ import pytest
 
 from checks.core import config as cfg
 from checks.core.collect import Options
+from checks.core.record import CheckRecord
 from checks.plugin.run import RUN, Run
 from checks.core.snapshot import Snapshot
 
@@ -72,11 +73,11 @@ def pytest_runtest_makereport(item, call):
     msg = str(call.excinfo.value).split("\\n")[0] if call.excinfo else ""
     rb = {"id": mark.args[0], "title": "Synthetic", "symptom": "it broke", "cause": "a fault",
           "resolution": "aws s3api put-thing --bucket res", "prevention": "do not break it"}
-    rep.bbws = {"check": mark.args[0], "title": "Synthetic", "test": item.nodeid, "name": item.name,
-                "resource": "res-" + item.name, "outcome": result, "severity": sev.args[0] if sev else "P1",
-                "message": msg, "remediation": rb["resolution"] if result in ("failed", "error") else "",
-                "runbook": rb, "observations": getattr(item, "obs", []),
-                "location": getattr(item, "bbws_location", None)}
+    rep.bbws = CheckRecord.from_dict({
+        "check": mark.args[0], "title": "Synthetic", "test": item.nodeid, "name": item.name,
+        "resource": "res-" + item.name, "outcome": result, "severity": sev.args[0] if sev else "P1",
+        "message": msg, "remediation": rb["resolution"] if result in ("failed", "error") else "",
+        "runbook": rb, "observations": getattr(item, "obs", []), "location": getattr(item, "bbws_location", None)})
 '''
 
 

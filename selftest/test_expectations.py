@@ -379,7 +379,8 @@ def test_drift_dependants_are_errors_when_their_reporter_is_not_selected(suite):
     alone = suite.run(tests=("tests/pdv/test_drift.py",), plugins=[no_state])
     rec = alone.records["test_no_drift[tenants]"]
     assert rec["outcome"] == "error", alone.stdout[-3000:]
-    assert "does not exist (reported by CICD-03), and test_state_parses is not part of this run" in rec["message"]
+    assert ("does not exist (reported by CICD-03), and the test that reports it (CICD-03/state) is not part of "
+            "this run") in rec["message"]
     with_reporter = suite.run("-k", "test_no_drift or test_state_parses",
                               tests=("tests/pdv/test_drift.py", "tests/cicd/test_apply.py"), plugins=[no_state])
     assert with_reporter.outcomes["test_state_parses[2_1_bbws_dynamodb_schemas/terraform.tfstate]"] == "failed"

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from checks.core.catalog import ROLLBACK
+from checks.core.record import CheckRecord
 from checks.evidence import gate as g
 from checks.evidence.summary import markdown, terminal_lines
 
 
 def rec(check: str = "DDB-03", outcome: str = "passed", severity: str = "P1", resource: str = "tenants",
-        message: str = "") -> dict[str, Any]:
-    return {"check": check, "title": "t", "test": f"tests/x.py::test_{check}[{resource}]", "resource": resource,
-            "outcome": outcome, "severity": severity, "message": message or f"{check} {outcome}",
-            "remediation": "aws do-something" if outcome in ("failed", "error") else ""}
+        message: str = "") -> CheckRecord:
+    return CheckRecord(check=check, title="t", test=f"tests/x.py::test_{check}[{resource}]", name=f"test_{check}",
+                       resource=resource, outcome=outcome, severity=severity, message=message or f"{check} {outcome}",
+                       remediation="aws do-something" if outcome in ("failed", "error") else "")
 
 
 PASSING = [rec("DDB-01", severity="P0"), rec("DDB-03"), rec("S3-03", severity="P2"), rec("DDB-05", severity="P3")]
@@ -35,7 +34,7 @@ PASSING = [rec("DDB-01", severity="P0"), rec("DDB-03"), rec("S3-03", severity="P
     pytest.param([rec(outcome="skipped"), rec("S3-05", outcome="skipped")], [], g.NO_GO, id="all-skipped"),
     pytest.param(PASSING + [rec(outcome="skipped")], [], g.GO, id="pass-with-skips"),
 ])
-def test_matrix(records: list[dict[str, Any]], incomplete: list[str], decision: str) -> None:
+def test_matrix(records: list[CheckRecord], incomplete: list[str], decision: str) -> None:
     assert g.decide(records, incomplete).decision == decision
 
 
@@ -75,7 +74,7 @@ def test_unknown_severity_counts_as_the_worst() -> None:
     ([], 4, 4),  # usage error (the account guard)
     ([], 0, 1),
 ])
-def test_exit_status(decision_records: list[dict[str, Any]], pytest_status: int, expected: int) -> None:
+def test_exit_status(decision_records: list[CheckRecord], pytest_status: int, expected: int) -> None:
     incomplete = ["interrupted"] if pytest_status in (2, 4) else []
     assert g.exit_status(g.decide(decision_records, incomplete), pytest_status) == expected
 

@@ -101,13 +101,17 @@ def test_with_credentials_the_guard_runs_first(suite, tmp_path, monkeypatch):
 
 
 def test_a_selection_that_reads_no_aws_calls_no_sts(suite, tmp_path, monkeypatch):
-    """An area declared AWS_READS = "none" (files only) needs no caller: not even sts:GetCallerIdentity,
+    """An area declared aws_reads="none" (files only) needs no caller: not even sts:GetCallerIdentity,
     although credentials are there."""
-    import checks.areas.cicd as cicd
+    import dataclasses
+
+    from checks import areas
 
     for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.setattr(cicd, "AWS_READS", "none")
+    declared = dict(areas.declared())
+    declared["cicd"] = dataclasses.replace(declared["cicd"], aws_reads="none")
+    monkeypatch.setattr(areas, "declared", lambda: declared)
     answer = Answer("ShouldNotBeSent", "this run reads no AWS")
     r = suite.run("--environments", str(non_embedded_env(tmp_path)), "-m", "cicd",
                   "--infra-repo", str(REPO / "selftest" / "infra_repo"), env="remote", plugins=[answer],

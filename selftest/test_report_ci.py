@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from checks.core.record import CheckRecord
 from checks.evidence.sarif import annotations, sarif
 from selftest.test_evidence import PASS, Fake, failing, load
 
@@ -79,9 +80,9 @@ def test_sarif_without_located_findings_is_an_empty_valid_run(fake: Fake) -> Non
 
 def test_sarif_quotes_hostile_paths_and_refuses_paths_outside_the_repo() -> None:
     base = {"check": "CICD-01", "outcome": "failed", "severity": "P2", "message": "m"}
-    log = sarif([{**base, "location": {"file": ".github/workflows/deploy-x<img src=x>.yml", "line": 3}},
-                 {**base, "location": {"file": "/etc/passwd", "line": 1}},
-                 {**base, "location": {"file": "../up.tf", "line": 1}}], {"env": "e", "run_id": "r"})
+    log = sarif([CheckRecord.from_dict({**base, "location": {"file": f, "line": n}})
+                 for f, n in ((".github/workflows/deploy-x<img src=x>.yml", 3), ("/etc/passwd", 1), ("../up.tf", 1))],
+                {"env": "e", "run_id": "r"})
     validate(log)
     [only] = log["runs"][0]["results"]
     assert only["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
@@ -96,7 +97,8 @@ def test_annotations_under_github_actions(fake: Fake) -> None:
            "expected valid runner labels; found 2 problem(s):" in out
     r, bundle = fake.run(LOCATED, GITHUB_ACTIONS="")
     assert "::error" not in r.stdout.str()
-    assert annotations([{"check": "C", "outcome": "passed", "location": {"file": "a", "line": 1}}]) == []
+    assert annotations([CheckRecord.from_dict({"check": "C", "outcome": "passed",
+                                               "location": {"file": "a", "line": 1}})]) == []
 
 
 def test_job_summary_has_each_fix_and_links_to_the_run(fake: Fake, tmp_path: Path) -> None:

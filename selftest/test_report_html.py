@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from checks.core.catalog import entry
+from checks.core.record import CheckRecord
 from checks.evidence import remedy
 from checks.evidence.report import TEMPLATES, HtmlEvidence, sanitize, visible_text
 from selftest.test_evidence import PASS, Fake, failing
@@ -55,7 +56,8 @@ def test_title_paths_libraries_and_counts(fake: Fake) -> None:
 
 def test_passed_rows_carry_no_severity_badge() -> None:
     base = {"check": "DDB-01", "resource": "r", "severity": "P0"}
-    ev = SimpleNamespace(records={"t::ok": {**base, "outcome": "passed"}, "t::bad": {**base, "outcome": "failed"}})
+    ev = SimpleNamespace(records={"t::ok": CheckRecord.from_dict({**base, "outcome": "passed"}),
+                                  "t::bad": CheckRecord.from_dict({**base, "outcome": "failed"})})
     hooks = HtmlEvidence(ev)  # type: ignore[arg-type]
     cells = ['<td class="col-result">Passed</td>', "<td>t::ok</td>", "<td>1 ms</td>", "<td></td>"]
     hooks.pytest_html_results_table_row(SimpleNamespace(nodeid="t::ok", when="call"), cells)
@@ -66,8 +68,8 @@ def test_passed_rows_carry_no_severity_badge() -> None:
 
 
 def test_row_cells_and_pytest_html_data_are_escaped() -> None:
-    ev = SimpleNamespace(records={PAYLOAD: {"check": PAYLOAD, "resource": PAYLOAD, "severity": "P1",
-                                            "outcome": "failed"}})
+    ev = SimpleNamespace(records={PAYLOAD: CheckRecord.from_dict({"check": PAYLOAD, "resource": PAYLOAD,
+                                                                  "severity": "P1", "outcome": "failed"})})
     hooks = HtmlEvidence(ev)  # type: ignore[arg-type]
     cells = ['<td class="col-result">Failed</td>', f'<td class="col-testId">{PAYLOAD}</td>', "<td></td>", "<td></td>"]
     hooks.pytest_html_results_table_row(SimpleNamespace(nodeid=PAYLOAD, when="call"), cells)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
 from checks.core.snapshot import Observation
-
-REPORTER = re.compile(r"\((?:see|reported by) (test_\w+)\)")
 
 
 class Unverifiable(Exception):
@@ -28,17 +24,16 @@ class Unverifiable(Exception):
 class Missing(Exception):
     """The resource this assertion is about does not exist; the finding belongs to another check.
 
-    `by` names the test function that reports the absence (by default the one the reason names as
-    "(see test_x)" or "(reported by test_x)"). When that test is not part of the run (deselected
-    with -m or -k), the plugin reports an error instead of a skip, so a missing resource can never
-    pass unnoticed.
+    `by` names the check that reports the absence as "<catalog id>/<what>", e.g. "DDB-01/table": the
+    test declared with `@pytest.mark.issue("DDB-01", reports="table")`. When no such test is part of
+    the run (deselected with -m or -k), the plugin reports an error instead of a skip, so a missing
+    resource can never pass unnoticed. Without `by` the skip stands on its own (an input not given).
     """
 
     def __init__(self, reason: str, by: str = ""):
         super().__init__(reason)
         self.reason = reason
-        found = REPORTER.search(reason)
-        self.by = by or (found.group(1) if found else "")
+        self.by = by
 
 
 def read(obs: Observation | None, what: str, *, absent_ok: bool = False) -> dict | None:

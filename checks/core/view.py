@@ -31,12 +31,12 @@ class View:
 
 
 def table_missing(name: str, region: str) -> Missing:
-    return Missing(f"table {name} does not exist in {region} (reported by DDB-01)", by="test_table_exists")
+    return Missing(f"table {name} does not exist in {region} (reported by DDB-01)", by="DDB-01/table")
 
 
 def bucket_missing(name: str) -> Missing:
-    return Missing(f"bucket {name} does not exist (reported by S3-01)", by="test_bucket_exists")
+    return Missing(f"bucket {name} does not exist (reported by S3-01)", by="S3-01/bucket")
 
 
 def plan_missing(plan: str) -> Missing:
-    return Missing(f"backup plan {plan} does not exist (reported by test_backup_plan)", by="test_backup_plan")
+    return Missing(f"backup plan {plan} does not exist (reported by test_backup_plan)", by="DDB-04/plan")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from checks import __version__
+from checks.core.record import CheckRecord
 from checks.evidence import bundle, redact
 from checks.evidence.gate import Gate
 from checks.plugin.run import Run, invocation
@@ -35,7 +36,7 @@ class Evidence:
     run: Run
     base: Path
     work: Path  # where pytest-html and junitxml write before their files join the bundle
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, CheckRecord] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)
     gate: Gate | None = None
     dir: Path | None = None

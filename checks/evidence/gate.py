@@ -11,17 +11,17 @@ Every failing or error record becomes a reason carrying the rollback runbook's a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from checks.core.catalog import ROLLBACK, SEVERITIES
+from checks.core.record import BAD, OUTCOMES, CheckRecord
 
 GO = "GO"
 CONDITIONAL = "CONDITIONAL GO"
 NO_GO = "NO-GO"
 DECISIONS = (GO, CONDITIONAL, NO_GO)
-OUTCOMES = ("passed", "failed", "error", "skipped")
 RAN = ("passed", "failed", "error")
 RERUN = "re-run the gate to completion; nothing can be promoted until it completes"
 UNEVALUATED = "could not be evaluated: fix access or evidence and re-run the gate; if the deployment is at fault: "
@@ -63,49 +63,45 @@ class Gate:
                 "rollback": self.rollback, "counts": self.counts, "reasons": [asdict(r) for r in self.reasons]}
 
 
-def counts_of(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def counts_of(records: Sequence[CheckRecord]) -> dict[str, Any]:
     """Counts by outcome, and by severity then outcome."""
     by_outcome = dict.fromkeys(OUTCOMES, 0)
     by_severity = {s: dict.fromkeys(OUTCOMES, 0) for s in SEVERITIES}
     for r in records:
-        outcome = r.get("outcome", "error")
-        by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
-        sev = by_severity.setdefault(r.get("severity") or "P0", dict.fromkeys(OUTCOMES, 0))
-        sev[outcome] = sev.get(outcome, 0) + 1
+        by_outcome[r.outcome] = by_outcome.get(r.outcome, 0) + 1
+        sev = by_severity.setdefault(r.severity or "P0", dict.fromkeys(OUTCOMES, 0))
+        sev[r.outcome] = sev.get(r.outcome, 0) + 1
     return {"total": len(records), "by_outcome": by_outcome, "by_severity": by_severity}
 
 
-def _severity(record: Mapping[str, Any]) -> str:
-    sev = record.get("severity")
-    return sev if sev in SEVERITIES else "P0"  # an unknown severity is treated as the worst
+def _severity(record: CheckRecord) -> str:
+    return record.severity if record.severity in SEVERITIES else "P0"  # an unknown severity is the worst
 
 
-def reason_of(record: Mapping[str, Any]) -> Reason:
+def reason_of(record: CheckRecord) -> Reason:
     sev = _severity(record)
-    outcome = record.get("outcome", "error")
-    if outcome == "error":
+    if record.outcome == "error":
         effect, rollback = NO_GO, UNEVALUATED + ROLLBACK[sev]
     else:
         effect = NO_GO if sev in ("P0", "P1") else CONDITIONAL if sev == "P2" else "information"
         rollback = ROLLBACK[sev]
-    return Reason(effect=effect, outcome=outcome, message=str(record.get("message") or ""), rollback=rollback,
-                  check=str(record.get("check") or ""), title=str(record.get("title") or ""),
-                  test=str(record.get("test") or ""), resource=str(record.get("resource") or ""),
-                  severity=sev, remediation=str(record.get("remediation") or ""))
+    return Reason(effect=effect, outcome=record.outcome, message=record.message, rollback=rollback,
+                  check=record.check, title=record.title, test=record.test, resource=record.resource,
+                  severity=sev, remediation=record.remediation)
 
 
 _ORDER = {NO_GO: 0, CONDITIONAL: 1, "information": 2}
 
 
-def decide(records: Iterable[Mapping[str, Any]], incomplete: Sequence[str] = ()) -> Gate:
-    """The decision for these check records (report.bbws dicts) and incompleteness reasons."""
+def decide(records: Iterable[CheckRecord], incomplete: Sequence[str] = ()) -> Gate:
+    """The decision for these check records and incompleteness reasons."""
     records = list(records)
     missing = list(incomplete)
-    if not any(r.get("outcome") in RAN for r in records):
+    if not any(r.outcome in RAN for r in records):
         missing.append("no check ran: nothing was verified" if not records else
                        f"no check ran: all {len(records)} selected checks were skipped")
     reasons = [Reason(effect=NO_GO, outcome="incomplete", message=m, rollback=RERUN) for m in missing]
-    failing = [reason_of(r) for r in records if r.get("outcome") in ("failed", "error")]
+    failing = [reason_of(r) for r in records if r.outcome in BAD]
     failing.sort(key=lambda r: (_ORDER[r.effect], r.severity, r.check, r.resource, r.test))
     reasons += failing
     effects = {r.effect for r in reasons}

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from checks import __version__
+from checks.core.record import CheckRecord
 from checks.core.snapshot import iso, now, parse_time
 from checks.evidence import bundle, redact, sarif
 from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
@@ -30,7 +31,6 @@ from checks.evidence.gate import NO_GO, decide, exit_status
 from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
 from checks.plugin.run import RUN, Run, is_worker
 
-RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation")
 RESULTS_SCHEMA = 1
 
 
@@ -144,22 +144,13 @@ class _Recorder:
         ev.saw_tests = True
         if record is not None or "issue" in getattr(report, "keywords", {}):
             ev.saw_checks = True
-        if record is not None:
+        if isinstance(record, CheckRecord):
             ev.records[report.nodeid] = record
-            return
-        if not report.failed:
-            return
-        known = ev.records.get(report.nodeid)
-        lines = (report.longreprtext or "").strip().splitlines()
-        detail = lines[-1] if lines else report.outcome
-        if known is not None:  # a check whose teardown failed: its evidence cannot be trusted
-            message = f"{known.get('message', '')}; {report.when} failed: {detail}".lstrip("; ")
-            ev.records[report.nodeid] = {**known, "outcome": "error", "message": message}
-        else:  # a failure outside any catalog check (e.g. a crashed xdist worker): it could not be evaluated
-            ev.records[report.nodeid] = {"check": "", "title": "not a catalog check", "test": report.nodeid,
-                                         "name": report.nodeid.split("::")[-1], "resource": "", "outcome": "error",
-                                         "severity": "P0", "message": f"{report.when} failed: {detail}",
-                                         "remediation": "", "runbook": {}, "observations": []}
+        elif report.failed and report.nodeid not in ev.records:
+            # a failure outside any catalog check (e.g. a crashed xdist worker): it could not be evaluated
+            lines = (report.longreprtext or "").strip().splitlines()
+            ev.records[report.nodeid] = CheckRecord.unevaluated(report.nodeid, report.when,
+                                                                lines[-1] if lines else report.outcome)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -178,6 +169,24 @@ class _Recorder:
             self.ev.incomplete.append(f"stopped by pytest.exit: {msg}")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_report_to_serializable(report: Any) -> Generator[None, Any, None]:
+    """xdist: a worker sends a check's record to the controller as a dict..."""
+    outcome = yield
+    data = outcome.get_result()
+    if isinstance(data, dict) and isinstance(data.get("bbws"), CheckRecord):
+        data["bbws"] = data["bbws"].to_dict()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_report_from_serializable(data: dict[str, Any]) -> Generator[None, Any, None]:
+    """...and the controller, which writes the evidence, makes it a record again."""
+    outcome = yield
+    report = outcome.get_result()
+    if isinstance(getattr(report, "bbws", None), dict):
+        report.bbws = CheckRecord.from_dict(report.bbws)
+
+
 JUNIT_PROPERTIES = ("check_id", "severity", "resource", "outcome")
 
 
@@ -187,8 +196,8 @@ def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
     if report.when != "teardown" or record is None:
         return
     have = {name for name, _ in report.user_properties}
-    values = {"check_id": record.get("check"), "severity": record.get("severity"),
-              "resource": record.get("resource"), "outcome": record.get("outcome")}
+    values = {"check_id": record.check, "severity": record.severity, "resource": record.resource,
+              "outcome": record.outcome}
     report.user_properties = [*report.user_properties,
                               *((k, str(values[k] or "")) for k in JUNIT_PROPERTIES if k not in have)]
 
@@ -199,7 +208,7 @@ def _redact_report(report: pytest.TestReport) -> None:
         report.longrepr = redact.text(report.longreprtext, values)
     report.sections = [(redact.text(t, values), redact.text(c, values)) for t, c in report.sections]
     if getattr(report, "bbws", None) is not None:
-        report.bbws = redact.deep(report.bbws, values)
+        report.bbws = redact.record(report.bbws, values)
 
 
 # ----- the decision and the bundle -----
@@ -272,7 +281,7 @@ def ci_outputs(ev: Evidence, meta: dict[str, Any]) -> None:
 def results_json(ev: Evidence, meta: dict[str, Any]) -> dict[str, Any]:
     """The stable results.json (schema 1)."""
     assert ev.gate is not None
-    results = [{k: r.get(k, "") for k in RESULT_FIELDS} for _, r in sorted(ev.records.items())]
+    results = [r.result() for _, r in sorted(ev.records.items())]
     return {"schema": RESULTS_SCHEMA, "env": meta["env"], "decision": ev.gate.decision, "complete": ev.gate.complete,
             "started": meta["started"], "finished": meta["finished"], "run_id": meta["run_id"],
             "replay_of": meta["replay_of"], "gate_run": ev.not_gate is None, "counts": ev.gate.counts["by_outcome"],

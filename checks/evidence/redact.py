@@ -20,6 +20,8 @@ from typing import Any
 
 import markupsafe
 
+from checks.core.record import CheckRecord, Location
+
 SECRET_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN")
 SENSITIVE_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PRIVATE_KEY|CREDENTIAL|API_KEY|ACCESS_KEY"
                             r"|SIGN_KEY", re.I)
@@ -97,6 +99,26 @@ def deep(value: Any, values: list[str] | None = None) -> Any:
         same = isinstance(value, list) and all(a is b for a, b in zip(items, value, strict=True))
         return value if same else items
     return value
+
+
+def record(r: CheckRecord, values: list[str] | None = None) -> CheckRecord:
+    """A check record with every string redacted; the record itself when nothing changed."""
+    values = secrets() if values is None else values
+    changes: dict[str, Any] = {}
+    for name in ("check", "title", "test", "name", "resource", "message", "remediation"):
+        before = getattr(r, name)
+        after = text(before, values)
+        if after != before:
+            changes[name] = after
+    runbook = deep(r.runbook, values)
+    if runbook is not r.runbook:
+        changes["runbook"] = runbook
+    observations = tuple(deep(o, values) for o in r.observations)
+    if any(a is not b for a, b in zip(observations, r.observations, strict=True)):
+        changes["observations"] = observations
+    if r.location is not None and text(r.location.file, values) != r.location.file:
+        changes["location"] = Location(text(r.location.file, values), r.location.line)
+    return r.replace(**changes) if changes else r
 
 
 def contains(data: str, values: list[str] | None = None) -> bool:

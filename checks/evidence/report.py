@@ -27,26 +27,24 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from checks import areas
 from checks.core.catalog import SEVERITIES
+from checks.core.record import OUTCOMES, CheckRecord
 from checks.evidence import remedy
 from checks.evidence.evidence import Evidence
-from checks.evidence.gate import CONDITIONAL, GO, NO_GO, OUTCOMES, Gate, reason_of
+from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate, reason_of
 from checks.evidence.summary import headline
+from checks.plugin.outcomes import RUNBOOK_SECTION
 
 TEMPLATES = Path(__file__).with_name("templates")
 BANNER = {GO: "go", CONDITIONAL: "conditional", NO_GO: "nogo"}
 OUTCOME_ORDER = {"error": 0, "failed": 1, "skipped": 2, "passed": 3}
-AREA_LABEL = {"dynamodb": "DynamoDB", "s3": "S3", "cicd": "CI/CD", "pdv": "PDV"}
-PREFIX_AREA = {"DDB": "dynamodb", "S3": "s3", "CICD": "cicd", "PDV": "pdv"}
 BANNER_REASONS = 8
-RUNBOOK_SECTION = "runbook "  # the report section the plugin adds to a failing check (shown in the card)
 
 
-def area_of(record: Mapping[str, Any]) -> str:
-    parts = str(record.get("test") or "").split("/")
-    if len(parts) > 2 and parts[0] == "tests" and parts[1] in AREA_LABEL:
-        return parts[1]
-    return PREFIX_AREA.get(str(record.get("check") or "").split("-")[0], "other")
+def area_of(record: CheckRecord) -> str:
+    """The record's area ("other" outside any); a record without one, by its catalog id's prefix."""
+    return record.area or areas.area_of_check(record.check) or "other"
 
 
 def anchor(nodeid: str) -> str:
@@ -57,17 +55,17 @@ def _first_line(text: str) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
 
 
-def picture(records: list[Mapping[str, Any]], gate: Gate) -> dict[str, Any]:
+def picture(records: list[CheckRecord], gate: Gate) -> dict[str, Any]:
     """Area x outcome rows (with bar widths in %) and counts by severity."""
-    areas: dict[str, dict[str, int]] = {}
+    by_area: dict[str, dict[str, int]] = {}
     for r in records:
-        row = areas.setdefault(area_of(r), dict.fromkeys(OUTCOMES, 0))
-        row[r.get("outcome", "error")] = row.get(r.get("outcome", "error"), 0) + 1
-    order = [*AREA_LABEL, "other"]
+        row = by_area.setdefault(area_of(r), dict.fromkeys(OUTCOMES, 0))
+        row[r.outcome] = row.get(r.outcome, 0) + 1
+    order = [*areas.names(), "other"]
     rows = []
-    for name in sorted(areas, key=order.index):
-        counts, total = areas[name], sum(areas[name].values())
-        rows.append({"label": AREA_LABEL.get(name, "other"), "total": total, "counts": counts,
+    for name in sorted(by_area, key=order.index):
+        counts, total = by_area[name], sum(by_area[name].values())
+        rows.append({"label": areas.label(name), "total": total, "counts": counts,
                      "segments": [{"outcome": o, "n": counts[o], "pct": round(100 * counts[o] / total, 2)}
                                   for o in ("failed", "error", "skipped", "passed") if counts.get(o)]})
     sev = gate.counts["by_severity"]
@@ -86,25 +84,24 @@ def banner_reasons(gate: Gate) -> list[dict[str, Any]]:
     return out
 
 
-def card(record: Mapping[str, Any], log: str = "") -> dict[str, Any]:
-    rb = record.get("runbook") or {}
-    obs = record.get("observations") or []
+def card(record: CheckRecord, log: str = "") -> dict[str, Any]:
+    rb = record.runbook
+    obs = [dict(o) for o in record.observations]
     reason = reason_of(record)
-    return {"anchor": anchor(str(record.get("test") or "")), "check": record.get("check", ""),
-            "title": rb.get("title") or record.get("title", ""), "resource": record.get("resource", ""),
-            "severity": record.get("severity", ""), "outcome": record.get("outcome", ""),
-            "test": record.get("test", ""), "message": record.get("message", ""), "effect": reason.effect,
-            "rollback": reason.rollback, "steps": remedy.steps(str(record.get("remediation") or "")),
+    return {"anchor": anchor(record.test), "check": record.check,
+            "title": rb.get("title") or record.title, "resource": record.resource,
+            "severity": record.severity, "outcome": record.outcome,
+            "test": record.test, "message": record.message, "effect": reason.effect,
+            "rollback": reason.rollback, "steps": remedy.steps(record.remediation),
             "symptom": rb.get("symptom", ""), "cause": rb.get("cause", ""), "prevention": rb.get("prevention", ""),
-            "location": record.get("location") or {}, "observations": len(obs),
+            "location": record.location.to_dict() if record.location else {}, "observations": len(obs),
             "raw": json.dumps(obs, indent=2, sort_keys=True, default=str), "log": log}
 
 
-def findings(records: list[Mapping[str, Any]], logs: Mapping[str, str]) -> list[dict[str, Any]]:
-    bad = [r for r in records if r.get("outcome") in ("failed", "error")]
-    bad.sort(key=lambda r: (r.get("severity", ""), OUTCOME_ORDER.get(r.get("outcome", ""), 9), r.get("check", ""),
-                            r.get("resource", "")))
-    return [card(r, logs.get(str(r.get("test") or ""), "")) for r in bad]
+def findings(records: list[CheckRecord], logs: Mapping[str, str]) -> list[dict[str, Any]]:
+    bad = [r for r in records if r.bad]
+    bad.sort(key=lambda r: (r.severity, OUTCOME_ORDER.get(r.outcome, 9), r.check, r.resource))
+    return [card(r, logs.get(r.test, "")) for r in bad]
 
 
 def run_rows(meta: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
@@ -208,29 +205,29 @@ class HtmlEvidence:
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
         nodeid = str(getattr(report, "nodeid", ""))
         when = getattr(report, "when", "call")
-        record = self.ev.records.get(nodeid, {})
+        record = self.ev.records.get(nodeid)
         cells[1] = cell("col-testId", nodeid if when == "call" else f"{nodeid}::{when}")
-        sev = record.get("severity", "")
-        quiet = record.get("outcome") not in ("failed", "error")
+        sev = record.severity if record else ""
+        quiet = record is None or not record.bad
         sev_cell = (cell("col-severity quiet", sev) if quiet or not sev else
                     f'<td class="col-severity"><span class="sev {escape(sev)}">{escape(sev)}</span></td>')
-        cells[2:2] = [cell("col-check", record.get("check")), cell("col-resource", record.get("resource")), sev_cell]
+        cells[2:2] = [cell("col-check", record.check if record else ""),
+                      cell("col-resource", record.resource if record else ""), sev_cell]
 
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
         """A failing check's log moves into its card (one place); the row links there."""
         nodeid = str(getattr(report, "nodeid", ""))
         record = self.ev.records.get(nodeid) or getattr(report, "bbws", None)
-        if record and record.get("outcome") == "skipped":  # the reason, not pytest's (path, line, text) tuple
-            data[:] = [f"Skipped: {escape(str(record.get('message') or 'no reason given'))}"]
+        if record is not None and record.outcome == "skipped":  # the reason, not pytest's (path, line, text)
+            data[:] = [f"Skipped: {escape(record.message or 'no reason given')}"]
             return
-        if not record or record.get("outcome") not in ("failed", "error") or not record.get("check"):
+        if record is None or not record.bad or not record.check:
             return
         parts = [report.longreprtext or ""] if getattr(report, "longreprtext", "") else []
         parts += [f"----- {t} -----\n{c}" for t, c in report.sections if not t.startswith(RUNBOOK_SECTION)]
         self.logs[nodeid] = (self.logs.get(nodeid, "") + "\n".join(parts)).strip()
         data[:] = [f'The message, remediation, raw observations and traceback are in the finding card: '
-                   f'<a href="#{anchor(nodeid)}">{escape(str(record.get("check")))} '
-                   f'{escape(str(record.get("resource") or ""))}</a>']
+                   f'<a href="#{anchor(nodeid)}">{escape(record.check)} {escape(record.resource)}</a>']
 
 
 def write_page(path: Path, template: jinja2.Template, test_data: Any, **context: Any) -> None:

@@ -14,41 +14,39 @@ from urllib.parse import quote
 
 from checks import __version__
 from checks.core.catalog import catalog
+from checks.core.record import CheckRecord
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"P0": "error", "P1": "error", "P2": "warning", "P3": "note"}
 SECURITY_SEVERITY = {"P0": "9.0", "P1": "7.0", "P2": "4.0", "P3": "1.0"}  # GitHub's critical/high/medium/low
 
 
-def location_of(record: Mapping[str, Any]) -> tuple[str, int] | None:
-    loc = record.get("location") or {}
-    file = str(loc.get("file") or "").strip()
+def location_of(record: CheckRecord) -> tuple[str, int] | None:
+    """The record's file (relative to the infra repo, never outside it) and line."""
+    loc = record.location
+    file = loc.file.strip() if loc else ""
     if not file or file.startswith("/") or ".." in file.split("/"):
         return None
-    try:
-        line = max(1, int(loc.get("line") or 1))
-    except (TypeError, ValueError):
-        line = 1
-    return file, line
+    return file, loc.line
 
 
 _BULLET = re.compile(r"^\s*- (?P<file>[^:]+?):(?P<line>\d+)(?:\s+(?P<text>.*))?$")
 
 
-def spots(record: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+def spots(record: CheckRecord) -> list[tuple[str, int, str]]:
     """(file, line, text) of each problem: the message's "- file:line ..." lines in the record's file,
     or the record's own location with its message."""
     at = location_of(record)
     if at is None:
         return []
-    message = str(record.get("message") or record.get("title") or record.get("check") or "")
+    message = record.message or record.title or record.check
     found = [(m.group("file"), int(m.group("line")), (m.group("text") or "").strip() or message)
              for line in message.splitlines() if (m := _BULLET.match(line)) and m.group("file") == at[0]]
     return found or [(at[0], at[1], message)]
 
 
-def findings(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [r for r in records if r.get("outcome") in ("failed", "error") and location_of(r) is not None]
+def findings(records: Iterable[CheckRecord]) -> list[CheckRecord]:
+    return [r for r in records if r.bad and location_of(r) is not None]
 
 
 def _rule(check: str, severity: str) -> dict[str, Any]:
@@ -65,25 +63,24 @@ def _rule(check: str, severity: str) -> dict[str, Any]:
     return rule
 
 
-def sarif(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> dict[str, Any]:
+def sarif(records: Iterable[CheckRecord], meta: Mapping[str, Any]) -> dict[str, Any]:
     """The SARIF log for these check records (an empty run when none has a location)."""
-    found = sorted(findings(records), key=lambda r: (str(r.get("check")), location_of(r), str(r.get("test"))))
+    found = sorted(findings(records), key=lambda r: (r.check, location_of(r), r.test))
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for r in found:
-        check, sev = str(r.get("check") or "unknown"), str(r.get("severity") or "P0")
+        check, sev = r.check or "unknown", r.severity or "P0"
         rules.setdefault(check, _rule(check, sev))
         for file, line, text in spots(r):
-            if r.get("remediation"):
-                text += f"\nRemediation: {r['remediation']}"
+            if r.remediation:
+                text += f"\nRemediation: {r.remediation}"
             results.append({
                 "ruleId": check, "ruleIndex": list(rules).index(check), "level": LEVEL.get(sev, "error"),
                 "message": {"text": text},
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(file), "uriBaseId": "SRCROOT"},
                                                     "region": {"startLine": line}}}],
-                "partialFingerprints": {"bbwsCheck/v1": f"{check}:{file}:{line}:{r.get('resource', '')}"},
-                "properties": {"severity": sev, "outcome": r.get("outcome"), "resource": r.get("resource", ""),
-                               "test": r.get("test", "")}})
+                "partialFingerprints": {"bbwsCheck/v1": f"{check}:{file}:{line}:{r.resource}"},
+                "properties": {"severity": sev, "outcome": r.outcome, "resource": r.resource, "test": r.test}})
     run = {"tool": {"driver": {"name": "bbws-checks", "version": __version__, "rules": list(rules.values())}},
            "automationDetails": {"id": f"bbws-gate/{meta.get('env', '')}/{meta.get('run_id', '')}"},
            "originalUriBaseIds": {"SRCROOT": {"description": {"text": "the infra repo's root"}}},
@@ -91,12 +88,12 @@ def sarif(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> dict
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def annotations(records: Iterable[Mapping[str, Any]]) -> list[str]:
+def annotations(records: Iterable[CheckRecord]) -> list[str]:
     """GitHub workflow commands (`::error file=...,line=...::`) for the findings with a location."""
     out = []
-    for r in sorted(findings(records), key=lambda r: (str(r.get("check")), location_of(r))):
-        kind = {"error": "error", "warning": "warning"}.get(LEVEL.get(str(r.get("severity")), "error"), "notice")
-        title = f"{r.get('check')} {r.get('title', '')}".strip()
+    for r in sorted(findings(records), key=lambda r: (r.check, location_of(r))):
+        kind = {"error": "error", "warning": "warning"}.get(LEVEL.get(r.severity, "error"), "notice")
+        title = f"{r.check} {r.title}".strip()
         for file, line, text in spots(r):
             out.append(f"::{kind} file={_prop(file)},line={line},title={_prop(title)}::{_data(text)}")
     return out

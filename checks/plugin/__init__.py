@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from checks import areas
-from checks.core.outcome import Missing, Unverifiable
 from checks.plugin import hookspecs
 from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
 from checks.plugin.options import (
@@ -29,13 +28,22 @@ from checks.plugin.options import (
     replayed,
     run_options,
 )
+from checks.plugin.outcomes import Outcomes, reporters
 from checks.plugin.progress import ProgressPlugin
-from checks.plugin.records import VerdictReports, check_record, first_part
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.xdist import XdistController
 
 PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks",
            "checks.plugin.signals")  # SIGTERM as Ctrl-C, and the started-run marker
+
+
+MARKERS = {
+    "smoke": "fast, read-only immediate checks (the post-deploy gate runs these)",
+    "extended": "slower or deeper checks (recovery points, replicated objects)",
+    "canary": "writes canary items/objects; runs only with --canary, and in PROD only when the env allows",
+    "issue(id, reports=None)": "the catalog id this assertion belongs to, e.g. issue(\"DDB-03\"); reports=\"table\" "
+                               "when it reports that resource missing (a view's Missing(by=\"DDB-01/table\"))",
+}
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -50,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if _frozen:  # an earlier run in this process (pytester) froze its heap: collectable again
         gc.unfreeze()
         _frozen = False
+    for name, text in {**MARKERS, **areas.markers()}.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
     if config.option.help:
         return
     opt = config.option
@@ -87,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN] = run
     for name in PLUGINS:
         config.pluginmanager.import_plugin(name)
-    config.pluginmanager.register(VerdictReports(), "bbws-verdicts")
+    config.pluginmanager.register(Outcomes(), "bbws-outcomes")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(run, config), "bbws-xdist")
     if not is_worker(config):
@@ -138,6 +148,7 @@ atexit.register(gc.freeze)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Canary checks run only with --canary, and only where the env allows writes."""
     config.stash[COLLECTED] = len(items)  # before -m / -k deselect any
+    config.stash[RUN].reporter_names = reporters(items)
     replay_selection(config, items)
     run = config.stash[RUN]
     reason = canary_skip_reason(run)
@@ -150,7 +161,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The final selection (after -m / -k), for Missing's 'reported by' rule."""
     run = session.config.stash[RUN]
-    run.selected = {getattr(item, "originalname", item.name) for item in session.items}
+    run.reporters = set(reporters(session.items))
     hint = nothing_here_hint(session.config) if not session.config.stash.get(COLLECTED, 0) else None
     if hint:
         session.config.stash[NOTHING_HERE] = hint  # no bundle: this was not a run of the suite
@@ -164,7 +175,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         run.world = None
 
 
-# ----- outcomes and check metadata on every report -----
+# ----- the reads each check makes (its record's observations) -----
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Any:
@@ -175,40 +186,3 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
     yield
     if snap is not None:
         snap.reads = None
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
-    outcome = yield
-    report = outcome.get_result()
-    marker = item.get_closest_marker("issue")
-    if marker is None:
-        return
-    if call.when == "teardown" or (call.when == "setup" and report.passed):
-        return
-    exc = call.excinfo.value if call.excinfo else None
-    message = ""
-    if isinstance(exc, Missing) and exc.by and exc.by not in item.config.stash[RUN].selected:
-        exc = Unverifiable(f"{exc.reason}, and {exc.by} is not part of this run")
-    if isinstance(exc, Missing):
-        report.outcome = "skipped"
-        path, line, _ = item.reportinfo()
-        report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {exc.reason}")
-        message = exc.reason
-    elif isinstance(exc, Unverifiable):
-        report.outcome = "failed"
-        report.when = "setup"  # an error outcome: the check could not be evaluated
-        report.longrepr = f"ERROR (could not be evaluated): {exc.reason}"
-        message = exc.reason
-    elif report.skipped and isinstance(report.longrepr, tuple):
-        message = str(report.longrepr[2]).removeprefix("Skipped: ")
-    elif report.failed and exc is not None:
-        message = first_part(exc)
-    report.bbws = check_record(item, report, message)
-    if report.failed and report.when == "call":
-        rb = report.bbws["runbook"]
-        report.sections.append((f"runbook {rb['id']}: {rb['title']}",
-                                f"symptom:     {rb['symptom']}\nroot cause:  {rb['cause']}\n"
-                                f"remediation: {rb['resolution']}\nprevention:  {rb['prevention']}"))
-
-

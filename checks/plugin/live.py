@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -33,26 +32,9 @@ def has_checks(items: list[pytest.Item]) -> bool:
     return any(item.get_closest_marker("issue") for item in items)
 
 
-def area_of(item: pytest.Item) -> str | None:
-    """The area a check belongs to: its area marker, else its folder under tests/."""
-    for name in areas.AREAS:
-        if item.get_closest_marker(name) is not None:
-            return name
-    folder = Path(str(item.path)).parent.name
-    return folder if folder in areas.AREAS else None
-
-
-def aws_reads(area: str) -> str:
-    """How much of an area reads AWS: "all" (default), "some" (cicd: files, plan and AWS), "none" (files only).
-    Declared as AWS_READS in the area's package."""
-    value = getattr(import_module(f"checks.areas.{area}"), "AWS_READS", "all")
-    return value if value in ("all", "some", "none") else "all"
-
-
 def selected_areas(items: list[pytest.Item]) -> dict[str, str]:
-    """The areas of the selected checks, each with how much of it reads AWS."""
-    names = {area_of(item) for item in items if item.get_closest_marker("issue") is not None}
-    return {name: aws_reads(name) for name in sorted(n for n in names if n)}
+    """The areas of the selected checks, each with how much of it reads AWS (its AREA's aws_reads)."""
+    return areas_of_ids([str(item.path) for item in items if item.get_closest_marker("issue") is not None])
 
 
 def has_credentials(run: Run) -> bool:
@@ -83,11 +65,12 @@ def offline_reason(run: Run, selected: dict[str, str]) -> tuple[str, str] | None
 
 
 def areas_of_ids(nodeids: list[str]) -> dict[str, str]:
-    """selected_areas for an xdist controller, which has node ids, not items: the folder under tests/."""
-    names = {Path(n.split("::", 1)[0]).parent.name for n in nodeids}
-    if names - set(areas.AREAS):  # a test outside the areas: do not guess
+    """The areas of these tests (paths or node ids), each with how much of it reads AWS."""
+    names = {areas.area_of(n) for n in nodeids}
+    if "" in names:  # a test outside the areas: do not guess
         return {}
-    return {name: aws_reads(name) for name in sorted(names)}
+    declared = areas.declared()
+    return {name: declared[name].aws_reads for name in sorted(names)}
 
 
 def prepare_snapshot(config: pytest.Config, run: Run, items: list[pytest.Item] | None = None,
@@ -131,7 +114,7 @@ def start_live(run: Run, hook: Any, selected: dict[str, str] | None = None, term
     if offline:
         run.aws.offline, snapshot.meta["offline"] = offline
         snapshot.meta["endpoint"] = "none (no AWS read)"
-        collectors = [import_module(f"checks.areas.{name}.collector").collect for name in selected]
+        collectors = areas.collectors_of(list(selected))
         if terminal is not None:
             terminal.write_line(offline[1], yellow=True)
     else:

@@ -34,7 +34,8 @@ class Run:
     endpoint_url: str | None = None
     incomplete: list[str] = field(default_factory=list)  # why the evidence is incomplete
     snapshot_path: Path | None = None  # set by a worker's controller under xdist
-    selected: set[str] = field(default_factory=set)  # test function names in this run
+    reporters: set[str] = field(default_factory=set)  # the absence reporters selected ("DDB-01/table")
+    reporter_names: dict[str, str] = field(default_factory=dict)  # every absence reporter's test function
     passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
 
     @property

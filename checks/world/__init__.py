@@ -23,7 +23,6 @@ from checks.world.server import MotoServer
 
 __all__ = ["FAULTS", "Fault", "World", "adapt_client", "parse_faults"]
 
-DELETING = {"DDB-01", "S3-01"}
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _session: boto3.session.Session | None = None  # one session for every world: botocore loads each model once
 
@@ -58,7 +57,7 @@ class World:
         try:
             world_build.build(self)
             # Faults that delete a resource go last, so faults on that resource still apply first.
-            for fid, resource in sorted(self.faults, key=lambda f: f[0] in DELETING):
+            for fid, resource in sorted(self.faults, key=lambda f: bool(FAULTS[f[0]].removes)):
                 FAULTS[fid].inject(self, resource)
         except BaseException:
             self.stop()

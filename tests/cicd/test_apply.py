@@ -8,6 +8,7 @@ pytestmark = [pytest.mark.cicd, pytest.mark.issue("CICD-03")]
 
 
 @pytest.mark.smoke
+@pytest.mark.issue("CICD-03", reports="state")
 def test_state_parses(state_object):
     problems = state_object.state_problems()
     assert not problems, "; ".join(problems)

@@ -8,12 +8,14 @@ pytestmark = [pytest.mark.cicd, pytest.mark.issue("CICD-01")]
 
 
 @pytest.mark.smoke
+@pytest.mark.issue("CICD-01", reports="workflow")
 def test_workflow_exists(expected_workflow):
     found = expected_workflow.existence()
     assert not found, report(f"{expected_workflow.name} to exist and parse", found)
 
 
 @pytest.mark.smoke
+@pytest.mark.issue("CICD-01", reports="workflow-schema")
 def test_workflow_schema(workflow):
     found = workflow.schema_errors()
     assert not found, report("a workflow valid against GitHub's workflow schema", found)

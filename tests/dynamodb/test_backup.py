@@ -17,6 +17,7 @@ def test_backup_vault(backup):
 
 
 @pytest.mark.smoke
+@pytest.mark.issue("DDB-04", reports="plan")
 def test_backup_plan(backup):
     want = backup.env.backup
     assert backup.plan_id, f"backup plan {want.plan} does not exist in {backup.region}"

@@ -5,7 +5,7 @@ import pytest
 pytestmark = [pytest.mark.dynamodb, pytest.mark.smoke]
 
 
-@pytest.mark.issue("DDB-01")
+@pytest.mark.issue("DDB-01", reports="table")
 def test_table_exists(table):
     elsewhere = "" if table.exists else (
         f"; deployed to {', '.join(table.found_in())}, expected {table.region} (wrong region)"

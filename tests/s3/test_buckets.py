@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.s3, pytest.mark.smoke]
 FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
-@pytest.mark.issue("S3-01")
+@pytest.mark.issue("S3-01", reports="bucket")
 def test_bucket_exists(bucket):
     assert bucket.exists, f"bucket {bucket.name} does not exist (head-bucket: not found)"
     assert bucket.location == bucket.region, f"bucket {bucket.name} is in {bucket.location}, expected {bucket.region}"

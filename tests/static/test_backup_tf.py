@@ -18,6 +18,7 @@ def test_backup_vault_declared(backup_tf):
     assert not found, report(f"aws_backup_vault {backup_tf.env.backup.vault}", found)
 
 
+@pytest.mark.issue("DDB-04", reports="plan-declared")
 def test_backup_plan_declared(backup_tf):
     _tables(backup_tf)
     found = backup_tf.plan_rules()

@@ -11,7 +11,7 @@ from checks.areas.static.findings import report
 pytestmark = [pytest.mark.static, pytest.mark.dynamodb]
 
 
-@pytest.mark.issue("DDB-01")
+@pytest.mark.issue("DDB-01", reports="table-declared")
 def test_table_declared(table_tf):
     found = table_tf.declared()
     assert not found, report(f"aws_dynamodb_table {table_tf.name} with the expected keys", found)

@@ -12,7 +12,7 @@ from checks.areas.static.findings import report
 pytestmark = [pytest.mark.static, pytest.mark.s3]
 
 
-@pytest.mark.issue("S3-01")
+@pytest.mark.issue("S3-01", reports="bucket-declared")
 def test_bucket_declared(bucket_tf):
     found = bucket_tf.declared()
     assert not found, report(f"aws_s3_bucket {bucket_tf.name}", found)

@@ -5,4 +5,10 @@
 `fixtures` is the pytest plugin module that hands the views to tests/cicd.
 """
 
-AWS_READS = "some"  # workflows, Terraform, tfvars and the plan are files; the state backend and caller are AWS
+from checks.areas.cicd import reads
+from checks.core.area import Area
+
+# Workflows, Terraform, tfvars and the plan are files; the state backend and the caller are AWS.
+AREA = Area(name="cicd", label="CI/CD", prefixes=("CICD",), order=3, aws_reads="some",
+            markers={"cicd": "CI/CD checks (workflows, Terraform, state backend, GitHub)"},
+            reads=reads.READS, faults="checks.areas.cicd.faults")

@@ -5,7 +5,13 @@ The infra repo files, actionlint and the GitHub API are not AWS reads; the colle
 
 from __future__ import annotations
 
+from checks.core.area import operations
 from checks.core.read import Read, caller_identity, lock_items, read
+
+# Every AWS call this area makes (the read allowlist, the IAM policy and the README derive from these).
+READS = operations(
+    "sts:GetCallerIdentity", "s3:HeadBucket", "s3:GetBucketVersioning", "s3:GetBucketEncryption", "s3:GetObject",
+    "dynamodb:DescribeTable", "dynamodb:Scan")
 
 __all__ = ["caller_identity", "describe_table", "head_bucket", "lock_items", "state_bucket_config",
            "state_object"]

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from checks.core.area import operations
 from checks.core.arns import objects_arn, role_arn, table_arn
 from checks.core.config import Env
 from checks.core.read import Read, get_role, pages, read
+
+# Every call this area makes (the read allowlist, the IAM policy and the README derive from these).
+READS = operations(
+    "dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups",
+    "dynamodb:ListTagsOfResource", "backup:DescribeBackupVault", "backup:ListRecoveryPointsByBackupVault",
+    "backup:ListBackupPlans", "backup:GetBackupPlan", "backup:ListBackupSelections", "backup:GetBackupSelection",
+    "iam:GetRole", "iam:SimulatePrincipalPolicy")
 
 __all__ = ["get_role"]  # re-exported: the app roles' GetRole
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from checks.core.area import operations
 from checks.core.aws import (
     CANARY_MARKER,
     CANARY_META,
@@ -29,6 +30,12 @@ S3_CANARY = "S3Canary"              # one per bucket
 ROUND_TRIP = "ReplicationRoundTrip"  # PDV-05, one per replicating bucket
 LEFTOVER_LIMIT = 100                # canary items read per table: bounded, and never customer data
 __all__ = ["CANARY_META", "is_canary_id", "is_canary_object_key"]
+# Every read this area makes (the read allowlist, the IAM policy and the README derive from these); the
+# leftover canary look-ups run on every run, the round trip's reads only with --canary.
+READS = operations(
+    "dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:Query", "s3:ListBuckets", "s3:ListObjectsV2",
+    "s3:GetObject", "s3:ListBucketMetricsConfigurations", "cloudwatch:GetMetricData")
+CANARY_READS = operations("dynamodb:GetItem", "s3:HeadObject", "s3:ListObjectVersions")
 
 
 def run_id(snapshot: Snapshot) -> str:

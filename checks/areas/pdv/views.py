@@ -295,7 +295,7 @@ class Drift:
         data = read(obs, f"the Terraform state s3://{tf.state_bucket}/{tf.state_key}", absent_ok=True)
         if data is None:
             raise Missing(f"the Terraform state s3://{tf.state_bucket}/{tf.state_key} does not exist "
-                          "(reported by CICD-03)", by="test_state_parses")
+                          "(reported by CICD-03)", by="CICD-03/state")
         parsed, why = st.parse_state(st.body_bytes(data.get("Body")))
         if parsed is None:
             raise Unverifiable(f"could not verify drift: the Terraform state {why}")

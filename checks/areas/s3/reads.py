@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from checks.core.area import operations
 from checks.core.read import Read, pages, read
+
+# Every call this area makes (the read allowlist, the IAM policy and the README derive from these).
+READS = operations(
+    "s3:ListBuckets", "s3:HeadBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:GetBucketEncryption",
+    "s3:GetPublicAccessBlock", "s3:GetBucketPolicy", "s3:GetBucketLifecycleConfiguration", "s3:GetBucketLogging",
+    "s3:GetBucketReplication", "s3:GetBucketTagging", "s3:ListObjectsV2", "s3:GetObject",
+    "s3control:GetPublicAccessBlock", "iam:GetRole")
 
 BUCKET_CONFIG = ("GetBucketLocation", "GetBucketVersioning", "GetBucketEncryption", "GetPublicAccessBlock",
                  "GetBucketPolicy", "GetBucketLifecycleConfiguration", "GetBucketLogging",

@@ -81,7 +81,8 @@ def _unknown(what: str, unknown: list[str]) -> Unverifiable:
 
 class StaticView:
     check = ""
-    declared_by = ""
+    declared_by = ""  # the test that reports the resource undeclared (named in the message)
+    reporter = ""  # and its reporter key (Missing's `by`)
 
     def __init__(self, snapshot: Snapshot, env: Env, name: str):
         self.snapshot, self.env, self.name = snapshot, env, name
@@ -110,7 +111,7 @@ class StaticView:
         if unknown:
             raise _unknown(what, unknown)
         raise Missing(f"{what} is not declared in the Terraform for env {self.env.name} "
-                      f"(reported by {self.declared_by})", by=self.declared_by)
+                      f"(reported by {self.declared_by})", by=self.reporter)
 
     def tfvars(self) -> str:
         used = sorted({f for r in self.model.roots for f in r.tfvars})
@@ -119,6 +120,7 @@ class StaticView:
 
 class TableTf(StaticView):
     declared_by = "test_table_declared"
+    reporter = "DDB-01/table-declared"
 
     @property
     def table(self) -> Instance:
@@ -150,6 +152,7 @@ class TableTf(StaticView):
 
 class BackupTf(StaticView):
     declared_by = "test_backup_plan_declared"
+    reporter = "DDB-04/plan-declared"
 
     def vault(self) -> list[Finding]:
         vault = self.env.backup.vault
@@ -214,6 +217,7 @@ class BackupTf(StaticView):
 
 class BucketTf(StaticView):
     declared_by = "test_bucket_declared"
+    reporter = "S3-01/bucket-declared"
 
     @property
     def bucket(self) -> Instance:
