@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from checks import areas
 from checks.areas.dynamodb.access import scope_of, scopes
 from checks.core.config import load
 from selftest.transport import json_error, operation_of, xml_error
@@ -152,21 +153,9 @@ def test_throttling_beyond_the_retry_budget_is_an_error_naming_the_operation(sui
 
 # ----------------------------------------------------------------------------- AccessDenied
 
-# Every read the collectors make in a clean `pytest --env local` run (no --canary); kept
-# here so a new read is a visible change (test_sweep_covers_every_read checks the list).
-ALL_READS = [
-    ("backup", "DescribeBackupVault"), ("backup", "GetBackupPlan"), ("backup", "GetBackupSelection"),
-    ("backup", "ListBackupPlans"), ("backup", "ListBackupSelections"), ("backup", "ListRecoveryPointsByBackupVault"),
-    ("cloudwatch", "GetMetricData"), ("dynamodb", "DescribeContinuousBackups"), ("dynamodb", "DescribeTable"),
-    ("dynamodb", "ListTables"), ("dynamodb", "ListTagsOfResource"), ("dynamodb", "Query"), ("dynamodb", "Scan"),
-    ("iam", "GetRole"),
-    ("iam", "SimulatePrincipalPolicy"), ("s3", "GetBucketEncryption"), ("s3", "GetBucketLifecycleConfiguration"),
-    ("s3", "GetBucketLocation"), ("s3", "GetBucketLogging"), ("s3", "GetBucketPolicy"), ("s3", "GetBucketReplication"),
-    ("s3", "GetBucketTagging"), ("s3", "GetBucketVersioning"), ("s3", "GetObject"), ("s3", "GetPublicAccessBlock"),
-    ("s3", "HeadBucket"), ("s3", "ListBucketMetricsConfigurations"), ("s3", "ListBuckets"),
-    ("s3", "ListObjectsV2"), ("s3control", "GetPublicAccessBlock"),
-    ("sts", "GetCallerIdentity"),
-]
+# Every read the collectors make in a clean `pytest --env local` run (no --canary): what the areas declare
+# (AREA.reads, from each area's reads.py READS), and the account guard's first read.
+ALL_READS = sorted(areas.reads() | {("sts", "GetCallerIdentity")})
 SUBSET = [
     ("dynamodb", "DescribeContinuousBackups"), ("dynamodb", "Scan"), ("s3", "GetBucketReplication"),
     ("s3", "HeadBucket"), ("s3control", "GetPublicAccessBlock"), ("backup", "ListBackupPlans"),
@@ -179,7 +168,9 @@ SWEEP_PARAMS = [pytest.param(s, o, id=f"{s}:{o}") for s, o in SWEEP]
 
 def test_sweep_covers_every_read(suite):
     clean(suite)
-    assert reads_of(_clean["snapshot"]) == set(ALL_READS)
+    made = reads_of(_clean["snapshot"])
+    assert made - set(ALL_READS) == set(), "made but no area declares it: add it to that area's reads.py READS"
+    assert set(ALL_READS) - made == set(), "declared but never made: remove it from READS (least privilege)"
     assert set(SUBSET) <= set(ALL_READS)
 
 

@@ -77,13 +77,24 @@ class Fault:
         found = self.resources(env)
         return found[0] if found else None
 
-    def failing(self, env: Any, resource: str | None) -> dict[str, str]:
-        """The tests that must fail, by catalog id, for this fault on `resource`."""
-        return {_fill(t, env, resource): c for t, c in self.fails.items()}
+    def expect(self, env: Any, resource: str | None) -> dict[str, Expected]:
+        """What this fault on `resource` must do: test id -> the check that fails (or errors) and the
+        resource its record names (the fault's own where the id is written with `{r}`, else the test's
+        parameter: the lock table, the state key)."""
+        out = {}
+        for outcome, tests in (("failed", self.fails), ("error", self.errors)):
+            for template, check in tests.items():
+                test = _fill(template, env, resource)
+                named = resource if "{r}" in template else test.partition("[")[2].removesuffix("]")
+                out[test] = Expected(check, outcome, str(named))
+        return out
 
-    def erroring(self, env: Any, resource: str | None) -> dict[str, str]:
-        """The tests that must be errors, by catalog id."""
-        return {_fill(t, env, resource): c for t, c in self.errors.items()}
+
+@dataclass(frozen=True)
+class Expected:
+    check: str
+    outcome: str  # failed | error
+    resource: str
 
 
 def _fill(template: str, env: Any, resource: str | None) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import import_module
 from typing import Any
 
-from checks.core.area import Fault, Kind, operations
+from checks.core.area import Expected, Fault, Kind, operations
 from checks.core.config import Env
 
 _declared: dict[str, Fault] = {}
@@ -73,6 +73,25 @@ def _order(fid: str) -> tuple[int, str, int]:
 
 
 FAULTS: Mapping[str, Fault] = _Registry()
+
+
+def oracle(faults: list[tuple[str, str | None]], env: Env) -> dict[str, Expected]:
+    """What a whole run must show for these faults, from their declarations: short test id -> the check
+    that fails or errors, and its resource; nothing else may fail. A fault that needs what another
+    removes (on the same resource, or anywhere when it is not that kind of resource) adds nothing; an
+    error wins over a failure."""
+    out: dict[str, Expected] = {}
+    for fid, resource in faults:
+        f = FAULTS[fid]
+        masked = f.needs and any(
+            FAULTS[other].removes == f.needs and (f.kind != f.needs or res == resource)
+            for other, res in faults if other != fid)
+        if masked:
+            continue
+        for test, want in f.expect(env, resource).items():
+            if out.get(test) is None or want.outcome == "error":
+                out[test] = want
+    return out
 
 
 def parse_faults(spec: str, env: Env) -> list[tuple[str, str | None]]:

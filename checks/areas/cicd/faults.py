@@ -1,4 +1,6 @@
-"""Terraform backend faults (CICD-02, -03, -05) for the embedded world (drills and self-tests; they drive moto)."""
+"""Terraform backend faults (CICD-02, -03, -05) for the embedded world (drills and self-tests; they drive moto).
+
+A lock table whose key is wrong (CICD-02) hides the digest and the locks the other two break: they need it."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from checks.world.faults import fault
 
 
 @fault("CICD-02", "none", "the lock table's hash key is LockId instead of LockID",
-       fails={"test_lock_table_key[{lock_table}]": "CICD-02"}, changes=("dynamodb:DescribeTable", "dynamodb:Scan"))
+       fails={"test_lock_table_key[{lock_table}]": "CICD-02"}, removes="lock-table",
+       changes=("dynamodb:DescribeTable", "dynamodb:Scan"))
 def lock_key_renamed(world: Any, _: None) -> None:
     tf = world.env.terraform
     ddb = world.client("dynamodb")
@@ -26,7 +29,7 @@ def lock_key_renamed(world: Any, _: None) -> None:
 
 
 @fault("CICD-03", "none", "the state digest item holds a wrong md5",
-       fails={"test_state_digest[{state_key}]": "CICD-03"}, changes=("dynamodb:Scan",))
+       fails={"test_state_digest[{state_key}]": "CICD-03"}, needs="lock-table", changes=("dynamodb:Scan",))
 def digest_stale(world: Any, _: None) -> None:
     tf = world.env.terraform
     world.client("dynamodb").update_item(
@@ -35,7 +38,7 @@ def digest_stale(world: Any, _: None) -> None:
 
 
 @fault("CICD-05", "none", "a stale state lock (2 hours old) is held",
-       fails={"test_lock_not_stale[{lock_table}]": "CICD-05"}, changes=("dynamodb:Scan",))
+       fails={"test_lock_not_stale[{lock_table}]": "CICD-05"}, needs="lock-table", changes=("dynamodb:Scan",))
 def lock_stale(world: Any, _: None) -> None:
     tf = world.env.terraform
     path = f"{tf.state_bucket}/{tf.state_key}"

@@ -12,7 +12,9 @@ from checks.world.patches import dynamodb as dynamodb_patch
 
 
 @fault("DDB-01", "table", "the table is deleted in the primary region (it still exists in the DR region)",
-       fails={"test_table_exists[{r}]": "DDB-01"}, removes="table",
+       fails={"test_table_exists[{r}]": "DDB-01", "test_no_drift[{r}]": "PDV-07",
+              "test_resource_managed[{r}]": "CICD-03",
+              "test_state_resources_live[{state_key}]": "CICD-03"}, removes="table",
        changes=("dynamodb:DescribeTable", "dynamodb:ListTables", "dynamodb:DescribeContinuousBackups",
                 "dynamodb:ListTagsOfResource"))
 def table_deleted(world: Any, table: str) -> None:

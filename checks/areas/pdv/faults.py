@@ -35,7 +35,8 @@ def throttled(world: Any, table: str) -> None:
 
 # A new state serial changes the digest the lock table holds, which the world keeps in step.
 @fault("PDV-07", "table", "the table is missing from the Terraform state",
-       fails={"test_no_drift[{r}]": "PDV-07"}, needs="table", changes=("s3:GetObject", "dynamodb:Scan"))
+       fails={"test_no_drift[{r}]": "PDV-07", "test_resource_managed[{r}]": "CICD-03"}, needs="table",
+       changes=("s3:GetObject", "dynamodb:Scan"))
 def dropped_from_state(world: Any, table: str) -> None:
     tf = world.env.terraform
     body = world.client("s3").get_object(Bucket=tf.state_bucket, Key=tf.state_key)["Body"].read()

@@ -14,7 +14,9 @@ BUCKET_READS = ("s3:HeadBucket", "s3:ListBuckets", "s3:GetBucketLocation", "s3:G
 
 
 @fault("S3-01", "bucket", "the templates bucket is deleted",
-       fails={"test_bucket_exists[{r}]": "S3-01"}, removes="bucket", changes=BUCKET_READS)
+       fails={"test_bucket_exists[{r}]": "S3-01", "test_no_drift_bucket[{r}]": "PDV-07",
+              "test_resource_managed[{r}]": "CICD-03", "test_state_resources_live[{state_key}]": "CICD-03"},
+       removes="bucket", changes=BUCKET_READS)
 def bucket_deleted(world: Any, bucket: str) -> None:
     s3 = world.client("s3")
     s3.delete_bucket_replication(Bucket=bucket)
