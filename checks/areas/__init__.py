@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from checks.core.area import Area, Operation
+from checks.core.read import CORE_READS
 
 
 @cache
@@ -63,6 +64,12 @@ def reads(canary: bool = False) -> frozenset[Operation]:
     for area in declared().values():
         out |= area.reads | (area.canary_reads if canary else frozenset())
     return frozenset(out)
+
+
+def allowlist() -> frozenset[Operation]:
+    """The read-only guard's allowlist: the account guard's own read and every area's, canaries' included.
+    An operation is allowed because an area declares it, never because of its name."""
+    return CORE_READS | reads(canary=True)
 
 
 def area_of(path: str) -> str:

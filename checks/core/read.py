@@ -37,6 +37,9 @@ def get_role(name: str) -> Read:
     return read("iam", "GetRole", RoleName=name)
 
 
+CORE_READS = frozenset({("sts", "GetCallerIdentity")})  # the account guard's, before any area reads
+
+
 def caller_identity() -> Read:
     """sts:GetCallerIdentity, the first call of every live run (the PDV-01 account guard)."""
     return read("sts", "GetCallerIdentity")

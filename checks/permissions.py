@@ -1,0 +1,105 @@
+"""The IAM policies the suite needs, derived from what the areas declare they read (AREA.reads): the
+read-only policy, the canary policy, and README's list of permissions.
+
+    python -m checks.permissions          # rewrite iam/*.json and README's block from the declarations
+    python -m checks.permissions --check  # exit 1 naming what is stale (what a selftest runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from checks import areas
+from checks.core.aws import CANARY_OPS, CANARY_PK, iam_action
+
+ROOT = Path(__file__).resolve().parents[1]
+READONLY = ROOT / "iam" / "bbws-checks-readonly.json"
+CANARY = ROOT / "iam" / "bbws-checks-canary.json"
+README = ROOT / "README.md"
+BLOCK = re.compile(r"(<!-- iam-readonly:begin -->\n)(.*?)(<!-- iam-readonly:end -->)", re.S)
+
+# Reads granted only on part of a resource: items of the canary partition; the Terraform lock table.
+CANARY_PARTITION = frozenset({("dynamodb", "GetItem"), ("dynamodb", "Query")})
+LOCK_TABLE_SCAN = frozenset({("dynamodb", "Scan")})
+LEADING_KEYS = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CANARY_PK]}}
+ANY_TABLE = "arn:aws:dynamodb:*:*:table/*"
+
+
+def _actions(ops: frozenset[tuple[str, str]] | set[tuple[str, str]]) -> list[str]:
+    return sorted({iam_action(s, o) for s, o in ops})
+
+
+def readonly_policy() -> dict[str, Any]:
+    reads = areas.allowlist()
+    anywhere = reads - CANARY_PARTITION - LOCK_TABLE_SCAN
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadConfiguration", "Effect": "Allow", "Action": _actions(anywhere), "Resource": "*"},
+        {"Sid": "ReadCanaryPartitionOnly", "Effect": "Allow", "Action": _actions(reads & CANARY_PARTITION),
+         "Resource": ANY_TABLE, "Condition": LEADING_KEYS},
+        {"Sid": "ScanTerraformLockTableOnly", "Effect": "Allow", "Action": _actions(reads & LOCK_TABLE_SCAN),
+         "Resource": "arn:aws:dynamodb:*:*:table/terraform-state-lock-*"}]}
+
+
+def canary_policy() -> dict[str, Any]:
+    items = {op for op in CANARY_OPS if op[0] == "dynamodb"}
+    objects = {op for op in CANARY_OPS if op[0] == "s3"}
+    # The canary deletes the exact version it wrote (s3:DeleteObjectVersion), and its delete marker-free
+    # clean-up of a version-less leftover needs s3:DeleteObject.
+    object_actions = sorted({*_actions(objects), "s3:DeleteObject"})
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "CanaryItemsOnly", "Effect": "Allow", "Action": _actions(items), "Resource": ANY_TABLE,
+         "Condition": LEADING_KEYS},
+        {"Sid": "CanaryGsiQuery", "Effect": "Allow", "Action": ["dynamodb:Query"],
+         "Resource": "arn:aws:dynamodb:*:*:table/*/index/*"},
+        {"Sid": "CanaryObjectsOnly", "Effect": "Allow", "Action": object_actions,
+         "Resource": ["arn:aws:s3:::*/healthcheck/bbws-canary/*"]}]}
+
+
+def readme_block() -> str:
+    """README's permission list, between its iam-readonly markers."""
+    policy = readonly_policy()
+    anywhere, partition, scan = (s["Action"] for s in policy["Statement"])
+    return (", ".join(f"`{a}`" for a in anywhere) + " on `*`; " + ", ".join(f"`{a}`" for a in partition) +
+            f" only on the\n`{CANARY_PK}` partition (a LeadingKeys condition); " +
+            ", ".join(f"`{a}`" for a in scan) + " only on\nthe Terraform lock table.\n")
+
+
+def _json(policy: dict[str, Any]) -> str:
+    return json.dumps(policy, indent=2) + "\n"
+
+
+def expected_files() -> dict[Path, str]:
+    readme = README.read_text(encoding="utf-8")
+    if not BLOCK.search(readme):
+        raise SystemExit(f"{README} has no <!-- iam-readonly:begin --> ... <!-- iam-readonly:end --> block")
+    return {READONLY: _json(readonly_policy()), CANARY: _json(canary_policy()),
+            README: BLOCK.sub(lambda m: m.group(1) + readme_block() + m.group(3), readme, count=1)}
+
+
+def stale() -> list[Path]:
+    """The derived files that differ from what the declarations give."""
+    return [p for p, text in expected_files().items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m checks.permissions", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only say what is stale (exit 1), write nothing")
+    args = parser.parse_args(argv)
+    if args.check:
+        out = stale()
+        for p in out:
+            print(f"{p.relative_to(ROOT)} is stale: run `python -m checks.permissions`")
+        return 1 if out else 0
+    for p, text in expected_files().items():
+        p.write_text(text, encoding="utf-8")
+        print(f"wrote {p.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
