@@ -1,9 +1,10 @@
 """Collectors: read AWS, files and GitHub once, concurrently, into the run's Snapshot.
 
-A collector is `collect(ctx)`. It reads with `ctx.aws.call/paginate` (AWS), `ctx.file`
-(infra repo files) or `ctx.github` (REST API), and fans out with `ctx.spawn(fn, *args)`,
-which runs `fn` in the bounded pool. Collectors never raise for an AWS error: it is an
-observation. `collect_all` returns when every spawned task has finished.
+A collector is `collect(ctx)`. It reads AWS with `ctx.aws.read(spec)` (a `Read` spec from its
+area's reads.py), infra repo files with `ctx.file`, and GitHub's REST API with its own client
+(checks/areas/cicd/github.py), and fans out with `ctx.spawn(fn, *args)`, which runs `fn` in the
+bounded pool. Collectors never raise for an AWS error: it is an observation. `collect_all`
+returns when every spawned task has finished.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "environments.toml"
-SCHEMA_PATH = DEFAULT_PATH.with_name("environments.schema.json")
 MAX_DEPTH = 32  # deeper TOML is refused before validation (Python's recursion limit is not a usage error)
 
 

@@ -20,7 +20,6 @@ from checks.core.catalog import ROLLBACK, SEVERITIES
 GO = "GO"
 CONDITIONAL = "CONDITIONAL GO"
 NO_GO = "NO-GO"
-DECISIONS = (GO, CONDITIONAL, NO_GO)
 OUTCOMES = ("passed", "failed", "error", "skipped")
 RAN = ("passed", "failed", "error")
 RERUN = "re-run the gate to completion; nothing can be promoted until it completes"

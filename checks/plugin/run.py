@@ -53,10 +53,6 @@ def env_of(config: pytest.Config) -> cfg.Env:
     return config.stash[RUN].env
 
 
-def options_of(config: pytest.Config) -> Options:
-    return config.stash[RUN].options
-
-
 def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
