@@ -75,10 +75,5 @@ def snapshot_of(config: pytest.Config) -> Snapshot:
     return run.snapshot
 
 
-def pairs(metafunc: pytest.Metafunc, argnames: tuple[str, str], values: list[tuple[Any, Any]]) -> None:
-    """Parametrize two indirect fixtures together, with ids `a-b`."""
-    metafunc.parametrize(argnames, values, indirect=True, ids=[f"{a}-{b}" for a, b in values])
-
-
 def invocation(config: pytest.Config) -> str:
     return shlex.join(["pytest", *config.invocation_params.args])
