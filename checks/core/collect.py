@@ -119,6 +119,13 @@ def read_bounded(path: Path, root: Path | None = None, limit: int | None = None)
     return data.decode("utf-8")
 
 
+def record(ctx: Context, service: str, operation: str, params: dict[str, Any], response: Any = None,
+           error: dict[str, str] | None = None) -> Observation:
+    """Record what a collector saw that is not an AWS read or a file (a listing, a tool's output)."""
+    obs = Observation(service, "", operation, params, iso(now()), response=response, error=error)
+    return ctx.snapshot.add(obs)
+
+
 class CollectorCrashed(Exception):
     """A collector raised: a bug or an unexpected answer. The run is incomplete."""
 

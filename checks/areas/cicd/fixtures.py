@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from checks.areas.cicd import views
-from checks.areas.cicd.collector import repo_tree
-from checks.areas.cicd.model import WORKFLOW_DIR, parse, runs_apply
+from checks.areas.cicd.model import parse, runs_apply
 from checks.core.collect import read_bounded
 from checks.core.config import ConfigError, Env, load
+from checks.core.repo import WORKFLOW_DIR, repo_tree
 from checks.core.snapshot import Snapshot
 
 NO_INFRA = "no infra repo: pass --infra-repo PATH or set infra_repo in environments.toml"

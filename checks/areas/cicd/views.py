@@ -18,7 +18,7 @@ from checks.areas.cicd import state as st
 from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding, fixes
 from checks.areas.cicd.github import environment_path, pending_path, permission_hint, runs_path, waiting_path
-from checks.areas.cicd.model import WORKFLOW_DIR, Repo, Workflow, parse
+from checks.areas.cicd.model import Repo, Workflow, parse
 from checks.areas.cicd.rules import approval as approval_rule
 from checks.areas.cicd.rules import backend as backend_rule
 from checks.areas.cicd.rules import concurrency as concurrency_rule
@@ -29,6 +29,7 @@ from checks.areas.cicd.schema import schema_errors
 from checks.core.config import Env
 from checks.core.outcome import Missing, Unverifiable, read
 from checks.core.read import Read
+from checks.core.repo import WORKFLOW_DIR
 from checks.core.snapshot import Observation, Snapshot, parse_time
 
 GH_ABSENT = {"HTTP404"}

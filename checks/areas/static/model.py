@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from checks.areas.cicd.terraform import blocks, parse_hcl
 from checks.areas.static.expr import Ref, Scope, Unknown, Unresolved, evaluate
+from checks.core import hcl
+from checks.core.hcl import blocks
 
 TFVARS_CANDIDATES = (
     "environments/{env}.tfvars", "envs/{env}.tfvars", "env/{env}.tfvars", "vars/{env}.tfvars",
@@ -217,9 +218,9 @@ def build(texts: dict[str, str], env: str, other_envs: list[str], tfvars_pattern
     errors: list[str] = []
     for path, text in texts.items():
         if path.endswith((".tf", ".tfvars")):
-            body, found = parse_hcl(path, text)
-            if body is None:
-                errors += [f"{path}:{f.line} {f.message}" if f.line else f"{path}: {f.message}" for f in found]
+            body, error = hcl.parse(text)
+            if error is not None:
+                errors.append(f"{path}:{error.line} {error.message}" if error.line else f"{path}: {error.message}")
             else:
                 parsed[path] = body
     dirs = module_dirs(list(parsed))
