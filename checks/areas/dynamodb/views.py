@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import shlex
 from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 
 from checks.areas.dynamodb import reads
 from checks.core.arns import role_arn, table_arn
-from checks.core.config import CRON, Gsi, Key
+from checks.core.config import Gsi, Key
 from checks.core.outcome import Unverifiable, read
+from checks.core.tags import tag_arg
 from checks.core.view import View, plan_missing, table_missing
 
 
@@ -255,11 +255,6 @@ def copy_targets(plan: dict[str, Any], with_arn: bool = False) -> list[Any]:
     return out
 
 
-def tag_arg(tags: dict[str, str]) -> str:
-    """Tags as one shell-quoted `--tags` argument: Key=Value,Key=Value (the DDB-05 remediation sets them all)."""
-    return shlex.quote(",".join(f"{k}={v}" for k, v in tags.items()))
-
-
 def covers(selection: dict[str, Any], arn: str, tags: dict[str, str]) -> bool:
     """Does a backup selection include this resource, by ARN (wildcards allowed) or by tag?"""
     if any(fnmatchcase(arn, pattern) for pattern in selection.get("Resources", [])):
@@ -303,13 +298,3 @@ class AppRole(View):
                     out.append((r.get("EvalActionName", "?"), r.get("EvalResourceName", "*"),
                                 r.get("EvalDecision", "?")))
         return out
-
-
-def runs_at(expr: str | None, frequency: str) -> bool:
-    """Is this schedule expression of the given frequency (`hourly`, `daily`)?"""
-    if not expr:
-        return False
-    if expr == CRON[frequency]:
-        return True
-    fields = expr.removeprefix("cron(").removesuffix(")").split()
-    return len(fields) == 6 and (fields[1] == "*" if frequency == "hourly" else fields[1].isdigit())
