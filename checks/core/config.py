@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from checks.core.keys import Key as Key  # re-exported: checks.core.config.Key
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "environments.toml"
 MAX_DEPTH = 32  # deeper TOML is refused before validation (Python's recursion limit is not a usage error)
@@ -27,17 +28,6 @@ MAX_DEPTH = 32  # deeper TOML is refused before validation (Python's recursion l
 
 class ConfigError(Exception):
     """A problem in environments.toml, already phrased for the user."""
-
-
-@dataclass(frozen=True)
-class Key:
-    name: str
-    type: str  # S | N | B
-
-    @classmethod
-    def parse(cls, text: str) -> Key:
-        name, _, typ = text.partition(":")
-        return cls(name, typ or "S")
 
 
 KeyText = Annotated[str, Field(pattern=r"^[^:]+(:[SNB])?$", description="NAME or NAME:S|N|B")]

@@ -19,7 +19,8 @@ from checks.core.aws import (
     is_canary_id,
     is_canary_object_key,
 )
-from checks.core.config import Env, Key
+from checks.core.config import Env
+from checks.core.keys import Key
 from checks.core.read import Read, pages, read
 from checks.core.snapshot import Snapshot, iso, parse_time
 

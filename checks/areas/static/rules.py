@@ -14,7 +14,8 @@ from typing import Any
 from checks.areas.static.expr import Ref, Unknown, Unresolved
 from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, Node
-from checks.core.config import CRON, Env, Key
+from checks.core.config import CRON, Env
+from checks.core.keys import Key
 from checks.core.schedules import runs_at
 
 PAB_FLAGS = ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")

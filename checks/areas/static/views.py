@@ -18,6 +18,7 @@ from checks.areas.static.expr import Ref, Unresolved
 from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, build
 from checks.core.config import Env
+from checks.core.keys import Key
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.snapshot import Snapshot
 
@@ -132,13 +133,13 @@ class TableTf(StaticView):
         try:
             t = self.table
         except Missing:
-            rk = f' range_key = "{rules.Key.parse(self.env.dynamodb.range_key).name}"' \
+            rk = f' range_key = "{Key.parse(self.env.dynamodb.range_key).name}"' \
                 if self.env.dynamodb.range_key else ""
             return [Finding("DDB-01", f"aws_dynamodb_table.{self.name}", self._home(("aws_dynamodb_table",)), 0,
                             f"no aws_dynamodb_table named {self.name} for env {self.env.name} "
                             f"(tfvars: {self.tfvars()})",
                             f'resource "aws_dynamodb_table" "{self.name}" {{ name = "{self.name}" hash_key = '
-                            f'"{rules.Key.parse(self.env.dynamodb.hash_key).name}"{rk} ... }}')]
+                            f'"{Key.parse(self.env.dynamodb.hash_key).name}"{rk} ... }}')]
         return judge(self.where(), rules.table_keys, t, self.env)
 
     def rule(self, fn: Callable[..., list[Finding]], *args: Any) -> list[Finding]:
