@@ -17,11 +17,11 @@ from hypothesis import strategies as s
 from checks.areas.cicd import collector as cicd_sources
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import plan as planmod
-from checks.areas.cicd import state as st
 from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd import views
 from checks.areas.cicd import workflows as wfm
 from checks.core import config
+from checks.core import tfstate as st
 from checks.core.collect import Context, Options
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.read import lock_items

@@ -20,7 +20,7 @@ from typing import Any
 
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import reads
-from checks.areas.cicd import state as st
+from checks.core import tfstate as st
 from checks.core.collect import Context, read_bounded, record
 from checks.core.repo import TF_SUFFIXES, WORKFLOW_DIR, infra_root, record_listing, repo_files
 from checks.core.snapshot import Observation, iso, now

@@ -14,7 +14,6 @@ from typing import Any
 
 from checks.areas.cicd import plan as planmod
 from checks.areas.cicd import reads
-from checks.areas.cicd import state as st
 from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding, fixes
 from checks.areas.cicd.github import environment_path, pending_path, permission_hint, runs_path, waiting_path
@@ -26,6 +25,7 @@ from checks.areas.cicd.rules import expressions, failures, lockfile, oidc, paths
 from checks.areas.cicd.rules import region as region_rule
 from checks.areas.cicd.rules import reviewed_plan as reviewed_rule
 from checks.areas.cicd.schema import schema_errors
+from checks.core import tfstate as st
 from checks.core.config import Env
 from checks.core.outcome import Missing, Unverifiable, read
 from checks.core.read import Read
