@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from checks.core.keys import Key as Key  # re-exported: checks.core.config.Key
+from checks.core.nesting import deepest
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "environments.toml"
 MAX_DEPTH = 32  # deeper TOML is refused before validation (Python's recursion limit is not a usage error)
@@ -326,31 +327,8 @@ def from_dict(data: dict[str, Any], where: str) -> Env:
 
 def _depth_guard(text: str, path: Path) -> None:
     """Refuse nesting deeper than MAX_DEPTH: tomllib recurses per level and would raise RecursionError."""
-    depth = deepest = 0
-    quote: str | None = None
-    escaped = comment = False
-    for ch in text:
-        if comment:
-            comment = ch != "\n"
-        elif quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\" and quote == '"':
-                escaped = True
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            comment = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_DEPTH:
-                raise ConfigError(f"{path}: not valid TOML here: arrays or tables nested deeper than "
-                                  f"{MAX_DEPTH} levels")
-        elif ch in "]}":
-            depth = max(0, depth - 1)
+    if deepest(text, quotes="\"'", comments=True, floor=True, limit=MAX_DEPTH) > MAX_DEPTH:
+        raise ConfigError(f"{path}: not valid TOML here: arrays or tables nested deeper than {MAX_DEPTH} levels")
 
 
 def _merge(base: Any, over: Any) -> Any:
