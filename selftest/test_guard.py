@@ -8,8 +8,9 @@ import pytest
 from checks.areas.dynamodb.collector import collect as collect_tables
 from checks.areas.s3.collector import collect as collect_buckets
 from checks.core import config
-from checks.core.aws import Aws, WriteRefused, check
+from checks.core.aws import Aws
 from checks.core.collect import Context, collect_all
+from checks.core.guard import WriteRefused, check
 from checks.core.snapshot import Snapshot
 from checks.world import World, adapt_client
 

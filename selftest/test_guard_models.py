@@ -1,6 +1,6 @@
 """Issues 7.4 and 10.3: the read-only guard against every operation botocore's models list.
 
-The guard allows a closed allowlist (checks.core.aws.READS), not read-named operations. This
+The guard allows a closed allowlist (checks.core.guard.READS), not read-named operations. This
 file proves, against the models, that every allowlisted operation is a true read (no side
 effect) and that every other operation, read-named ones included (ecr:GetAuthorizationToken,
 sts:GetSessionToken, ...), is refused before a request exists.
@@ -31,7 +31,8 @@ import botocore.session
 import pytest
 
 from checks.core import config
-from checks.core.aws import CREDENTIAL_EXCHANGES, READS, Aws, WriteRefused, is_read
+from checks.core.aws import Aws
+from checks.core.guard import CREDENTIAL_EXCHANGES, READS, WriteRefused, is_read
 from checks.core.snapshot import Snapshot
 from selftest.transport import response
 

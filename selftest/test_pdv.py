@@ -15,9 +15,10 @@ from botocore.awsrequest import AWSResponse
 
 from checks.areas.pdv import collector as pdv_sources
 from checks.areas.pdv import parity
-from checks.core.aws import CANARY_META, Aws, WriteRefused
+from checks.core.aws import Aws
 from checks.core.collect import Context, collect_all
 from checks.core.config import load
+from checks.core.guard import CANARY_META, WriteRefused
 from checks.core.snapshot import Snapshot
 from checks.world import World, adapt_client
 from checks.world.patches import s3replication

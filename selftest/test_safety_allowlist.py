@@ -18,8 +18,9 @@ import pytest
 
 from checks import areas
 from checks.core import config
-from checks.core.aws import CANARY_META, CANARY_OPS, CANARY_PK, READS, Aws, iam_action
+from checks.core.aws import Aws
 from checks.core.collect import Context, Options, collect_all
+from checks.core.guard import CANARY_META, CANARY_OPS, CANARY_PK, READS, iam_action
 from checks.core.read import caller_identity
 from checks.core.snapshot import Snapshot
 from checks.plugin.run import Run

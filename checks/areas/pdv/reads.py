@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from checks.core.aws import (
+from checks.core.config import Env
+from checks.core.guard import (
     CANARY_MARKER,
     CANARY_META,
     CANARY_OBJECT_DIR,
@@ -19,7 +20,6 @@ from checks.core.aws import (
     is_canary_id,
     is_canary_object_key,
 )
-from checks.core.config import Env
 from checks.core.keys import Key
 from checks.core.read import Read, pages, read
 from checks.core.snapshot import Snapshot, iso, parse_time
