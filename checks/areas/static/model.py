@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from checks.areas.static.expr import Ref, Scope, Unknown, Unresolved, evaluate
+from checks.areas.static.expr import Scope, evaluate
+from checks.areas.static.values import Ref, Unknown, Unresolved, fail
 from checks.core import hcl
 from checks.core.hcl import blocks
 
@@ -41,7 +42,7 @@ class Provider:
     scope: Scope
 
     def region(self) -> Any:
-        return evaluate(self.body.get("region", _MISSING), self.scope) if "region" in self.body else _raise(
+        return evaluate(self.body.get("region", _MISSING), self.scope) if "region" in self.body else fail(
             f"provider aws{'.' + self.alias if self.alias else ''} ({self.file}) sets no region")
 
     def default_tags(self) -> dict[str, Any]:
@@ -52,10 +53,6 @@ class Provider:
                 raise Unresolved(f"provider default_tags ({self.file}) are {tags}, known only after apply")
             out.update(tags or {})
         return out
-
-
-def _raise(reason: str) -> Any:
-    raise Unresolved(reason)
 
 
 @dataclass

@@ -11,9 +11,9 @@ import json
 import re
 from typing import Any
 
-from checks.areas.static.expr import Ref, Unknown, Unresolved
 from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, Node
+from checks.areas.static.values import Ref, Unknown, Unresolved
 from checks.core.config import CRON, Env
 from checks.core.keys import Key
 from checks.core.schedules import runs_at

@@ -14,9 +14,9 @@ from typing import Any
 
 from checks.areas.static import reads, rules
 from checks.areas.static.envs import env_names
-from checks.areas.static.expr import Ref, Unresolved
 from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, build
+from checks.areas.static.values import Ref, Unresolved
 from checks.core.config import Env
 from checks.core.keys import Key
 from checks.core.outcome import Missing, Unverifiable
