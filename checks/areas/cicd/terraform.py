@@ -66,24 +66,9 @@ class Root:
                         return typ, (cfg if isinstance(cfg, dict) else {})
         return None
 
-    def required_version(self) -> str:
-        for body in self.files.values():
-            for tf in blocks(body.get("terraform")):
-                if "required_version" in tf:
-                    return str(tf["required_version"])
-        return ""
-
-    def provider_constraint(self, name: str) -> str | None:
-        """The version constraint of a required provider; None when it has none (or is not listed)."""
-        for body in self.files.values():
-            for tf in blocks(body.get("terraform")):
-                for rp in blocks(tf.get("required_providers")):
-                    spec = rp.get(name)
-                    if isinstance(spec, dict) and spec.get("version"):
-                        return str(spec["version"])
-                    if isinstance(spec, str):
-                        return spec
-        return None
+    def terraform_blocks(self) -> list[tuple[str, dict[str, Any]]]:
+        """(file, `terraform {}` block) of every block, in file order."""
+        return [(f, tf) for f, body in self.files.items() for tf in blocks(body.get("terraform"))]
 
     def identity(self, r: Resource) -> str:
         """The real-world name of a stateful resource, with locals substituted (vars stay symbolic)."""

@@ -31,6 +31,7 @@ from checks.core.outcome import Missing, Unverifiable, read
 from checks.core.read import Read
 from checks.core.repo import WORKFLOW_DIR
 from checks.core.snapshot import Observation, Snapshot, parse_time
+from checks.core.tf_versions import lock_path
 
 GH_ABSENT = {"HTTP404"}
 GH_DENIED = {"HTTP403", "HTTP401"}
@@ -345,7 +346,7 @@ class TerraformRoot(_View):
 
     def versions(self) -> list[Finding]:
         root = self._parsed()
-        lock = f"{self.name}/{lockfile.LOCK}" if self.name != "." else lockfile.LOCK
+        lock = lock_path(self.name)
         tf = self.env.terraform
         bound = self.infra.bound
         return self._keep(providers.providers(root, locked=lock in self.infra.files,

@@ -151,3 +151,10 @@ def sequence(v: Any) -> list[Any]:
         return list(v.values())
     require_known(v)
     raise Unresolved(f"{v!r} is not a list")
+
+
+def is_true(v: Any) -> bool:
+    """A flag Terraform takes as true (`true` or "true"); a value known only after apply cannot be judged."""
+    if isinstance(v, Ref):
+        raise Unresolved(f"{v} is known only after apply")
+    return v is True or v == "true"
