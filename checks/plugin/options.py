@@ -11,6 +11,7 @@ import pytest
 
 from checks.core import config as cfg
 from checks.core.collect import Options
+from checks.plugin.pytest_internals import marker_names, rootdir_and_inifile, set_rootdir_and_inifile
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,15 +78,13 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     collected). This plugin is loaded as a pytest11 entry point before the conftests, with its options
     known: pick rootdir and inifile again from the real test paths, and apply that inifile's addopts.
     """
-    from _pytest.config.findpaths import determine_setup
-
     ns = early_config.known_args_namespace
     paths = list(ns.file_or_dir)
     pin = not paths and _asks_for_suite(parser, args) and _outside_checkout(early_config.invocation_params.dir) \
         and not ns.inifilename and not ns.rootdir and (CHECKOUT / "pytest.ini").is_file()
     if pin:
         paths = [str(CHECKOUT / "tests")]
-    rootpath, inipath, inicfg, ignored = determine_setup(
+    rootpath, inipath, inicfg, ignored = rootdir_and_inifile(
         inifile=ns.inifilename, override_ini=ns.override_ini, args=paths,
         rootdir_cmd_arg=ns.rootdir or None, invocation_dir=early_config.invocation_params.dir)
     if not pin and (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
@@ -93,9 +92,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     old_addopts = list(early_config.getini("addopts")) if early_config.inipath else []
     if old_addopts and args[:len(old_addopts)] == old_addopts:
         del args[:len(old_addopts)]
-    early_config._rootpath, early_config._inipath, early_config._inicfg = rootpath, inipath, inicfg
-    early_config._ignored_config_files = ignored
-    early_config._inicache.clear()
+    set_rootdir_and_inifile(early_config, rootpath, inipath, inicfg, ignored)
     parser.extra_info["rootdir"], parser.extra_info["inifile"] = str(rootpath), str(inipath)
     addopts = list(early_config.getini("addopts"))
     args[:] = [*addopts, *args, *(paths if pin else [])]
@@ -136,14 +133,9 @@ def check_markexpr(config: pytest.Config) -> None:
     expr = config.option.markexpr
     if not expr:
         return
-    from _pytest.mark.expression import Scanner, TokenType
-
-    try:
-        tokens = list(Scanner(expr).lex(expr))
-    except Exception:  # noqa: BLE001  (pytest reports a malformed expression itself)
-        return
-    names = [t.value for i, t in enumerate(tokens) if t.type == TokenType.IDENT
-             and not (i + 1 < len(tokens) and tokens[i + 1].type == TokenType.EQUAL)]
+    names = marker_names(expr)
+    if names is None:
+        return  # pytest reports a malformed expression itself
     known = registered_markers(config)
     unknown = [n for n in dict.fromkeys(names) if n not in known]
     if unknown:

@@ -9,6 +9,7 @@ import pytest
 
 from checks.core.catalog import entry
 from checks.core.outcome import Missing, Unverifiable
+from checks.plugin.pytest_internals import captured_sections
 from checks.plugin.run import RUN
 
 
@@ -37,7 +38,7 @@ class VerdictReports:
         exc = call.excinfo.value if call.excinfo else None
         if not isinstance(exc, (Missing, Unverifiable)) or item.get_closest_marker("issue") is None:
             return None
-        sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+        sections = captured_sections(item)
         return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed", str(exc),
                                  call.when, sections, call.duration, call.start, call.stop,
                                  list(item.user_properties))
