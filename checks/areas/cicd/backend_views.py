@@ -1,5 +1,4 @@
-"""Views of the deployment's AWS side for CI/CD: the state bucket, state objects and lock table (CICD-02/03/05),
-the managed tables and bucket in state and live (CICD-03), the caller's account (CICD-06)."""
+"""CI/CD views of the AWS side: state bucket, state objects, lock table, managed resources, the caller's account."""
 
 from __future__ import annotations
 

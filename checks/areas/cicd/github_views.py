@@ -1,5 +1,4 @@
-"""Views of the GitHub API for CI/CD: the approval environment (CICD-04), runs waiting for approval, the last
-run and the release tag (CICD-06)."""
+"""CI/CD views of the GitHub API: the approval environment, runs waiting for approval, last run, release tag."""
 
 from __future__ import annotations
 
