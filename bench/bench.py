@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 import boto3  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 
+from checks import areas  # noqa: E402
 from checks.areas.dynamodb import collector as ddb_collector  # noqa: E402
 from checks.areas.s3 import collector as s3_collector  # noqa: E402
 from checks.core import config  # noqa: E402
@@ -128,7 +129,7 @@ def collect(world: Any, env: config.Env, buckets: list[str], concurrency: int, t
     from checks.world import adapt_client
     env = env.model_copy(update={"concurrency": concurrency})
     aws = Aws(env, Snapshot({"env_name": env.name, "env": env.model_dump(), "run_id": "bench",
-                             "canary": False}),
+                             "canary": False}), allowed=areas.allowlist(),
               endpoint_url=world.endpoint_url, adapt=adapt_client,
               session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=env.region))

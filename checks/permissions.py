@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from checks import areas
-from checks.core.aws import CANARY_OPS, CANARY_PK, iam_action
+from checks.core.guard import CANARY_OPS, CANARY_PK, iam_action
 
 ROOT = Path(__file__).resolve().parents[1]
 READONLY = ROOT / "iam" / "bbws-checks-readonly.json"

@@ -108,7 +108,7 @@ def test_area_has_the_common_layout(area):
 def test_views_and_tests_never_touch_aws():
     known = set(modules())
     offenders = []
-    for path in [*PACKAGE.glob("areas/*/views.py"), *PACKAGE.glob("core/view.py")]:
+    for path in [*PACKAGE.glob("areas/*/*view*.py"), *PACKAGE.glob("core/view.py")]:  # views.py and its parts
         imported = imports_of(path, known | {"boto3", "botocore"})
         text = path.read_text(encoding="utf-8")
         if {"checks.core.aws", "checks.core.collect"} & imported or "import boto3" in text:
@@ -125,3 +125,43 @@ def test_core_does_not_depend_on_areas_plugin_or_world():
                                                          "checks.evidence")))
               for m, deps in edges.items() if m.startswith("checks.core")}
     assert {m: d for m, d in upward.items() if d} == {}
+
+
+def test_no_module_is_over_500_lines():
+    long = {str(p.relative_to(ROOT)): n for p in sorted(PACKAGE.rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
+    assert long == {}, "split these by job: one module, one job"
+
+
+def test_an_area_uses_only_the_public_views_of_another():
+    """PDV validates the other areas' resources through their views; anything else two areas share (or a
+    private name) belongs in checks/core."""
+    names = {p.name for p in (PACKAGE / "areas").iterdir() if (p / "__init__.py").is_file()}
+    offenders = []
+    for path in sorted(PACKAGE.glob("areas/*/**/*.py")):
+        own = path.relative_to(PACKAGE / "areas").parts[0]
+        others = names - {own}
+        aliases: set[str] = set()  # names bound to another area's views module
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Import):
+                offenders += [f"{where} import {a.name}" for a in node.names
+                              if any(a.name.startswith(f"checks.areas.{o}") for o in others)]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                area = next((o for o in others if node.module.startswith(f"checks.areas.{o}")), None)
+                if area is None:
+                    continue
+                if node.module == f"checks.areas.{area}":
+                    bad = [a.name for a in node.names if a.name != "views"]
+                    aliases |= {a.asname or a.name for a in node.names if a.name == "views"}
+                elif node.module == f"checks.areas.{area}.views":
+                    bad = [a.name for a in node.names if a.name.startswith("_")]
+                else:
+                    bad = [a.name for a in node.names]
+                offenders += [f"{where} from {node.module} import {b}" for b in bad]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
+                    and node.attr.startswith("_"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
+    assert offenders == []

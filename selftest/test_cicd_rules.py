@@ -10,9 +10,10 @@ import pytest
 from checks.areas.cicd import collector
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import terraform as tfm
+from checks.areas.cicd.github_views import reviewer_problems
 from checks.areas.cicd.model import Repo, parse
 from checks.areas.cicd.rules import approval, backend, expressions, lockfile, oidc, paths, providers
-from checks.areas.cicd.views import actionlint_note, reviewer_problems
+from checks.areas.cicd.views import actionlint_note
 from checks.core.outcome import Missing
 from checks.core.snapshot import Snapshot
 

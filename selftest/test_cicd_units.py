@@ -17,11 +17,13 @@ from hypothesis import strategies as s
 from checks.areas.cicd import collector as cicd_sources
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import plan as planmod
-from checks.areas.cicd import state as st
 from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd import views
 from checks.areas.cicd import workflows as wfm
+from checks.areas.cicd.backend_views import Caller, StateBackend
+from checks.areas.cicd.github_views import GitHubView
 from checks.core import config
+from checks.core import tfstate as st
 from checks.core.collect import Context, Options
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.read import lock_items
@@ -242,18 +244,18 @@ def backend_snapshot(env, *, digest_ok=True, lock_created=None, hash_key="LockID
 
 
 def test_backend_views_clean_and_faulty(env):
-    b = views.StateBackend(backend_snapshot(env), env)
+    b = StateBackend(backend_snapshot(env), env)
     assert b.state_problems() == [] and b.digest_problems() == [] and b.stale_locks() == [] and b.tainted() == []
     assert b.state_not_live() == []
-    bad = views.StateBackend(backend_snapshot(env, digest_ok=False), env)
+    bad = StateBackend(backend_snapshot(env, digest_ok=False), env)
     assert "expected content" in bad.digest_problems()[0] and bad.context()["md5"]
-    stale = views.StateBackend(backend_snapshot(env, lock_created=(NOW - dt.timedelta(hours=2)).isoformat()), env)
+    stale = StateBackend(backend_snapshot(env, lock_created=(NOW - dt.timedelta(hours=2)).isoformat()), env)
     msg = stale.stale_locks()[0]
     assert "terraform force-unlock lock-1" in msg and "2 h 0 min" in msg and stale.context()["lock_id"] == "lock-1"
-    fresh = views.StateBackend(backend_snapshot(env, lock_created=(NOW - dt.timedelta(minutes=3)).isoformat()), env)
+    fresh = StateBackend(backend_snapshot(env, lock_created=(NOW - dt.timedelta(minutes=3)).isoformat()), env)
     assert fresh.stale_locks() == []
-    assert views.StateBackend(backend_snapshot(env, tainted=True), env).tainted() == ["aws_dynamodb_table.tenants"]
-    wrong_key = views.StateBackend(backend_snapshot(env, hash_key="LockId"), env)
+    assert StateBackend(backend_snapshot(env, tainted=True), env).tainted() == ["aws_dynamodb_table.tenants"]
+    wrong_key = StateBackend(backend_snapshot(env, hash_key="LockId"), env)
     assert "LockId" in wrong_key.lock_table_problems()[0]
     with pytest.raises(Missing):
         wrong_key.stale_locks()
@@ -264,23 +266,23 @@ def test_access_denied_is_unverifiable_not_a_pass(env):
     snap = snapshot_with(obs("s3", env.region, "GetObject", {"Bucket": tf.state_bucket, "Key": tf.state_key},
                              error={"code": "AccessDenied", "message": "denied"}))
     with pytest.raises(Unverifiable, match="AccessDenied"):
-        views.StateBackend(snap, env).state_problems()
+        StateBackend(snap, env).state_problems()
     with pytest.raises(Unverifiable):
-        views.Caller(snapshot_with(), env).problems()
+        Caller(snapshot_with(), env).problems()
 
 
 def test_caller_account(env):
     good = obs("sts", env.region, "GetCallerIdentity", {}, {"Account": env.account, "Arn": "arn:x"})
-    assert views.Caller(snapshot_with(good), env).problems() == []
+    assert Caller(snapshot_with(good), env).problems() == []
     other = obs("sts", env.region, "GetCallerIdentity", {}, {"Account": "999999999999", "Arn": "arn:y"})
-    assert "999999999999" in views.Caller(snapshot_with(other), env).problems()[0]
+    assert "999999999999" in Caller(snapshot_with(other), env).problems()[0]
 
 
 def test_malformed_state_object_is_a_finding(env):
     tf = env.terraform
     snap = snapshot_with(obs("s3", env.region, "GetObject", {"Bucket": tf.state_bucket, "Key": tf.state_key},
                              {"Body": "{truncated"}))
-    assert "is not JSON" in views.StateBackend(snap, env).state_problems()[0]
+    assert "is not JSON" in StateBackend(snap, env).state_problems()[0]
 
 
 def test_github_views(env):
@@ -294,10 +296,10 @@ def test_github_views(env):
         obs("github", "", "GET", {"path": gh.pending_path(repo, 7)},
             [pending(g.environment, now - dt.timedelta(hours=7))]),
         github={"repo": repo, "api_url": "x"})
-    v = views.GitHubView(snap, env, g.environment)
+    v = GitHubView(snap, env, g.environment)
     assert "2 required reviewer(s), expected 3" in v.reviewers()[0]
     assert "waited 7 h 0 min" in v.waiting_too_long()[0] and v.context()["run_id"] == "7"
-    skipped = views.GitHubView(snapshot_with(github={"skipped": "no GITHUB_TOKEN"}), env, g.environment)
+    skipped = GitHubView(snapshot_with(github={"skipped": "no GITHUB_TOKEN"}), env, g.environment)
     assert skipped.skipped == "no GITHUB_TOKEN"
 
 

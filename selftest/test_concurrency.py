@@ -11,6 +11,7 @@ import time
 import boto3
 import pytest
 
+from checks import areas
 from checks.areas.dynamodb.collector import collect as collect_tables
 from checks.areas.s3.collector import collect as collect_buckets
 from checks.core import config
@@ -76,7 +77,7 @@ def aws_for(world, concurrency: int, latency: float = 0.0, hold_until: int = 0) 
     `latency`; with hold_until, a call also waits (up to 2 s) until that many are in flight, so
     the peak shows how many calls the pool runs at once, not how fast this machine starts threads."""
     env = ENV.model_copy(update={"concurrency": concurrency})
-    aws = Aws(env, Snapshot(), endpoint_url=world.endpoint_url, adapt=adapt_client,
+    aws = Aws(env, Snapshot(), allowed=areas.allowlist(), endpoint_url=world.endpoint_url, adapt=adapt_client,
               session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=env.region))
     peak = {"now": 0, "max": 0}
@@ -146,7 +147,7 @@ def test_a_racing_identical_read_waits_for_the_first_and_shares_its_failure():
         release.wait(5)
         raise RuntimeError("connection reset in a way botocore does not wrap")
 
-    aws = Aws(ENV, Snapshot(), endpoint_url="http://127.0.0.1:9",
+    aws = Aws(ENV, Snapshot(), allowed=areas.allowlist(), endpoint_url="http://127.0.0.1:9",
               session=boto3.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name=ENV.region))
     aws.client_hooks.append(lambda c: c.meta.events.register("before-send", explode))
     results = []

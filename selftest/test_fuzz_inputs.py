@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from checks.areas.cicd import plan as plan_mod
-from checks.areas.cicd import state as state_mod
 from checks.areas.cicd import workflows as wf_mod
 from checks.core import config
+from checks.core import tfstate as state_mod
 from checks.core.snapshot import Snapshot
 
 REPO = Path(__file__).resolve().parent.parent

@@ -5,11 +5,13 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from checks import areas
 from checks.areas.dynamodb.collector import collect as collect_tables
 from checks.areas.s3.collector import collect as collect_buckets
 from checks.core import config
-from checks.core.aws import Aws, WriteRefused, check
+from checks.core.aws import Aws
 from checks.core.collect import Context, collect_all
+from checks.core.guard import WriteRefused, check
 from checks.core.snapshot import Snapshot
 from checks.world import World, adapt_client
 
@@ -27,8 +29,8 @@ def world():
 
 def aws_for(world: World, canary: bool = False) -> tuple[Aws, list[str]]:
     sent: list[str] = []
-    aws = Aws(ENV, Snapshot(), endpoint_url=world.endpoint_url, canary=canary, adapt=adapt_client,
-              session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+    aws = Aws(ENV, Snapshot(), allowed=areas.allowlist(), endpoint_url=world.endpoint_url, canary=canary,
+              adapt=adapt_client, session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=ENV.region))
     aws.client_hooks.append(lambda c: c.meta.events.register("before-send", lambda request, **_: sent.append(
         request.url)))
@@ -109,7 +111,7 @@ def test_guard_allows_every_read_the_collectors_use(world):
     snap = collect_all(Context(ENV, aws, aws.snapshot), AWS_COLLECTORS)
     assert len(snap) > 40
     assert [o.label for o in snap if o.code == "WriteRefused"] == []
-    assert all(check(o.service, o.operation, o.params, canary=False) is None for o in snap)
+    assert all(check(o.service, o.operation, o.params, canary=False, allowed=areas.allowlist()) is None for o in snap)
 
 
 def test_each_call_is_collected_once(world):

@@ -1,6 +1,6 @@
 """Issues 7.4 and 10.3: the read-only guard against every operation botocore's models list.
 
-The guard allows a closed allowlist (checks.core.aws.READS), not read-named operations. This
+The guard allows a closed allowlist (checks.core.guard.READS), not read-named operations. This
 file proves, against the models, that every allowlisted operation is a true read (no side
 effect) and that every other operation, read-named ones included (ecr:GetAuthorizationToken,
 sts:GetSessionToken, ...), is refused before a request exists.
@@ -30,8 +30,10 @@ import boto3
 import botocore.session
 import pytest
 
+from checks import areas
 from checks.core import config
-from checks.core.aws import CREDENTIAL_EXCHANGES, READS, Aws, WriteRefused, is_read
+from checks.core.aws import Aws
+from checks.core.guard import CREDENTIAL_EXCHANGES, WriteRefused, is_read
 from checks.core.snapshot import Snapshot
 from selftest.transport import response
 
@@ -94,7 +96,7 @@ def guarded():
         sent.append(request.url)
         return response(request.url, 200)
 
-    aws = Aws(ENV, Snapshot(), endpoint_url="http://127.0.0.1:9",
+    aws = Aws(ENV, Snapshot(), allowed=areas.allowlist(), endpoint_url="http://127.0.0.1:9",
               session=boto3.Session(aws_access_key_id="AKIDGUARDTEST", aws_secret_access_key="x",
                                     region_name="us-east-1"))
     aws.client_hooks.append(lambda c: c.meta.events.register("before-send", transport))
@@ -115,7 +117,7 @@ def _method(client, operation: str) -> str:
 
 
 def test_every_allowlisted_operation_exists_and_is_a_true_read():
-    for service, operation in READS | CREDENTIAL_EXCHANGES:
+    for service, operation in areas.allowlist() | CREDENTIAL_EXCHANGES:
         assert operation in _models.get_service_model(service).operation_names, f"{service}:{operation}"
         assert oracle_is_read(service, operation), f"{service}:{operation} is allowlisted but is not a read"
 
@@ -130,7 +132,7 @@ def test_guard_allows_exactly_the_allowlist(guarded, service):
         before = len(sent)
         outcome = _call(aws, service, operation)
         refused = isinstance(outcome, WriteRefused)
-        if is_read(service, operation):
+        if is_read(service, operation, areas.allowlist()):
             if refused:
                 wrongly_refused.append(operation)
         else:
@@ -163,13 +165,13 @@ def test_read_named_operations_that_mint_credentials_are_refused(guarded):
 def test_canary_mode_still_refuses_every_other_write(guarded):
     _, _ = guarded
     sent: list[str] = []
-    aws = Aws(ENV, Snapshot(), endpoint_url="http://127.0.0.1:9", canary=True,
+    aws = Aws(ENV, Snapshot(), allowed=areas.allowlist(), endpoint_url="http://127.0.0.1:9", canary=True,
               session=boto3.Session(aws_access_key_id="AKIDGUARDTEST", aws_secret_access_key="x",
                                     region_name="us-east-1"))
     aws.client_hooks.append(lambda c: c.meta.events.register(
         "before-send", lambda request, **_: sent.append(request.url) or response(request.url, 200)))
     for service, operation in all_operations():
-        if is_read(service, operation):
+        if is_read(service, operation, areas.allowlist()):
             continue
         outcome = _call(aws, service, operation)
         assert isinstance(outcome, WriteRefused), f"canary mode let {service}:{operation} through"

@@ -13,11 +13,13 @@ import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from checks import areas
 from checks.areas.pdv import collector as pdv_sources
 from checks.areas.pdv import parity
-from checks.core.aws import CANARY_META, Aws, WriteRefused
+from checks.core.aws import Aws
 from checks.core.collect import Context, collect_all
 from checks.core.config import load
+from checks.core.guard import CANARY_META, WriteRefused
 from checks.core.snapshot import Snapshot
 from checks.world import World, adapt_client
 from checks.world.patches import s3replication
@@ -298,8 +300,8 @@ def world() -> Any:
 
 def _aws(world: World, canary: bool) -> Aws:
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=ENV.region)
-    return Aws(ENV, Snapshot({"run_id": "guardtest"}), endpoint_url=world.endpoint_url, canary=canary,
-               adapt=adapt_client, session=session)
+    return Aws(ENV, Snapshot({"run_id": "guardtest"}), allowed=areas.allowlist(), endpoint_url=world.endpoint_url,
+               canary=canary, adapt=adapt_client, session=session)
 
 
 def test_guard_refuses_every_canary_write_without_opt_in(world: World) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
+from checks import areas
 from checks.core.aws import Aws
 from checks.core.config import load
 from checks.core.read import caller_identity
@@ -136,7 +137,7 @@ def test_role_credentials_refresh_before_they_expire(monkeypatch):
     for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(k, raising=False)
     env = with_role(load()["local"])
-    aws = Aws(env, Snapshot({}), endpoint_url="http://127.0.0.1:9")
+    aws = Aws(env, Snapshot({}), allowed=areas.allowlist(), endpoint_url="http://127.0.0.1:9")
     sts = FakeSts()
     aws.client_hooks.append(sts.hook)
     credentials = aws.session.get_credentials()
@@ -153,7 +154,7 @@ def test_role_credentials_are_not_renewed_while_fresh(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASOURCEEXAMPLE000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "source-secret")
     env = with_role(load()["local"])
-    aws = Aws(env, Snapshot({}), endpoint_url="http://127.0.0.1:9")
+    aws = Aws(env, Snapshot({}), allowed=areas.allowlist(), endpoint_url="http://127.0.0.1:9")
 
     class LongLived(FakeSts):
         def send(self, request, event_name, **kw):

@@ -18,8 +18,9 @@ import pytest
 
 from checks import areas
 from checks.core import config
-from checks.core.aws import CANARY_META, CANARY_OPS, CANARY_PK, READS, Aws, iam_action
+from checks.core.aws import Aws
 from checks.core.collect import Context, Options, collect_all
+from checks.core.guard import CANARY_META, CANARY_OPS, CANARY_PK, iam_action
 from checks.core.read import caller_identity
 from checks.core.snapshot import Snapshot
 from checks.plugin.run import Run
@@ -47,9 +48,10 @@ def world():
 def called(world: World) -> tuple[set[tuple[str, str]], Aws]:
     seen: set[tuple[str, str]] = set()
     run = Run(env=ENV, options=Options(), args=[])
-    aws = Aws(ENV, Snapshot({"run_id": run.run_id}), endpoint_url=world.endpoint_url, canary=True,
-              adapt=adapt_client, session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                                        region_name=ENV.region))
+    aws = Aws(ENV, Snapshot({"run_id": run.run_id}), allowed=areas.allowlist(), endpoint_url=world.endpoint_url,
+              canary=True, adapt=adapt_client,
+              session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=ENV.region))
 
     def hook(client: Any) -> None:
         service = client.meta.service_model.service_name
@@ -68,8 +70,9 @@ def test_the_allowlist_is_exactly_what_the_collectors_call(world):
     refused = sorted({o.label for o in aws.snapshot if o.code == "WriteRefused"})
     assert refused == [], f"the guard refused a collector's call: {refused}"
     reads = {op for op in seen if op not in CANARY_OPS}
-    assert sorted(reads - READS) == [], "called but not allowlisted"
-    assert sorted(READS - reads) == [], "allowlisted but never called: remove it (least privilege)"
+    allowed = areas.allowlist()
+    assert sorted(reads - allowed) == [], "called but not declared by any area (add it to that area's reads.py READS)"
+    assert sorted(allowed - reads) == [], "declared but never called: remove it from READS (least privilege)"
     assert {op for op in seen if op in CANARY_OPS} == set(CANARY_OPS), "every canary write was exercised"
 
 
@@ -85,7 +88,7 @@ def _actions(path: Path) -> dict[str, set[str]]:
 
 def test_the_readonly_policy_grants_exactly_the_allowlist():
     granted = set().union(*_actions(READONLY).values())
-    assert granted == {iam_action(s, o) for s, o in READS}
+    assert granted == {iam_action(s, o) for s, o in areas.allowlist()}
 
 
 def test_the_canary_policy_grants_only_the_canary_writes_on_the_canary_keys():

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from checks.core.aws import CANARY_OBJECT_DIR
 from checks.core.config import load
+from checks.core.guard import CANARY_OBJECT_DIR
 from checks.world import World
 from checks.world.patches import s3replication
 

@@ -20,13 +20,15 @@ import pytest
 
 from checks.areas.static import collector
 from checks.areas.static import views as v
-from checks.areas.static.expr import Ref, Scope, Unresolved, evaluate
+from checks.areas.static.expr import Scope, evaluate
 from checks.areas.static.model import build, find_tfvars
-from checks.areas.static.rules import has_upper_bound, within
+from checks.areas.static.values import Ref, Unresolved
+from checks.areas.static.version_rules import within
 from checks.core.collect import Context, Options, collect_all
 from checks.core.config import load
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.snapshot import Snapshot
+from checks.core.tf_versions import has_upper_bound
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "selftest" / "infra_repo"

@@ -338,9 +338,9 @@ def observed(w: World) -> dict[tuple[str, str, str, str], Any]:
     """What the suite's own collectors read from the world (every area, no canary), keyed by
     (service:operation, region, parameters): the ground a fault's declared `changes` are checked on.
     A metrics window (StartTime/EndTime) is left out of the key: it moves with the clock."""
-    aws = Aws(ENV, Snapshot({"run_id": "world-diff"}), endpoint_url=w.endpoint_url, adapt=adapt_client,
-              session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name=REGION), allowed=areas.allowlist())
+    aws = Aws(ENV, Snapshot({"run_id": "world-diff"}), allowed=areas.allowlist(), endpoint_url=w.endpoint_url,
+              adapt=adapt_client, session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                                        region_name=REGION))
     aws.read(caller_identity())
     collect_all(Context(ENV, aws, aws.snapshot, Options()), areas.collectors())
     out = {}

@@ -1,20 +1,19 @@
-"""The one guarded boto3 layer: sessions, clients, the read-only guard and the recorder.
+"""The one guarded boto3 layer: sessions, clients and the recorder.
 
-Every AWS read the suite makes goes through `Aws.call` / `Aws.paginate`, which records an
+Every AWS read the suite makes goes through `Aws.read` (a `Read` spec), which records an
 Observation into the run's Snapshot (an AWS error is an observation, never an exception).
-Every client carries the guard on botocore's `before-parameter-build` event, so a write
-is refused before a request exists, however the client is used.
+Every client carries the read-only guard (checks/core/guard.py) on botocore's
+`before-parameter-build` event, so a write is refused before a request exists, however the
+client is used.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,180 +26,9 @@ import botocore.session
 from botocore import xform_name
 
 from checks.core.config import Env
+from checks.core.guard import Permits, WriteRefused, install_guard
 from checks.core.read import Read
 from checks.core.snapshot import Calls, Observation, Snapshot, iso, jsonable, now
-
-# ----- the read allowlist (issue 10.3): exactly the operations the collectors send -----
-# Closed: an operation is allowed because it is listed here, never because of its name.
-# selftest/test_safety_allowlist.py proves this set equals what the collectors call
-# against the embedded world (every area, canaries on), and that iam/bbws-checks-readonly.json
-# grants exactly these actions. Add an operation here and to the policy in the same commit.
-READS: frozenset[tuple[str, str]] = frozenset({
-    ("backup", "DescribeBackupVault"), ("backup", "GetBackupPlan"), ("backup", "GetBackupSelection"),
-    ("backup", "ListBackupPlans"), ("backup", "ListBackupSelections"),
-    ("backup", "ListRecoveryPointsByBackupVault"),
-    ("cloudwatch", "GetMetricData"),
-    ("dynamodb", "DescribeContinuousBackups"), ("dynamodb", "DescribeTable"), ("dynamodb", "GetItem"),
-    ("dynamodb", "ListTables"), ("dynamodb", "ListTagsOfResource"), ("dynamodb", "Query"),
-    ("dynamodb", "Scan"),  # of the Terraform lock table only, one bounded page (see check)
-    ("iam", "GetRole"), ("iam", "SimulatePrincipalPolicy"),
-    ("s3", "GetBucketEncryption"), ("s3", "GetBucketLifecycleConfiguration"), ("s3", "GetBucketLocation"),
-    ("s3", "GetBucketLogging"),
-    ("s3", "GetBucketPolicy"), ("s3", "GetBucketReplication"), ("s3", "GetBucketTagging"),
-    ("s3", "GetBucketVersioning"), ("s3", "GetObject"), ("s3", "GetPublicAccessBlock"), ("s3", "HeadBucket"),
-    ("s3", "HeadObject"), ("s3", "ListBucketMetricsConfigurations"), ("s3", "ListBuckets"),
-    ("s3", "ListObjectVersions"), ("s3", "ListObjectsV2"),
-    ("s3control", "GetPublicAccessBlock"),
-    ("sts", "GetCallerIdentity"),
-})
-# The IAM action that authorizes each read, where it is not "<service>:<Operation>".
-IAM_ACTIONS: dict[tuple[str, str], str] = {
-    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
-    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
-    ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
-    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
-    ("s3", "HeadBucket"): "s3:ListBucket",
-    ("s3", "HeadObject"): "s3:GetObject",
-    ("s3", "ListBucketMetricsConfigurations"): "s3:GetMetricsConfiguration",
-    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
-    ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
-    ("s3", "ListObjectsV2"): "s3:ListBucket",
-    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
-    ("s3", "DeleteObject"): "s3:DeleteObjectVersion",  # the canary deletes the version it created
-}
-
-
-def iam_action(service: str, operation: str) -> str:
-    return IAM_ACTIONS.get((service, operation), f"{service}:{operation}")
-
-
-# The one credential exchange the suite itself makes (env.role_arn, in Aws._make_session).
-CREDENTIAL_EXCHANGES: frozenset[tuple[str, str]] = frozenset({("sts", "AssumeRole")})
-# sts:AssumeRoleWithWebIdentity (CI's OIDC role) is made by botocore's credential provider on its
-# own unguarded client, before any suite client exists; it is not in the allowlist.
-
-
-# ----- canaries (issue 10.1-2): only the exact keys this run was permitted, never a prefix -----
-CANARY_OPS = {
-    ("dynamodb", "PutItem"): "Item",
-    ("dynamodb", "DeleteItem"): "Key",
-    ("s3", "PutObject"): "Key",
-    ("s3", "DeleteObject"): "Key",
-}
-CANARY_PK = "HEALTHCHECK#bbws-canary"   # every canary item's partition: one keyed Query finds them all
-CANARY_OBJECT_DIR = "healthcheck/bbws-canary/"
-CANARY_MARKER = "bbws_canary"           # item attribute naming the run that wrote it
-CANARY_META = "bbws-canary"             # object metadata (x-amz-meta-bbws-canary) naming the run
-# A canary id: "bbws~" + the run id (UTC second, random hex). No human key has this form.
-CANARY_ID = re.compile(r"^bbws~[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6,32}$")
-
-
-def canary_id(run_id: str) -> str:
-    return f"bbws~{run_id}"
-
-
-def canary_object_key(cid: str) -> str:
-    return f"{CANARY_OBJECT_DIR}{cid}.txt"
-
-
-def is_canary_id(value: Any) -> bool:
-    return isinstance(value, str) and bool(CANARY_ID.match(value))
-
-
-def is_canary_object_key(key: Any) -> bool:
-    return (isinstance(key, str) and key.startswith(CANARY_OBJECT_DIR) and key.endswith(".txt")
-            and is_canary_id(key[len(CANARY_OBJECT_DIR):-4]))
-
-
-class WriteRefused(Exception):
-    """The guard refused an operation that is not a read."""
-
-
-def is_read(service: str, operation: str) -> bool:
-    return (service, operation) in READS or (service, operation) in CREDENTIAL_EXCHANGES
-
-
-def _frozen(value: Any) -> str:
-    return json.dumps(jsonable(value), sort_keys=True)
-
-
-@dataclass
-class Permits:
-    """The canary writes this run may make: each an exact (operation, table or bucket, key).
-
-    The collector grants one only after it has read the table's live key schema (and compared it
-    with environments.toml) or, for an earlier run's leftover, seen the suite's own marker on it.
-    `key_names[table]` is the table's real key, from DescribeTable: the guard compares the
-    Item's or Key's values of exactly those attributes."""
-    granted: set[tuple[str, str, str]] = field(default_factory=set)
-    key_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    scan_tables: set[str] = field(default_factory=set)  # tables a bounded Scan may read: the lock table
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def item(self, operation: str, table: str, key: dict[str, Any], key_names: tuple[str, ...]) -> None:
-        with self._lock:
-            self.key_names[table] = key_names
-            self.granted.add((operation, table, _frozen(key)))
-
-    def obj(self, operation: str, bucket: str, key: str) -> None:
-        with self._lock:
-            self.granted.add((operation, bucket, key))
-
-    def allows(self, service: str, operation: str, params: dict[str, Any]) -> str:
-        """'' when permitted, else why not."""
-        if service == "s3":
-            key = params.get("Key")
-            if not is_canary_object_key(key):
-                return f"canary writes must target this run's {CANARY_OBJECT_DIR}<canary id>.txt key"
-            if (operation, params.get("Bucket"), key) not in self.granted:
-                return f"s3://{params.get('Bucket')}/{key} was not granted to this run's canary"
-            return ""
-        table = params.get("TableName")
-        names = self.key_names.get(table)
-        value = params.get(CANARY_OPS[(service, operation)])
-        if names is None or not isinstance(value, dict):
-            return f"canary writes must target this run's {CANARY_PK} item of a table whose key was read"
-        if operation == "DeleteItem" and set(value) != set(names):
-            return f"the key must be exactly the table's key ({', '.join(names)})"
-        key = {n: value.get(n) for n in names}
-        if key.get(names[0]) != {"S": CANARY_PK} or not is_canary_id((key.get(names[-1]) or {}).get("S")):
-            return f"canary writes must target {CANARY_PK} items with a canary id sort key"
-        if (operation, table, _frozen(key)) not in self.granted:
-            return f"the item {_frozen(key)} of {table} was not granted to this run's canary"
-        return ""
-
-
-def check(service: str, operation: str, params: dict[str, Any], canary: bool,
-          permits: Permits | None = None) -> None:
-    """Raise WriteRefused unless the operation is an allowlisted read or a permitted canary write."""
-    if (service, operation) == ("dynamodb", "Scan"):
-        table = params.get("TableName")
-        if permits is None or table not in permits.scan_tables or not isinstance(params.get("Limit"), int) \
-                or "ExclusiveStartKey" in params:
-            raise WriteRefused(f"refused dynamodb:Scan of {table}: the suite scans only the Terraform lock table, "
-                               "one bounded page (Limit), never an app table")
-        return
-    if is_read(service, operation):
-        return
-    if (service, operation) not in CANARY_OPS:
-        raise WriteRefused(f"refused {service}:{operation}: only reads are allowed, and it is not in the "
-                           "suite's read allowlist (checks/core/aws.py READS)")
-    if not canary:
-        raise WriteRefused(f"refused {service}:{operation}: only reads are allowed (canary writes need --canary)")
-    why = (permits or Permits()).allows(service, operation, params)
-    if why:
-        raise WriteRefused(f"refused {service}:{operation}: {why}")
-
-
-def install_guard(client: Any, canary: bool, permits: Permits | None = None) -> None:
-    """Refuse non-reads on this client before a request is built (the client's event emitter is
-    its own copy, so the unqualified event covers every operation whatever the service's id)."""
-    service = client.meta.service_model.service_name
-
-    def guard(params: dict[str, Any], model: Any, **_: Any) -> None:
-        check(service, model.name, params, canary, permits)
-
-    client.meta.events.register_first("before-parameter-build", guard)
 
 
 def error_of(exc: Exception) -> dict[str, str]:
@@ -261,10 +89,11 @@ def strip_account_host(client: Any, endpoint_url: str | None) -> None:
 class Aws:
     """Clients for one env, guarded and recorded into `snapshot`."""
 
-    def __init__(self, env: Env, snapshot: Snapshot, *, endpoint_url: str | None = None,
-                 canary: bool = False, adapt: Callable[[str, dict[str, Any]], None] | None = None,
-                 session: boto3.Session | None = None):
+    def __init__(self, env: Env, snapshot: Snapshot, *, allowed: frozenset[tuple[str, str]],
+                 endpoint_url: str | None = None, canary: bool = False,
+                 adapt: Callable[[str, dict[str, Any]], None] | None = None, session: boto3.Session | None = None):
         self.env = env
+        self.allowed = allowed  # the read allowlist (checks.areas.allowlist()): every other call is refused
         self.snapshot = snapshot
         self.endpoint_url = endpoint_url
         self.canary = canary
@@ -355,7 +184,7 @@ class Aws:
             if found is None:
                 found = session.client(service, region_name=region, endpoint_url=self.endpoint_url,
                                        config=self._config(service))
-                install_guard(found, self.canary, self.permits)
+                install_guard(found, self.canary, self.permits, self.allowed)
                 if service == "s3control":
                     strip_account_host(found, self.custom_endpoint(service))
                 found.meta.events.register("before-send", self._count)

@@ -1,9 +1,10 @@
 """Collectors: read AWS, files and GitHub once, concurrently, into the run's Snapshot.
 
-A collector is `collect(ctx)`. It reads with `ctx.aws.call/paginate` (AWS), `ctx.file`
-(infra repo files) or `ctx.github` (REST API), and fans out with `ctx.spawn(fn, *args)`,
-which runs `fn` in the bounded pool. Collectors never raise for an AWS error: it is an
-observation. `collect_all` returns when every spawned task has finished.
+A collector is `collect(ctx)`. It reads AWS with `ctx.aws.read(spec)` (a `Read` spec from its
+area's reads.py), infra repo files with `ctx.file`, and GitHub's REST API with its own client
+(checks/areas/cicd/github.py), and fans out with `ctx.spawn(fn, *args)`, which runs `fn` in the
+bounded pool. Collectors never raise for an AWS error: it is an observation. `collect_all`
+returns when every spawned task has finished.
 """
 
 from __future__ import annotations
@@ -116,6 +117,13 @@ def read_bounded(path: Path, root: Path | None = None, limit: int | None = None)
     if len(data) > limit:
         raise FileRefused("TooLarge", f"is above the {limit}-byte limit; it was not read")
     return data.decode("utf-8")
+
+
+def record(ctx: Context, service: str, operation: str, params: dict[str, Any], response: Any = None,
+           error: dict[str, str] | None = None) -> Observation:
+    """Record what a collector saw that is not an AWS read or a file (a listing, a tool's output)."""
+    obs = Observation(service, "", operation, params, iso(now()), response=response, error=error)
+    return ctx.snapshot.add(obs)
 
 
 class CollectorCrashed(Exception):

@@ -16,7 +16,6 @@ from typing import Any
 from checks.evidence import redact
 
 MANIFEST = "manifest.json"
-FILES = ("report.html", "results.json", "junit.xml", "snapshot.json", "gate.json")
 MANIFEST_SCHEMA = 1
 
 

@@ -21,7 +21,6 @@ from checks.core.record import BAD, OUTCOMES, CheckRecord
 GO = "GO"
 CONDITIONAL = "CONDITIONAL GO"
 NO_GO = "NO-GO"
-DECISIONS = (GO, CONDITIONAL, NO_GO)
 RAN = ("passed", "failed", "error")
 RERUN = "re-run the gate to completion; nothing can be promoted until it completes"
 UNEVALUATED = "could not be evaluated: fix access or evidence and re-run the gate; if the deployment is at fault: "

@@ -29,6 +29,7 @@ from checks.evidence import bundle, redact, sarif
 from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, decide, exit_status
 from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
+from checks.plugin.pytest_internals import forget_interrupt_message, interrupt_message, junit_xml_writer
 from checks.plugin.run import RUN, Run, is_worker
 
 RESULTS_SCHEMA = 1
@@ -87,10 +88,7 @@ def _sign_key(config: pytest.Config) -> Any:
 
 
 def _register_junit(config: pytest.Config, path: Path) -> None:
-    from _pytest.junitxml import LogXML
-    xml = LogXML(str(path), config.option.junitprefix, junit_suite_name(config),
-                 config.getini("junit_logging"), config.getini("junit_duration_report"),
-                 config.getini("junit_family"), config.getini("junit_log_passing_tests"))
+    xml = junit_xml_writer(path, config, junit_suite_name(config))
     xml.pytest_terminal_summary = lambda terminalreporter: None  # the gate summary names the bundle instead
     config.pluginmanager.register(xml, "bbws-evidence-junitxml")
 
@@ -348,8 +346,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
 
 def _say_exit_once(terminalreporter: Any, gate: Any) -> None:
     """pytest.exit's message (e.g. missing credentials) is already a gate reason: pytest need not repeat it."""
-    memo = getattr(terminalreporter, "_keyboardinterrupt_memo", None)
-    crash = getattr(memo, "reprcrash", None)
-    said = str(getattr(crash, "message", "") or "")
+    said = interrupt_message(terminalreporter)
     if said.startswith("_pytest.outcomes.Exit: ") and any(m and m in said for m in gate.incomplete):
-        terminalreporter._keyboardinterrupt_memo = None
+        forget_interrupt_message(terminalreporter)

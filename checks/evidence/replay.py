@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from checks.core.nesting import deepest
 from checks.core.snapshot import Snapshot
 from checks.evidence.bundle import MANIFEST, resolve, sha256
 
@@ -30,28 +31,6 @@ class BundleError(Exception):
     """The bundle cannot be replayed; the message says which file and why."""
 
 
-def depth(text: str) -> int:
-    """The deepest nesting of [ and { in JSON text (outside strings), without recursion."""
-    deepest = level = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            level += 1
-            deepest = max(deepest, level)
-        elif ch in "]}":
-            level -= 1
-    return deepest
-
-
 def load_json(path: Path, name: str, limit: int | None = None) -> Any:
     """Parse one bundle file: not a symlink, bounded, nested at most MAX_DEPTH. Raises BundleError."""
     if path.is_symlink():
@@ -62,7 +41,7 @@ def load_json(path: Path, name: str, limit: int | None = None) -> Any:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise BundleError(f"{name} is malformed: {exc}") from None
-    if depth(text) > MAX_DEPTH:
+    if deepest(text) > MAX_DEPTH:
         raise BundleError(f"{name} is malformed: JSON nested deeper than {MAX_DEPTH} levels")
     try:
         return json.loads(text)

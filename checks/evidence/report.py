@@ -35,6 +35,7 @@ from checks.evidence.evidence import Evidence
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate, reason_of
 from checks.evidence.summary import headline
 from checks.plugin.outcomes import RUNBOOK_SECTION
+from checks.plugin.pytest_internals import HtmlPage, html_resource, self_contained_html_report
 
 TEMPLATES = Path(__file__).with_name("templates")
 BANNER = {GO: "go", CONDITIONAL: "conditional", NO_GO: "nogo"}
@@ -251,42 +252,25 @@ def write_page(path: Path, template: jinja2.Template, test_data: Any, **context:
 
 def html_plugin(ev: Evidence, path: Path) -> tuple[Any, HtmlEvidence]:
     """pytest-html's self-contained writer, rendering our template instead of its own."""
-    import pytest_html
-    from pytest_html.basereport import _format_duration
-    from pytest_html.plugin import ReportData, SelfContainedReport, _process_css
-
-    resources = Path(pytest_html.__file__).parent / "resources"
-    app_js = (resources / "app.js").read_text(encoding="utf-8")
+    app_js = html_resource("app.js")
     copy_js = (TEMPLATES / "copy.js").read_text(encoding="utf-8")
     page_css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     hooks = HtmlEvidence(ev)
     template = environment().get_template("report.html.jinja2")
 
-    class BundleReport(SelfContainedReport):
-        def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-            """Silenced: the file moves into the bundle; the gate summary names it."""
+    def render(page: HtmlPage) -> None:
+        if ev.gate is None:
+            return  # only once the gate has decided
+        data = page.data
+        data["environment"] = {**(data.get("environment") or {}), **ev.meta()["libraries"]}
+        data["renderCollapsed"] = ["passed", "skipped", "xfailed", "xpassed"]  # failures open, the rest closed
+        sanitize(data)
+        write_page(page.path, template, data,
+                   title=title(ev.gate, ev.run.env.name), csp=csp(app_js, copy_js), styles=page.styles,
+                   page_css=page_css, app_js=app_js, copy_js=copy_js, outcomes=page.outcomes,
+                   table_head=page.table_head, duration=page.duration, g=view(ev, hooks.logs))
 
-        def pytest_runtest_logreport(self, report: Any) -> None:
-            """pytest-html keeps each test's reports for reruns; once it has made the row it needs none."""
-            super().pytest_runtest_logreport(report)
-            if report.when == "teardown" and report.outcome != "rerun":
-                self._reports.pop(report.nodeid, None)
-
-        def _generate_report(self, *args: Any, **kwargs: Any) -> None:
-            if ev.gate is None or self._report.running_state != "finished":
-                return  # only the final page, once the gate has decided
-            data = self._report.data
-            data["environment"] = {**(data.get("environment") or {}), **ev.meta()["libraries"]}
-            data["renderCollapsed"] = ["passed", "skipped", "xfailed", "xpassed"]  # failures open, the rest closed
-            sanitize(data)
-            write_page(self._report_path, template, data,
-                       title=title(ev.gate, ev.run.env.name), csp=csp(app_js, copy_js), styles=self.css,
-                       page_css=page_css, app_js=app_js, copy_js=copy_js, outcomes=self._report.outcomes,
-                       table_head=self._report.table_header,
-                       duration=_format_duration(self._report.total_duration), g=view(ev, hooks.logs))
-
-    report = BundleReport(str(path), ev.config, ReportData(ev.config), None, _process_css(resources / "style.css", []))
-    return report, hooks
+    return self_contained_html_report(ev.config, path, render), hooks
 
 
 def visible_text(html: str) -> str:

@@ -19,17 +19,14 @@ from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_pat
 from checks.plugin.options import (
     COLLECTED,
     NOTHING_HERE,
-    ORIGINAL,
     check_markexpr,
     load_env,
     nothing_here_hint,
-    original_of,
-    replay_selection,
-    replayed,
     run_options,
 )
 from checks.plugin.outcomes import Outcomes, reporters
 from checks.plugin.progress import ProgressPlugin
+from checks.plugin.replaying import ORIGINAL, original_of, replay_selection, replayed
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.xdist import XdistController
 

@@ -106,8 +106,8 @@ def start_live(run: Run, hook: Any, selected: dict[str, str] | None = None, term
                          "endpoint": "embedded moto world" if env.embedded else (os.environ.get("AWS_ENDPOINT_URL")
                                                                                   or "AWS")})
     run.snapshot = snapshot
-    run.aws = Aws(env, snapshot, endpoint_url=run.endpoint_url, canary=not canary_skip_reason(run), adapt=adapt,
-                  session=session)
+    run.aws = Aws(env, snapshot, allowed=areas.allowlist(), endpoint_url=run.endpoint_url,
+                  canary=not canary_skip_reason(run), adapt=adapt, session=session)
     hook.pytest_bbws_aws_ready(aws=run.aws)
     offline = offline_reason(run, selected or {})
     collectors = areas.collectors()

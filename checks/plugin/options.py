@@ -1,11 +1,9 @@
-"""Command-line options and what they resolve to: the env (or a replayed bundle's env) and the run options."""
+"""Command-line options and what they resolve to: the env (a replayed bundle's: replaying.py) and the run options."""
 
 from __future__ import annotations
 
 import copy
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +11,7 @@ import pytest
 
 from checks.core import config as cfg
 from checks.core.collect import Options
-from checks.core.snapshot import Snapshot
-from checks.evidence import replay as replay_mod
+from checks.plugin.pytest_internals import marker_names, rootdir_and_inifile, set_rootdir_and_inifile
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,78 +41,6 @@ def load_env(path: str | None, name: str) -> cfg.Env:
     if name not in envs:
         raise pytest.UsageError(f"--env {name!r} is not in {path or cfg.DEFAULT_PATH}; valid envs: {', '.join(envs)}")
     return envs[name]
-
-
-def replayed(bundle: Path, verify_key: str | None = None) -> tuple[cfg.Env, Snapshot]:
-    """The env and the snapshot of a verified bundle: replay reads both, and no AWS."""
-    try:
-        snapshot = replay_mod.verified_snapshot(bundle, Path(verify_key) if verify_key else None)
-    except replay_mod.BundleError as exc:
-        raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
-    try:
-        env = cfg.from_dict(snapshot.meta["env"], f"{bundle}/snapshot.json")
-    except (KeyError, TypeError, AttributeError, cfg.ConfigError) as exc:
-        raise pytest.UsageError(f"--replay {bundle}: the snapshot has no usable env: {exc}") from None
-    try:
-        replay_mod.check_paths(snapshot, env)
-    except replay_mod.BundleError as exc:
-        raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
-    snapshot.meta["replay_of"] = str(bundle)
-    return env, snapshot
-
-
-@dataclass(frozen=True)
-class Original:
-    """What a replay reproduces of the run it replays: its id, its checks and why it was incomplete."""
-    run_id: str
-    files: int  # files verified against its manifest
-    incomplete: list[str]  # as the original's gate said, less what the gate itself adds ("no check ran")
-    tests: frozenset[str] | None  # the checks it evaluated (None: unknown, evaluate every check)
-
-
-ORIGINAL = pytest.StashKey[Original]()
-
-
-def test_key(nodeid: str) -> str:
-    """A check's id independent of rootdir: `<area>/<file>::<test>[<param>]`."""
-    path, sep, rest = nodeid.partition("::")
-    parts = path.replace("\\", "/").split("/")
-    return "/".join(parts[-2:]) + sep + rest
-
-
-def original_of(bundle: Path, snapshot: Snapshot) -> Original:
-    """The replayed run's gate (its files were just verified against the manifest)."""
-    from checks.evidence.bundle import MANIFEST, resolve
-
-    root = resolve(bundle)
-
-    def doc(name: str) -> dict[str, Any]:
-        try:
-            data = json.loads((root / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    manifest, gate, results = doc(MANIFEST), doc("gate.json"), doc("results.json")
-    incomplete = [str(m) for m in gate.get("incomplete") or manifest.get("incomplete") or []
-                  if not str(m).startswith("no check ran")]
-    rows = results.get("results")
-    tests = frozenset(test_key(str(r.get("test", ""))) for r in rows if isinstance(r, dict)) \
-        if isinstance(rows, list) else None
-    return Original(run_id=str(snapshot.meta.get("run_id") or manifest.get("run_id") or "?"),
-                    files=len(manifest.get("files") or {}), incomplete=incomplete, tests=tests)
-
-
-def replay_selection(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A replay evaluates the checks its original evaluated, and no others (same selection, same gate)."""
-    original = config.stash.get(ORIGINAL, None)
-    if original is None or original.tests is None:
-        return
-    keep = [i for i in items if test_key(i.nodeid) in original.tests or i.get_closest_marker("issue") is None]
-    dropped = [i for i in items if i not in keep]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = keep
 
 
 def run_options(env: cfg.Env, opt: Any) -> Options:
@@ -153,15 +78,13 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     collected). This plugin is loaded as a pytest11 entry point before the conftests, with its options
     known: pick rootdir and inifile again from the real test paths, and apply that inifile's addopts.
     """
-    from _pytest.config.findpaths import determine_setup
-
     ns = early_config.known_args_namespace
     paths = list(ns.file_or_dir)
     pin = not paths and _asks_for_suite(parser, args) and _outside_checkout(early_config.invocation_params.dir) \
         and not ns.inifilename and not ns.rootdir and (CHECKOUT / "pytest.ini").is_file()
     if pin:
         paths = [str(CHECKOUT / "tests")]
-    rootpath, inipath, inicfg, ignored = determine_setup(
+    rootpath, inipath, inicfg, ignored = rootdir_and_inifile(
         inifile=ns.inifilename, override_ini=ns.override_ini, args=paths,
         rootdir_cmd_arg=ns.rootdir or None, invocation_dir=early_config.invocation_params.dir)
     if not pin and (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
@@ -169,9 +92,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     old_addopts = list(early_config.getini("addopts")) if early_config.inipath else []
     if old_addopts and args[:len(old_addopts)] == old_addopts:
         del args[:len(old_addopts)]
-    early_config._rootpath, early_config._inipath, early_config._inicfg = rootpath, inipath, inicfg
-    early_config._ignored_config_files = ignored
-    early_config._inicache.clear()
+    set_rootdir_and_inifile(early_config, rootpath, inipath, inicfg, ignored)
     parser.extra_info["rootdir"], parser.extra_info["inifile"] = str(rootpath), str(inipath)
     addopts = list(early_config.getini("addopts"))
     args[:] = [*addopts, *args, *(paths if pin else [])]
@@ -212,14 +133,9 @@ def check_markexpr(config: pytest.Config) -> None:
     expr = config.option.markexpr
     if not expr:
         return
-    from _pytest.mark.expression import Scanner, TokenType
-
-    try:
-        tokens = list(Scanner(expr).lex(expr))
-    except Exception:  # noqa: BLE001  (pytest reports a malformed expression itself)
-        return
-    names = [t.value for i, t in enumerate(tokens) if t.type == TokenType.IDENT
-             and not (i + 1 < len(tokens) and tokens[i + 1].type == TokenType.EQUAL)]
+    names = marker_names(expr)
+    if names is None:
+        return  # pytest reports a malformed expression itself
     known = registered_markers(config)
     unknown = [n for n in dict.fromkeys(names) if n not in known]
     if unknown:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import pytest
 
 from checks.core.snapshot import Observation
+from checks.plugin.pytest_internals import terminal_writer
 
 REDRAW_SECONDS = 0.1  # at most ten redraws a second on a terminal
 
@@ -73,7 +74,7 @@ class ProgressPlugin:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None or self.config.get_verbosity() < -1:
             return
-        tw = reporter._tw
+        tw = terminal_writer(reporter)
         reporter.ensure_newline()
         aws.observers.append(Progress(_Out(tw), tty=bool(reporter.isatty) and tw.hasmarkup,
                                       width=max(40, tw.fullwidth)))

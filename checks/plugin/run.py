@@ -54,10 +54,6 @@ def env_of(config: pytest.Config) -> cfg.Env:
     return config.stash[RUN].env
 
 
-def options_of(config: pytest.Config) -> Options:
-    return config.stash[RUN].options
-
-
 def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -78,11 +74,6 @@ def snapshot_of(config: pytest.Config) -> Snapshot:
             raise Unverifiable("no snapshot was collected for this run")
         run.snapshot = Snapshot.load(run.snapshot_path)
     return run.snapshot
-
-
-def pairs(metafunc: pytest.Metafunc, argnames: tuple[str, str], values: list[tuple[Any, Any]]) -> None:
-    """Parametrize two indirect fixtures together, with ids `a-b`."""
-    metafunc.parametrize(argnames, values, indirect=True, ids=[f"{a}-{b}" for a, b in values])
 
 
 def invocation(config: pytest.Config) -> str:

@@ -13,7 +13,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from checks.core.arns import table_arn
-from checks.core.config import CRON, Env, Key
+from checks.core.config import CRON, Env
+from checks.core.keys import Key
 from checks.world.patches import backup as backup_patch
 from checks.world.patches import s3replication
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from checks.areas.dynamodb.views import covers, runs_at
+from checks.areas.dynamodb.views import covers
+from checks.core.schedules import runs_at
 from checks.core.snapshot import parse_time
 
 pytestmark = [pytest.mark.dynamodb, pytest.mark.issue("DDB-04")]

@@ -6,7 +6,7 @@ S3-05 replication, S3-06 encryption / TLS-only policy, DDB-05 tags.
 
 import pytest
 
-from checks.areas.static import rules
+from checks.areas.static import s3_rules as rules
 from checks.areas.static.findings import report
 
 pytestmark = [pytest.mark.static, pytest.mark.s3]

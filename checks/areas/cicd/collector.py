@@ -20,58 +20,16 @@ from typing import Any
 
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import reads
-from checks.areas.cicd import state as st
-from checks.areas.cicd.model import WORKFLOW_DIR
-from checks.core.collect import Context, read_bounded
+from checks.core import tfstate as st
+from checks.core.collect import Context, read_bounded, record
+from checks.core.repo import TF_SUFFIXES, WORKFLOW_DIR, infra_root, record_listing, repo_files
 from checks.core.snapshot import Observation, iso, now
 
-TF_SUFFIXES = (".tf", ".tfvars", ".hcl", ".tfbackend")
-TEXT_NAMES = (".gitignore",)
-SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv"}
 PLAN_LIMIT = 256 * 1024 * 1024  # `terraform show -json` of a large root is tens of MiB
-MAX_TREE = 20000  # paths recorded for the missing-path rule (names only, never contents)
 # What the checks need from a state instance and a plan change; everything else (values, outputs) stays out.
 STATE_ATTRS = ("name", "bucket", "id", "arn")
 PLAN_KEYS = ("format_version", "terraform_version", "errored", "complete", "applyable")
 CHANGE_KEYS = ("address", "type", "mode", "name", "module_address", "action_reason")
-
-
-def infra_root(ctx: Context) -> Path | None:
-    """The infra repo, as the plugin resolved it (--infra-repo, else env.infra_repo)."""
-    return Path(ctx.options.infra_repo).resolve() if ctx.options.infra_repo else None
-
-
-def repo_tree(root: Path) -> list[str]:
-    """Every file of the infra repo (names only), relative and sorted; SKIP_DIRS left out."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        out += [(Path(dirpath) / f).relative_to(root).as_posix() for f in filenames]
-        if len(out) > MAX_TREE:
-            break
-    return sorted(out)[:MAX_TREE]
-
-
-def repo_files(root: Path, tree: list[str] | None = None) -> list[str]:
-    """The files whose text the checks read: workflows, Terraform files and .gitignore files."""
-    tree = repo_tree(root) if tree is None else tree
-    return [f for f in tree if (f.startswith(WORKFLOW_DIR + "/") and f.count("/") == 2
-                                and f.endswith((".yml", ".yaml")))
-            or f.endswith(TF_SUFFIXES) or f.rsplit("/", 1)[-1] in TEXT_NAMES]
-
-
-def record_listing(ctx: Context, root: Path) -> list[str]:
-    """Record the repo listing (the files read, and the whole tree by name) and return the files read.
-    The cicd and static collectors both record it: the snapshot keeps the first of one key, so it is the same."""
-    tree = repo_tree(root)
-    files = repo_files(root, tree)
-    record(ctx, "file", "List", {"path": "."}, response={"files": files, "tree": tree})
-    return files
-
-
-def record(ctx: Context, service: str, operation: str, params: dict, response=None, error=None) -> Observation:
-    obs = Observation(service, "", operation, params, iso(now()), response=response, error=error)
-    return ctx.snapshot.add(obs)
 
 
 def collect(ctx: Context) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from checks.areas.cicd import views
-from checks.areas.cicd.collector import repo_tree
-from checks.areas.cicd.model import WORKFLOW_DIR, parse, runs_apply
+from checks.areas.cicd import backend_views, github_views, views
+from checks.areas.cicd.model import parse, runs_apply
 from checks.core.collect import read_bounded
 from checks.core.config import ConfigError, Env, load
+from checks.core.repo import WORKFLOW_DIR, repo_tree
 from checks.core.snapshot import Snapshot
 
 NO_INFRA = "no infra repo: pass --infra-repo PATH or set infra_repo in environments.toml"
@@ -176,28 +176,28 @@ def tf_root(request: pytest.FixtureRequest, infra_repo_view: views.InfraRepo) ->
     return views.TerraformRoot(_infra(infra_repo_view), request.param)
 
 
-def _backend(snapshot: Snapshot, env: Env, name: str) -> views.StateBackend:
-    return views.StateBackend(snapshot, env, name)
+def _backend(snapshot: Snapshot, env: Env, name: str) -> backend_views.StateBackend:
+    return backend_views.StateBackend(snapshot, env, name)
 
 
 @pytest.fixture
-def state_bucket(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> views.StateBackend:
+def state_bucket(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> backend_views.StateBackend:
     return _backend(snapshot, env, request.param)
 
 
 @pytest.fixture
-def lock_table(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> views.StateBackend:
+def lock_table(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> backend_views.StateBackend:
     return _backend(snapshot, env, request.param)
 
 
 @pytest.fixture
-def state_object(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> views.StateBackend:
+def state_object(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> backend_views.StateBackend:
     return _backend(snapshot, env, request.param)
 
 
 @pytest.fixture
-def managed_resource(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> views.ManagedResource:
-    return views.ManagedResource(_backend(snapshot, env, env.terraform.state_key), request.param)
+def managed_resource(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> backend_views.ManagedResource:
+    return backend_views.ManagedResource(_backend(snapshot, env, env.terraform.state_key), request.param)
 
 
 @pytest.fixture
@@ -208,23 +208,23 @@ def plan(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> views.
     return views.PlanView(snapshot, env, path)
 
 
-def _github(snapshot: Snapshot, env: Env, name: str) -> views.GitHubView:
-    view = views.GitHubView(snapshot, env, name)
+def _github(snapshot: Snapshot, env: Env, name: str) -> github_views.GitHubView:
+    view = github_views.GitHubView(snapshot, env, name)
     if view.skipped:
         pytest.skip(view.skipped)
     return view
 
 
 @pytest.fixture
-def approval_environment(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> views.GitHubView:
+def approval_environment(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> github_views.GitHubView:
     return _github(snapshot, env, request.param)
 
 
 @pytest.fixture
-def deploy_runs(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> views.GitHubView:
+def deploy_runs(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> github_views.GitHubView:
     return _github(snapshot, env, request.param)
 
 
 @pytest.fixture
-def caller(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> views.Caller:
-    return views.Caller(snapshot, env)
+def caller(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> backend_views.Caller:
+    return backend_views.Caller(snapshot, env)

@@ -13,7 +13,6 @@ from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.shell import terraform_commands
 from checks.areas.cicd.yaml_lines import dotted, load_yaml
 
-WORKFLOW_DIR = ".github/workflows"  # the one spelling; collector and views import it
 CHECK = "CICD-01"
 AWS_CREDS_ACTION = "aws-actions/configure-aws-credentials"
 

@@ -1,8 +1,5 @@
-"""Terraform files (python-hcl2): parse, backend config, GSI attributes, resource identities (CICD-02/03).
-
-python-hcl2 8 keeps quotes around strings and labels and marks blocks with `__is_block__`;
-`normalize` turns its output into plain values ("tenants", not "\\"tenants\\"").
-"""
+"""Terraform files (python-hcl2, through checks.core.hcl): parse, backend config, GSI attributes, resource
+identities (CICD-02/03)."""
 
 from __future__ import annotations
 
@@ -11,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
+from checks.core import hcl
+from checks.core.hcl import blocks
 
 STATEFUL = ("aws_dynamodb_table", "aws_s3_bucket")
 IDENTITY_ATTR = {"aws_dynamodb_table": "name", "aws_s3_bucket": "bucket"}
@@ -18,37 +17,10 @@ IDENTITY_ATTR = {"aws_dynamodb_table": "name", "aws_s3_bucket": "bucket"}
 
 def parse_hcl(path: str, text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
     """The normalized HCL body, or None and a finding that names the file and, when known, the line."""
-    import hcl2
-
-    try:
-        raw = hcl2.loads(text)
-    except Exception as exc:  # noqa: BLE001  lark raises many types: UnexpectedToken, UnexpectedCharacters, VisitError...
-        line = getattr(exc, "line", 0) or 0
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Finding("CICD-02", "hcl", path, f"does not parse as HCL ({type(exc).__name__}): {first}",
-                              "", int(line) if isinstance(line, int) else 0)]
-    return normalize(raw), []
-
-
-def unquote(v: Any) -> Any:
-    if isinstance(v, str) and len(v) >= 2 and v[0] == '"' and v[-1] == '"':
-        return v[1:-1].replace('\\"', '"')
-    return v
-
-
-def normalize(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {unquote(k): normalize(x) for k, x in v.items() if k != "__is_block__"}
-    if isinstance(v, list):
-        return [normalize(x) for x in v]
-    return unquote(v)
-
-
-def blocks(body: Any) -> list[dict[str, Any]]:
-    """A block or list of blocks as a list of dicts."""
-    if isinstance(body, dict):
-        return [body]
-    return [b for b in body if isinstance(b, dict)] if isinstance(body, list) else []
+    body, error = hcl.parse(text)
+    if error is not None:
+        return None, [Finding("CICD-02", "hcl", path, error.message, "", error.line)]
+    return body, []
 
 
 @dataclass
@@ -94,24 +66,9 @@ class Root:
                         return typ, (cfg if isinstance(cfg, dict) else {})
         return None
 
-    def required_version(self) -> str:
-        for body in self.files.values():
-            for tf in blocks(body.get("terraform")):
-                if "required_version" in tf:
-                    return str(tf["required_version"])
-        return ""
-
-    def provider_constraint(self, name: str) -> str | None:
-        """The version constraint of a required provider; None when it has none (or is not listed)."""
-        for body in self.files.values():
-            for tf in blocks(body.get("terraform")):
-                for rp in blocks(tf.get("required_providers")):
-                    spec = rp.get(name)
-                    if isinstance(spec, dict) and spec.get("version"):
-                        return str(spec["version"])
-                    if isinstance(spec, str):
-                        return spec
-        return None
+    def terraform_blocks(self) -> list[tuple[str, dict[str, Any]]]:
+        """(file, `terraform {}` block) of every block, in file order."""
+        return [(f, tf) for f, body in self.files.items() for tf in blocks(body.get("terraform"))]
 
     def identity(self, r: Resource) -> str:
         """The real-world name of a stateful resource, with locals substituted (vars stay symbolic)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from checks.areas.cicd.findings import Finding
-from checks.areas.cicd.model import CHECK, WORKFLOW_DIR, Job, Repo, Step, Workflow, parse
+from checks.areas.cicd.model import CHECK, Job, Repo, Step, Workflow, parse
 from checks.areas.cicd.rules.approval import approval
 from checks.areas.cicd.rules.backend import init_commands
 from checks.areas.cicd.rules.concurrency import concurrency
@@ -24,6 +24,7 @@ from checks.areas.cicd.rules.syntax import dispatch_inputs, runner_labels
 from checks.areas.cicd.schema import schema_errors
 from checks.areas.cicd.shell import resolve, terraform_commands
 from checks.core.collect import read_bounded
+from checks.core.repo import WORKFLOW_DIR
 
 __all__ = [
     "CHECK", "WORKFLOW_DIR", "Finding", "Job", "Repo", "Step", "Workflow", "actions_pinned", "approval",

@@ -10,8 +10,9 @@ import pytest
 from checks.areas.dynamodb import access
 from checks.areas.dynamodb import views as v
 from checks.core.config import Env
+from checks.core.params import over
 from checks.core.snapshot import Snapshot
-from checks.plugin.run import env_of, pairs
+from checks.plugin.run import env_of
 
 
 @pytest.fixture
@@ -39,18 +40,6 @@ def app_role(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> v.
 @pytest.fixture
 def scope(request: pytest.FixtureRequest, snapshot: Snapshot, env: Env) -> access.Reads:
     return access.Reads(snapshot, env, request.param, access.scopes(env))
-
-
-def over(metafunc: pytest.Metafunc, names: tuple[str, ...], values: list, reason: str) -> None:
-    """Parametrize indirect fixtures over values; with none, one row that skips with the reason
-    (pytest's own empty-parameter row says only `[NOTSET]`)."""
-    if not values:
-        empty = pytest.param(*(None for _ in names), marks=pytest.mark.skip(reason=reason), id="none")
-        metafunc.parametrize(names, [empty], indirect=True)
-    elif len(names) == 2:
-        pairs(metafunc, names, values)
-    else:
-        metafunc.parametrize(names[0], values, indirect=True, ids=str)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

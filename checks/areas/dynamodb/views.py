@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import shlex
 from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 
 from checks.areas.dynamodb import reads
 from checks.core.arns import role_arn, table_arn
-from checks.core.config import CRON, Gsi, Key
+from checks.core.config import Gsi
+from checks.core.keys import expected_keys, key_schema
 from checks.core.outcome import Unverifiable, read
+from checks.core.tags import tag_arg
 from checks.core.view import View, plan_missing, table_missing
 
 
@@ -58,11 +59,11 @@ class Table(View):
 
     @property
     def key_schema(self) -> dict[str, str]:
-        return _keys(self.table.get("KeySchema", []), self.table.get("AttributeDefinitions", []))
+        return key_schema(self.table.get("KeySchema", []), self.table.get("AttributeDefinitions", []))
 
     def expected_keys(self) -> dict[str, str]:
         d = self.env.dynamodb
-        return _expected_keys(d.hash_key, d.range_key)
+        return expected_keys(d.hash_key, d.range_key)
 
     @property
     def gsis(self) -> dict[str, dict[str, Any]]:
@@ -144,31 +145,14 @@ class GsiView:
             out.append(f"index {self.name} is {g.get('IndexStatus')}, expected ACTIVE")
         if g.get("Backfilling"):
             out.append(f"index {self.name} is still backfilling")
-        keys = _keys(g.get("KeySchema", []), self.table.table.get("AttributeDefinitions", []))
-        want = _expected_keys(self.expected.hash_key, self.expected.range_key)
+        keys = key_schema(g.get("KeySchema", []), self.table.table.get("AttributeDefinitions", []))
+        want = expected_keys(self.expected.hash_key, self.expected.range_key)
         if keys != want:
             out.append(f"index {self.name} keys are {_fmt_keys(keys)}, expected {_fmt_keys(want)}")
         projection = g.get("Projection", {}).get("ProjectionType")
         if projection != self.expected.projection:
             out.append(f"index {self.name} projection is {projection}, expected {self.expected.projection}")
         return out
-
-
-def _keys(schema: list[dict], attrs: list[dict]) -> dict[str, str]:
-    types = {a["AttributeName"]: a["AttributeType"] for a in attrs}
-    return {k["KeyType"]: f"{k['AttributeName']}:{types.get(k['AttributeName'], '?')}" for k in schema}
-
-
-def _expected_keys(hash_key: str, range_key: str) -> dict[str, str]:
-    out = {"HASH": _key_text(hash_key)}
-    if range_key:
-        out["RANGE"] = _key_text(range_key)
-    return out
-
-
-def _key_text(text: str) -> str:
-    k = Key.parse(text)
-    return f"{k.name}:{k.type}"
 
 
 def _fmt_keys(keys: dict[str, str]) -> str:
@@ -255,11 +239,6 @@ def copy_targets(plan: dict[str, Any], with_arn: bool = False) -> list[Any]:
     return out
 
 
-def tag_arg(tags: dict[str, str]) -> str:
-    """Tags as one shell-quoted `--tags` argument: Key=Value,Key=Value (the DDB-05 remediation sets them all)."""
-    return shlex.quote(",".join(f"{k}={v}" for k, v in tags.items()))
-
-
 def covers(selection: dict[str, Any], arn: str, tags: dict[str, str]) -> bool:
     """Does a backup selection include this resource, by ARN (wildcards allowed) or by tag?"""
     if any(fnmatchcase(arn, pattern) for pattern in selection.get("Resources", [])):
@@ -303,13 +282,3 @@ class AppRole(View):
                     out.append((r.get("EvalActionName", "?"), r.get("EvalResourceName", "*"),
                                 r.get("EvalDecision", "?")))
         return out
-
-
-def runs_at(expr: str | None, frequency: str) -> bool:
-    """Is this schedule expression of the given frequency (`hourly`, `daily`)?"""
-    if not expr:
-        return False
-    if expr == CRON[frequency]:
-        return True
-    fields = expr.removeprefix("cron(").removesuffix(")").split()
-    return len(fields) == 6 and (fields[1] == "*" if frequency == "hourly" else fields[1].isdigit())

@@ -21,6 +21,7 @@ from typing import Any
 from checks.areas.dynamodb import views as ddb
 from checks.areas.s3 import views as s3
 from checks.core import config as cfg
+from checks.core.keys import key_schema
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.snapshot import Snapshot
 from checks.evidence.replay import BundleError, verified_snapshot
@@ -98,7 +99,7 @@ def configuration(snapshot: Snapshot, env: cfg.Env) -> tuple[dict[str, Any], lis
             attrs = t.table.get("AttributeDefinitions", [])
             put(f"{base}.gsis.{index}.keys",
                 lambda g=g, attrs=attrs: ", ".join(f"{k} {v}" for k, v in
-                                                   sorted(ddb._keys(g.get("KeySchema", []), attrs).items())))
+                                                   sorted(key_schema(g.get("KeySchema", []), attrs).items())))
             put(f"{base}.gsis.{index}.projection", lambda g=g: g.get("Projection", {}).get("ProjectionType"))
         try:
             for k, v in t.tags.items():

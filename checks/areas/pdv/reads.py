@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 
 from checks.core.area import operations
-from checks.core.aws import (
+from checks.core.config import Env
+from checks.core.guard import (
     CANARY_MARKER,
     CANARY_META,
     CANARY_OBJECT_DIR,
@@ -20,7 +21,7 @@ from checks.core.aws import (
     is_canary_id,
     is_canary_object_key,
 )
-from checks.core.config import Env, Key
+from checks.core.keys import Key
 from checks.core.read import Read, pages, read
 from checks.core.snapshot import Snapshot, iso, parse_time
 

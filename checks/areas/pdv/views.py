@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from checks.areas.cicd import state as st
 from checks.areas.dynamodb import views as ddb
 from checks.areas.pdv import parity
 from checks.areas.pdv import reads as rq
 from checks.areas.s3 import views as s3
+from checks.core import tfstate as st
 from checks.core import view
 from checks.core.outcome import Missing, Unverifiable, read
 from checks.core.snapshot import Observation

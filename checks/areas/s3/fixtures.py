@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from checks.areas.dynamodb.fixtures import over
 from checks.areas.s3 import views as v
 from checks.core.config import Env
+from checks.core.params import over
 from checks.core.snapshot import Snapshot
 from checks.plugin.run import env_of
 

@@ -7,13 +7,13 @@ import json
 from functools import cached_property
 from typing import Any
 
-from checks.areas.dynamodb.views import tag_arg
 from checks.areas.s3 import reads as r
 from checks.core.arns import bucket_arn, bucket_region
 from checks.core.config import Env
 from checks.core.outcome import Unverifiable, read
 from checks.core.read import caller_identity, get_role
 from checks.core.snapshot import Snapshot
+from checks.core.tags import tag_arg
 from checks.core.view import View, bucket_missing
 
 

@@ -6,10 +6,10 @@ snapshot keeps one per path), so the static views work when the cicd area is des
 
 from __future__ import annotations
 
-from checks.areas.cicd.collector import infra_root, record, record_listing
 from checks.areas.static.envs import env_names
 from checks.areas.static.reads import SUFFIXES
-from checks.core.collect import Context
+from checks.core.collect import Context, record
+from checks.core.repo import infra_root, record_listing
 
 
 def collect(ctx: Context) -> None:

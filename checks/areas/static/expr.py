@@ -2,58 +2,34 @@
 
 It knows literals, strings with interpolation, lists, maps, `var.*`, `local.*`, `each.*`,
 `count.index`, a dynamic block's iterator, indexing, `==`/`!=`/`&&`/`||`/`!`/comparisons,
-the conditional operator, `for` expressions and a handful of pure functions. A reference to a
-resource, data source or module becomes a `Ref` (an opaque value that names what it points at);
-anything else raises `Unresolved`, which a check reports as "cannot be resolved statically",
-never as a pass.
+the conditional operator, `for` expressions and a handful of pure functions (functions.py). A
+reference to a resource, data source or module becomes a `Ref` (an opaque value that names what it
+points at, values.py); anything else raises `Unresolved`, which a check reports as "cannot be
+resolved statically", never as a pass.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class Unresolved(Exception):
-    """The value cannot be known before `terraform plan`."""
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A reference to another object's attribute: aws_s3_bucket.templates[0].arn -> (type, name, key, attr)."""
-    type: str
-    name: str
-    key: Any = None
-    attr: str = ""
-
-    @property
-    def address(self) -> str:
-        return f"{self.type}.{self.name}"
-
-    def __str__(self) -> str:
-        if self.type == "(interpolation)":
-            return f'"{self.name}"'
-        idx = "" if self.key is None else f"[{json.dumps(self.key)}]"
-        return f"{self.address}{idx}{'.' + self.attr if self.attr else ''}"
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A map or list element that cannot be evaluated; the rest of the value still can."""
-    reason: str
-
-    def __str__(self) -> str:
-        return f"(unknown: {self.reason})"
-
-
-def _soft(fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except Unresolved as exc:
-        return Unknown(str(exc))
+from checks.areas.static.functions import FUNCTIONS
+from checks.areas.static.values import (
+    Ref,
+    Unresolved,
+    as_text,
+    attribute,
+    binop,
+    fail,
+    index,
+    number,
+    require_known,
+    sequence,
+    soft,
+    truth,
+)
 
 
 @dataclass
@@ -95,9 +71,9 @@ class Scope:
 def evaluate(value: Any, scope: Scope) -> Any:
     """The value of a normalized python-hcl2 value: literals stay, `${...}` strings are evaluated."""
     if isinstance(value, dict):
-        return {k: _soft(lambda v=v: evaluate(v, scope)) for k, v in value.items()}
+        return {k: soft(lambda v=v: evaluate(v, scope)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_soft(lambda v=v: evaluate(v, scope)) for v in value]
+        return [soft(lambda v=v: evaluate(v, scope)) for v in value]
     if isinstance(value, str) and "${" in value:
         if value.startswith("${") and _closing(value, 2) == len(value) - 1:
             return _Parser(value[2:-1], scope).parse()
@@ -142,22 +118,12 @@ def _template(text: str, scope: Scope) -> Any:
         if end < 0:
             raise Unresolved(f"unterminated interpolation in {text!r}")
         part = _Parser(text[j + 2:end], scope).parse()
-        _opaque(part, refs=False)
+        require_known(part, refs=False)
         if isinstance(part, (Ref, dict, list)):
             return Ref("(interpolation)", text)  # known only after apply; opaque unless compared
-        out.append(_str(part))
+        out.append(as_text(part))
         i = end + 1
     return "".join(out)
-
-
-def _str(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 TOKEN = re.compile(r"""\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>")|(?P<id>[A-Za-z_][A-Za-z0-9_-]*)|
@@ -231,7 +197,7 @@ class _Parser:
         if self.peek()[0] != "end":
             raise Unresolved(f"cannot read the expression {self.text!r}")
         out = v()
-        _opaque(out, refs=False)
+        require_known(out, refs=False)
         return out
 
     # grammar: each level returns a thunk, so `a ? b : c` evaluates only the chosen side -----------------------
@@ -242,7 +208,7 @@ class _Parser:
             yes = self.expr()
             self.expect(":")
             no = self.expr()
-            return lambda: yes() if _truth(cond()) else no()
+            return lambda: yes() if truth(cond()) else no()
         return cond
 
     LEVELS = (("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%"))
@@ -254,18 +220,18 @@ class _Parser:
         while self.peek()[0] == "op" and self.peek()[1] in self.LEVELS[level]:
             op = self.take()[1]
             right = self.binary(level + 1)
-            left = (lambda a, b, o: lambda: _binop(o, a, b))(left, right, op)
+            left = (lambda a, b, o: lambda: binop(o, a, b))(left, right, op)
         return left
 
     def unary(self) -> Callable[[], Any]:
         if self.at("!"):
             self.take()
             inner = self.unary()
-            return lambda: not _truth(inner())
+            return lambda: not truth(inner())
         if self.at("-"):
             self.take()
             inner = self.unary()
-            return lambda: -_num(inner())
+            return lambda: -number(inner())
         return self.postfix()
 
     def postfix(self) -> Callable[[], Any]:
@@ -274,14 +240,14 @@ class _Parser:
             if self.at(".") and self.peek(1)[0] == "id":
                 self.take()
                 name = self.take()[1]
-                value = (lambda v, n: lambda: _attr(v(), n))(value, name)
+                value = (lambda v, n: lambda: attribute(v(), n))(value, name)
             elif self.at(".") and self.peek(1) == ("op", "*") or self.at("[") and self.peek(1) == ("op", "*"):
                 raise Unresolved(f"splat expressions are not evaluated statically ({self.text!r})")
             elif self.at("["):
                 self.take()
                 idx = self.expr()
                 self.expect("]")
-                value = (lambda v, k: lambda: _index(v(), k()))(value, idx)
+                value = (lambda v, k: lambda: index(v(), k()))(value, idx)
             else:
                 return value
 
@@ -314,7 +280,7 @@ class _Parser:
             if self.at(","):
                 self.take()
         self.take()
-        return lambda: [_soft(f) for f in items]
+        return lambda: [soft(f) for f in items]
 
     def _map(self) -> Callable[[], Any]:
         pairs = []
@@ -332,7 +298,7 @@ class _Parser:
             if self.at(","):
                 self.take()
         self.take()
-        return lambda: {_str(k()): _soft(v) for k, v in pairs}
+        return lambda: {as_text(k()): soft(v) for k, v in pairs}
 
     def _for(self, close: str) -> Callable[[], Any]:
         self.take()  # for
@@ -358,17 +324,17 @@ class _Parser:
 
         def run() -> Any:
             items = source()
-            pairs = list(items.items()) if isinstance(items, dict) else list(enumerate(_seq(items)))
+            pairs = list(items.items()) if isinstance(items, dict) else list(enumerate(sequence(items)))
             out_list, out_map = [], {}
             for k, v in pairs:
                 bound = {names[0]: v} if len(names) == 1 else {names[0]: k, names[1]: v}
                 sub = self.scope.bind(**bound)
-                if cond_src is not None and not _truth(_Parser.of(cond_src, sub)):
+                if cond_src is not None and not truth(_Parser.of(cond_src, sub)):
                     continue
                 if value_src is None:
                     out_list.append(_Parser.of(key_or_value, sub))
                 else:
-                    out_map[_str(_Parser.of(key_or_value, sub))] = _Parser.of(value_src, sub)
+                    out_map[as_text(_Parser.of(key_or_value, sub))] = _Parser.of(value_src, sub)
             return out_list if value_src is None else out_map
         return run
 
@@ -405,7 +371,7 @@ class _Parser:
         self.take()
         fn = FUNCTIONS.get(name)
         if fn is None:
-            return lambda: _raise(f"function {name}() is not evaluated statically")
+            return lambda: fail(f"function {name}() is not evaluated statically")
         if name in ("try", "coalesce"):
             return lambda: fn(args)
         return lambda: fn(*[a() for a in args])
@@ -419,7 +385,7 @@ class _Parser:
             attr = self.take()[1]
             return (lambda: scope.var(attr)) if name == "var" else (lambda: scope.local(attr))
         if name in ("each", "count", "path", "terraform", "self"):
-            return lambda: _raise(f"{name}.* is not known here")
+            return lambda: fail(f"{name}.* is not known here")
         if name in ("data", "module") and self.at(".") and self.peek(1)[0] == "id":
             self.take()
             sub = self.take()[1]
@@ -432,150 +398,4 @@ class _Parser:
             self.take()
             rname = self.take()[1]
             return lambda: Ref(name, rname)
-        return lambda: _raise(f"{name} is not a known name")
-
-
-def _raise(reason: str) -> Any:
-    raise Unresolved(reason)
-
-
-def _attr(v: Any, name: str) -> Any:
-    _opaque(v, refs=False)
-    if isinstance(v, Ref):
-        return Ref(v.type, v.name, v.key, f"{v.attr}.{name}" if v.attr else name)
-    if isinstance(v, dict):
-        if name in v:
-            return v[name]
-        raise Unresolved(f"the object has no attribute {name!r}")
-    raise Unresolved(f"cannot take .{name} of {v!r}")
-
-
-def _index(v: Any, k: Any) -> Any:
-    _opaque(v, k, refs=False)
-    if isinstance(v, Ref):
-        if v.attr or v.key is not None:
-            raise Unresolved(f"{v}[{k!r}] is known only after apply")
-        return Ref(v.type, v.name, k)
-    if isinstance(v, dict):
-        if _str(k) in v:
-            return v[_str(k)]
-        raise Unresolved(f"the map has no key {k!r}")
-    if isinstance(v, list) and isinstance(k, int) and -len(v) <= k < len(v):
-        return v[k]
-    raise Unresolved(f"cannot index {v!r} with {k!r}")
-
-
-def _opaque(*vals: Any, refs: bool = True) -> None:
-    for v in vals:
-        if isinstance(v, Unknown):
-            raise Unresolved(v.reason)
-        if refs and isinstance(v, Ref):
-            raise Unresolved(f"{v} is known only after apply")
-
-
-def _truth(v: Any) -> bool:
-    _opaque(v)
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v in ("true", "false"):
-        return v == "true"
-    raise Unresolved(f"{v!r} is not a boolean")
-
-
-def _num(v: Any) -> float:
-    _opaque(v)
-    if isinstance(v, bool):
-        raise Unresolved(f"{v!r} is not a number")
-    if isinstance(v, (int, float)):
-        return v
-    try:
-        return float(v) if "." in str(v) else int(v)
-    except (TypeError, ValueError):
-        raise Unresolved(f"{v!r} is not a number") from None
-
-
-def _binop(op: str, a: Callable[[], Any], b: Callable[[], Any]) -> Any:
-    if op == "||":
-        return _truth(a()) or _truth(b())
-    if op == "&&":
-        return _truth(a()) and _truth(b())
-    x, y = a(), b()
-    _opaque(x, y)
-    if op == "==":
-        return x == y
-    if op == "!=":
-        return x != y
-    x, y = _num(x), _num(y)
-    return {"<": lambda: x < y, ">": lambda: x > y, "<=": lambda: x <= y, ">=": lambda: x >= y,
-            "+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y,
-            "/": lambda: x / y if y else _raise("division by zero"),
-            "%": lambda: x % y if y else _raise("modulo 0")}[op]()
-
-
-def _seq(v: Any) -> list[Any]:
-    if isinstance(v, list):
-        return v
-    if isinstance(v, dict):
-        return list(v.values())
-    _opaque(v)
-    raise Unresolved(f"{v!r} is not a list")
-
-
-def _merge(*maps: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for m in maps:
-        if m is None:
-            continue
-        _opaque(m)
-        if not isinstance(m, dict):
-            raise Unresolved(f"merge() of {m!r}, which is not a map")
-        out.update(m)
-    return out
-
-
-def _lookup(m: Any, k: Any, *default: Any) -> Any:
-    _opaque(m)
-    if isinstance(m, dict) and _str(k) in m:
-        return m[_str(k)]
-    if default:
-        return default[0]
-    raise Unresolved(f"lookup() of missing key {k!r}")
-
-
-def _try(args: list[Callable[[], Any]]) -> Any:
-    for a in args:
-        try:
-            return a()
-        except Unresolved:
-            continue
-    raise Unresolved("no argument of try() can be evaluated statically")
-
-
-def _coalesce(args: list[Callable[[], Any]]) -> Any:
-    for a in args:
-        v = a()
-        _opaque(v)
-        if v not in (None, ""):
-            return v
-    raise Unresolved("coalesce() has no non-empty argument")
-
-
-def _format(fmt: Any, *args: Any) -> str:
-    _opaque(fmt, *args)
-    parts = iter(args)
-    return re.sub(r"%[sdv]", lambda m: _str(next(parts, "")), str(fmt)).replace("%%", "%")
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "merge": _merge, "tomap": lambda m: _merge(m), "lookup": _lookup, "try": _try, "coalesce": _coalesce,
-    "concat": lambda *ls: [x for v in ls for x in _seq(v)],
-    "jsonencode": lambda v: v,  # kept structured: the policy checks read Statement[].Sid from it
-    "lower": lambda s: (_opaque(s), str(s).lower())[1], "upper": lambda s: (_opaque(s), str(s).upper())[1],
-    "format": _format, "contains": lambda ls, v: v in _seq(ls),
-    "length": lambda v: (_opaque(v), len(v))[1], "keys": lambda m: list(_merge(m)),
-    "values": lambda m: list(_merge(m).values()), "toset": lambda v: list(dict.fromkeys(_seq(v))),
-    "tolist": lambda v: _seq(v), "tostring": lambda v: _str(v), "tonumber": _num,
-    "tobool": _truth, "join": lambda sep, ls: str(sep).join(_str(x) for x in _seq(ls)),
-    "replace": lambda s, a, b: (_opaque(s), str(s).replace(str(a), str(b)))[1],
-    "distinct": lambda v: list(dict.fromkeys(_seq(v))), "flatten": lambda v: [y for x in _seq(v) for y in _seq(x)],
-}
+        return lambda: fail(f"{name} is not a known name")

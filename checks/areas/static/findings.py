@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from checks.areas.static.model import Instance
 
 
 @dataclass(frozen=True)
@@ -27,3 +31,8 @@ def report(expected: str, findings: list[Finding]) -> str:
     lines = [f"expected {expected}; found {len(findings)} problem(s):"]
     lines += [f"  - {f}" for f in findings]
     return "\n".join(lines)
+
+
+def finding(check: str, i: Instance, attr: str, message: str, fix: str) -> Finding:
+    """A finding about an instance, at the line that sets `attr` (the block's line without one)."""
+    return Finding(check, i.address, i.file, i.line_of(attr) if attr else i.line, message, fix)

@@ -10,8 +10,9 @@ import pytest
 
 from checks.areas.static import views as v
 from checks.core.config import Env
+from checks.core.params import pairs
 from checks.core.snapshot import Snapshot
-from checks.plugin.run import env_of, pairs
+from checks.plugin.run import env_of
 
 
 def _view(cls: type[v.StaticView], snapshot: Snapshot, env: Env, name: str) -> v.StaticView:

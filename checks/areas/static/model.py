@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from checks.areas.cicd.terraform import blocks, parse_hcl
-from checks.areas.static.expr import Ref, Scope, Unknown, Unresolved, evaluate
+from checks.areas.static.expr import Scope, evaluate
+from checks.areas.static.values import Ref, Unknown, Unresolved, fail
+from checks.core import hcl
+from checks.core.hcl import blocks
 
 TFVARS_CANDIDATES = (
     "environments/{env}.tfvars", "envs/{env}.tfvars", "env/{env}.tfvars", "vars/{env}.tfvars",
@@ -40,7 +42,7 @@ class Provider:
     scope: Scope
 
     def region(self) -> Any:
-        return evaluate(self.body.get("region", _MISSING), self.scope) if "region" in self.body else _raise(
+        return evaluate(self.body.get("region", _MISSING), self.scope) if "region" in self.body else fail(
             f"provider aws{'.' + self.alias if self.alias else ''} ({self.file}) sets no region")
 
     def default_tags(self) -> dict[str, Any]:
@@ -51,10 +53,6 @@ class Provider:
                 raise Unresolved(f"provider default_tags ({self.file}) are {tags}, known only after apply")
             out.update(tags or {})
         return out
-
-
-def _raise(reason: str) -> Any:
-    raise Unresolved(reason)
 
 
 @dataclass
@@ -217,9 +215,9 @@ def build(texts: dict[str, str], env: str, other_envs: list[str], tfvars_pattern
     errors: list[str] = []
     for path, text in texts.items():
         if path.endswith((".tf", ".tfvars")):
-            body, found = parse_hcl(path, text)
-            if body is None:
-                errors += [f"{path}:{f.line} {f.message}" if f.line else f"{path}: {f.message}" for f in found]
+            body, error = hcl.parse(text)
+            if error is not None:
+                errors.append(f"{path}:{error.line} {error.message}" if error.line else f"{path}: {error.message}")
             else:
                 parsed[path] = body
     dirs = module_dirs(list(parsed))

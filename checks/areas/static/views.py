@@ -12,14 +12,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from checks.areas.static import reads, rules
+from checks.areas.static import backup_rules, reads, rules, s3_rules, version_rules
 from checks.areas.static.envs import env_names
-from checks.areas.static.expr import Ref, Unresolved
 from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, build
-from checks.core.config import Env
+from checks.areas.static.values import Ref, Unresolved
+from checks.core.config import CRON, Env
+from checks.core.keys import Key
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.snapshot import Snapshot
+from checks.core.tf_versions import lock_path
 
 NO_INFRA = "no infra repo: pass --infra-repo PATH or set infra_repo in environments.toml"
 _CACHE: dict[tuple[int, str], Model] = {}
@@ -134,13 +136,13 @@ class TableTf(StaticView):
         try:
             t = self.table
         except Missing:
-            rk = f' range_key = "{rules.Key.parse(self.env.dynamodb.range_key).name}"' \
+            rk = f' range_key = "{Key.parse(self.env.dynamodb.range_key).name}"' \
                 if self.env.dynamodb.range_key else ""
             return [Finding("DDB-01", f"aws_dynamodb_table.{self.name}", self._home(("aws_dynamodb_table",)), 0,
                             f"no aws_dynamodb_table named {self.name} for env {self.env.name} "
                             f"(tfvars: {self.tfvars()})",
                             f'resource "aws_dynamodb_table" "{self.name}" {{ name = "{self.name}" hash_key = '
-                            f'"{rules.Key.parse(self.env.dynamodb.hash_key).name}"{rk} ... }}')]
+                            f'"{Key.parse(self.env.dynamodb.hash_key).name}"{rk} ... }}')]
         return judge(self.where(), rules.table_keys, t, self.env)
 
     def rule(self, fn: Callable[..., list[Finding]], *args: Any) -> list[Finding]:
@@ -178,13 +180,13 @@ class BackupTf(StaticView):
                             f"no aws_backup_plan named {want.plan} for env {self.env.name}",
                             f'resource "aws_backup_plan" "this" {{ name = "{want.plan}" rule {{ rule_name = '
                             f'"{want.frequency}" target_vault_name = aws_backup_vault.this.name schedule = '
-                            f'"{rules.CRON[want.frequency]}" lifecycle {{ delete_after = '
+                            f'"{CRON[want.frequency]}" lifecycle {{ delete_after = '
                             f"{want.retention_days} }} }} }}")]
-        return judge(f"{p.file}:{p.line} {p.address}", rules.backup_plan, p, self.env)
+        return judge(f"{p.file}:{p.line} {p.address}", backup_rules.backup_plan, p, self.env)
 
     def copy(self) -> list[Finding]:
         p = self.plan
-        return judge(f"{p.file}:{p.line} {p.address}", rules.backup_copy, p, self.env, self.model)
+        return judge(f"{p.file}:{p.line} {p.address}", backup_rules.backup_copy, p, self.env, self.model)
 
     def selection_covers(self, table: TableTf) -> list[Finding]:
         p, t = self.plan, table.table
@@ -200,7 +202,7 @@ class BackupTf(StaticView):
         unknown += self.model.skipped("aws_backup_selection")
         tags = self.env.table_tags()
         for s in sels:
-            if judge(f"{s.file}:{s.line} {s.address}", lambda s=s: [True] if rules.selection_covers(s, t, tags)
+            if judge(f"{s.file}:{s.line} {s.address}", lambda s=s: [True] if backup_rules.selection_covers(s, t, tags)
                      else []):
                 return []
         if unknown:
@@ -238,7 +240,7 @@ class BucketTf(StaticView):
 
     def subs(self, type_: str) -> list[Instance]:
         b = self.bucket
-        found, unknown = rules.attached(self.model, b, type_)
+        found, unknown = s3_rules.attached(self.model, b, type_)
         if not found and unknown:
             raise Unverifiable(f"no {type_} known to belong to {b.address}; cannot be resolved statically: "
                                + _reasons(unknown))
@@ -250,12 +252,12 @@ class BucketTf(StaticView):
 
     def statements(self) -> tuple[list[Instance], list[dict[str, Any]]]:
         subs = self.subs("aws_s3_bucket_policy")
-        st = judge(self.where(subs[0] if subs else None), rules.policy_statements, self.model, self.bucket, subs)
+        st = judge(self.where(subs[0] if subs else None), s3_rules.policy_statements, self.model, self.bucket, subs)
         return subs, st
 
     def replication(self) -> list[Finding]:
         subs = self.subs("aws_s3_bucket_replication_configuration")
-        return judge(self.where(subs[0] if subs else None), rules.replication, self.model, self.bucket, subs,
+        return judge(self.where(subs[0] if subs else None), s3_rules.replication, self.model, self.bucket, subs,
                      self.env)
 
     def tags(self) -> list[Finding]:
@@ -268,7 +270,6 @@ class VersionsTf(StaticView):
     def findings(self, kind: str) -> list[Finding]:
         out = []
         for r in self.model.roots:
-            lock = any(p == posixpath.join(r.dir, ".terraform.lock.hcl") if r.dir else p == ".terraform.lock.hcl"
-                       for p in self.texts)
-            out += rules.versions(r.dir, r.terraform_blocks, self.texts, lock, self.env, kind)
+            out += version_rules.versions(r.dir, r.terraform_blocks, self.texts, lock_path(r.dir) in self.texts,
+                                          self.env, kind)
         return out

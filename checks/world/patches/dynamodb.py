@@ -1,4 +1,4 @@
-"""DynamoDB: replicas (UpdateTable ReplicaUpdates), TableStatus and GSI Backfilling backdoors."""
+"""DynamoDB: replicas (UpdateTable ReplicaUpdates), and the GSI IndexStatus and Backfilling backdoor."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ def _ddb(account: str, region: str) -> Any:
     from moto.dynamodb.models import dynamodb_backends
 
     return dynamodb_backends[account][region]
-
-
-def set_table_status(account: str, region: str, table: str, status: str | None) -> None:
-    """Backdoor: moto always reports TableStatus ACTIVE; None restores that."""
-    _ddb(account, region).get_table(table).motofix_status = status
 
 
 def set_index_status(account: str, region: str, table: str, index: str, status: str,
@@ -67,7 +62,7 @@ def patch() -> None:
 
     DynamoHandler.update_table = update_table
 
-    # moto's describe never reports Replicas, always reports ACTIVE and never Backfilling.
+    # moto's describe never reports Replicas and never Backfilling.
     original_describe = Table.describe
 
     def describe(self: Any, base_key: str = "TableDescription") -> dict[str, Any]:
@@ -77,8 +72,6 @@ def patch() -> None:
         if replicas:
             desc["Replicas"] = [{"RegionName": r, "ReplicaStatus": "ACTIVE"} for r in replicas]
             desc["GlobalTableVersion"] = "2019.11.21"
-        if getattr(self, "motofix_status", None):
-            desc["TableStatus"] = self.motofix_status
         return result
 
     Table.describe = describe

@@ -5,13 +5,12 @@ from __future__ import annotations
 import fnmatch
 
 from checks.areas.cicd.findings import Finding
-
-LOCK = ".terraform.lock.hcl"
+from checks.core.tf_versions import LOCK, lock_path
 
 
 def _ignoring_line(root: str, gitignores: dict[str, str]) -> tuple[str, int] | None:
     """The .gitignore and line that ignore the root's lock file, if any."""
-    target = f"{root}/{LOCK}" if root not in (".", "") else LOCK
+    target = lock_path(root)
     for rel, text in sorted(gitignores.items()):
         base = rel.rsplit("/", 1)[0] if "/" in rel else ""
         if base and not target.startswith(base + "/"):
@@ -29,7 +28,7 @@ def _ignoring_line(root: str, gitignores: dict[str, str]) -> tuple[str, int] | N
 
 
 def lock_file(root: str, files: list[str], gitignores: dict[str, str]) -> list[Finding]:
-    rel = f"{root}/{LOCK}" if root not in (".", "") else LOCK
+    rel = lock_path(root)
     if rel in files:
         return []
     ignored = _ignoring_line(root, gitignores)

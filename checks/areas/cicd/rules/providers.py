@@ -6,16 +6,12 @@ import re
 
 from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding
-
-UPPER_RE = re.compile(r"(<|<=|~>|^\s*=?\s*\d)")  # an operator (or exact version) that caps the version
+from checks.core.tf_versions import has_upper_bound, provider_constraint, required_versions
 
 
 def _norm(c: str) -> str:
+    """CICD-02 asks for the constraint environments.toml gives, spelled alike up to spaces around commas."""
     return re.sub(r"\s+", " ", c.replace(",", ", ")).strip().strip(",").replace(" ,", ",")
-
-
-def bounded(constraint: str) -> bool:
-    return any(UPPER_RE.search(part) for part in constraint.split(","))
 
 
 def providers(root: tfm.Root, *, locked: bool, required_version: str = "", aws_provider: str = "") -> list[Finding]:
@@ -24,14 +20,15 @@ def providers(root: tfm.Root, *, locked: bool, required_version: str = "", aws_p
         return []  # a module: its caller pins the versions
     out = []
     where = next((f for f, body in root.files.items() if body.get("terraform")), next(iter(root.files), root.path))
-    got = root.required_version()
+    tf_blocks = root.terraform_blocks()
+    got = next((v for _, v in required_versions(tf_blocks)), "")
     if required_version and _norm(got) != _norm(required_version):
         out.append(Finding("CICD-02", "required-version", where, f"required_version is {got or '(not set)'!r}, "
                            f"environments.toml terraform.required_version is {required_version!r}",
                            "terraform.required_version",
                            fix=f'required_version = "{required_version}" in the terraform block (or change '
                                "terraform.required_version)"))
-    aws = root.provider_constraint("aws")
+    aws = provider_constraint(tf_blocks, "aws")
     uses_aws = any(r.type.startswith("aws_") for r in root.resources())
     if aws is None and uses_aws:
         out.append(Finding("CICD-02", "provider-version", where, "the aws provider has no version constraint in "
@@ -46,7 +43,7 @@ def providers(root: tfm.Root, *, locked: bool, required_version: str = "", aws_p
                                "terraform.required_providers.aws",
                                fix=f'version = "{aws_provider}" for aws in required_providers (or change '
                                    "terraform.aws_provider)"))
-        if not bounded(aws) and not locked:
+        if not has_upper_bound(aws) and not locked:
             out.append(Finding("CICD-02", "provider-version", where, f"the aws provider constraint {aws!r} has no "
                                "upper bound and no .terraform.lock.hcl is committed: the next major provider "
                                "release is picked up unreviewed", "terraform.required_providers.aws",

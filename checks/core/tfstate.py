@@ -1,4 +1,4 @@
-"""Terraform state v4, the lock table's Digest item and Lock Info JSON (CICD-03/05)."""
+"""Terraform state v4, the lock table's Digest item and Lock Info JSON: what cicd (CICD-03/05) and pdv (drift) read."""
 
 from __future__ import annotations
 
