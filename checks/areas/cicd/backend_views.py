@@ -26,6 +26,7 @@ class StateBackend(CicdView):
         self.region = env.region
         self.lock_id = ""
         self.md5 = ""
+        self.fix = ""  # the one command for what the last problems method found
 
     def seen(self, spec: Read) -> Observation | None:
         return self.snapshot.get(spec.service, spec.region or self.region, spec.operation, **spec.params)
@@ -70,7 +71,7 @@ class StateBackend(CicdView):
     def _require_lock_table(self) -> None:
         if self.lock_table_problems():
             raise Missing(f"the lock table {self.tf.lock_table} is missing or has the wrong key (see "
-                          "test_lock_table_key)")
+                          "test_lock_table_key)", by="CICD-02/lock-table")
 
     @cached_property
     def items(self) -> list[dict[str, Any]]:
@@ -99,7 +100,8 @@ class StateBackend(CicdView):
     def _require_state(self) -> dict[str, Any]:
         s = self.state()
         if s is None:
-            raise Missing(f"the state object {self.tf.state_key} is missing or does not parse (see test_state_parses)")
+            raise Missing(f"the state object {self.tf.state_key} is missing or does not parse (see test_state_parses)",
+                          by="CICD-03/state")
         return s
 
     def digest_problems(self) -> list[str]:
@@ -108,6 +110,8 @@ class StateBackend(CicdView):
         self.md5 = body[2] if body else ""
         lock_id = f"{self.tf.state_bucket}/{self.tf.state_key}-md5"
         digest = next((st.item_value(i, "Digest") for i in self.items if st.item_value(i, "LockID") == lock_id), None)
+        self.fix = (f"aws dynamodb put-item --table-name {self.tf.lock_table} --region {self.region} --item "
+                    f"'{{\"LockID\":{{\"S\":\"{lock_id}\"}},\"Digest\":{{\"S\":\"{self.md5}\"}}}}'")
         if digest is None:
             return [f"no digest item {lock_id} in {self.tf.lock_table} (Terraform writes it after every apply)"]
         if digest != self.md5:
@@ -147,6 +151,8 @@ class StateBackend(CicdView):
             if r.type in tfm.STATEFUL and r.identity and not self.live(r.type, r.identity, r.region):
                 out.append(f"{r.address} ({r.identity}) is in state but does not exist live: the next apply "
                            f"recreates it; if it was removed on purpose, `terraform state rm {r.address}`")
+                self.fix = self.fix or (f"terraform apply -target={r.address} (it recreates {r.identity}); if it was "
+                                        f"removed on purpose: terraform state rm {r.address}")
         return out
 
     def stale_locks(self) -> list[str]:
@@ -180,7 +186,7 @@ class StateBackend(CicdView):
 
     def context(self) -> dict[str, Any]:
         return {"state_bucket": self.tf.state_bucket, "lock_table": self.tf.lock_table, "state_key": self.tf.state_key,
-                "region": self.region, "md5": self.md5, "lock_id": self.lock_id, "path": "."}
+                "region": self.region, "md5": self.md5, "lock_id": self.lock_id, "path": ".", "fix": self.fix}
 
 
 class ManagedResource(CicdView):
@@ -198,16 +204,22 @@ class ManagedResource(CicdView):
         if in_state:
             self.address = in_state[0].address
         if live and not in_state:
+            self.fix = f"terraform import {self.address} {self.name}"
             return [f"{self.name} exists live but is not in the Terraform state ({self.env.terraform.state_key}): "
                     f"the next apply fails with 'already exists'; terraform import {self.address} {self.name}"]
         if in_state and not live:
+            self.fix = (f"terraform apply -target={self.address} (it recreates {self.name}); if it was removed on "
+                        f"purpose: terraform state rm {self.address}")
             return [f"{self.address} is in state but {self.name} does not exist live in {self.env.region}"]
         if not in_state and not live:
+            self.fix = f"terraform apply -target={self.address}"
             return [f"{self.name} is neither in the Terraform state nor live: it was never applied"]
         return []
 
+    fix = ""  # the one command for what problems() found
+
     def context(self) -> dict[str, Any]:
-        return {**self.backend.context(), "address": self.address, "resource": self.name}
+        return {**self.backend.context(), "address": self.address, "resource": self.name, "fix": self.fix}
 
 
 class Caller(CicdView):

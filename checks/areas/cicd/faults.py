@@ -38,7 +38,8 @@ def digest_stale(world: Any, _: None) -> None:
 
 
 @fault("CICD-05", "none", "a stale state lock (2 hours old) is held",
-       fails={"test_lock_not_stale[{lock_table}]": "CICD-05"}, needs="lock-table", changes=("dynamodb:Scan",))
+       fails={"test_lock_not_stale[{lock_table}]": "CICD-05"}, needs="lock-table",
+       changes=("dynamodb:Scan", "dynamodb:DescribeTable"))
 def lock_stale(world: Any, _: None) -> None:
     tf = world.env.terraform
     path = f"{tf.state_bucket}/{tf.state_key}"

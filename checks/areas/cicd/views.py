@@ -165,9 +165,9 @@ class WorkflowView(CicdView):
     def _wf(self) -> Workflow:
         wf = self.workflow
         if wf is None:
-            raise Missing(f"{self.path} does not exist (see test_workflow_exists)")
+            raise Missing(f"{self.path} does not exist (see test_workflow_exists)", by="CICD-01/workflow")
         if not wf.ok:
-            raise Missing(f"{self.path} does not parse (see test_workflow_schema)")
+            raise Missing(f"{self.path} does not parse (see test_workflow_schema)", by="CICD-01/workflow-schema")
         return wf
 
     @property
@@ -194,7 +194,7 @@ class WorkflowView(CicdView):
     def schema_errors(self) -> list[Finding]:
         wf = self.workflow
         if wf is None:
-            raise Missing(f"{self.path} does not exist (see test_workflow_exists)")
+            raise Missing(f"{self.path} does not exist (see test_workflow_exists)", by="CICD-01/workflow")
         return self._keep(schema_errors(wf))
 
     def _actionlint(self) -> list[dict[str, Any]]:
@@ -299,7 +299,7 @@ class TerraformRoot(CicdView):
     def _parsed(self) -> tfm.Root:
         root = self._root()
         if self.infra.hcl_problems.get(self.name):
-            raise Missing(f"{self.name} does not parse (see test_terraform_parses)")
+            raise Missing(f"{self.name} does not parse (see test_terraform_parses)", by="CICD-02/terraform")
         return root
 
     def parse_problems(self) -> list[Finding]:
@@ -360,7 +360,8 @@ class PlanView(CicdView):
     def stateful_destroys(self) -> list[Finding]:
         plan, _ = self.parsed
         if plan is None:
-            raise Missing(f"{self.name} is not a valid plan JSON (see test_plan_not_errored)")
+            raise Missing(f"{self.name} is not a valid plan JSON (see test_plan_not_errored)",
+                          by="CICD-02/plan")
         out = planmod.stateful_destroys(self.name, plan, self.env.terraform.allow_destroy)
         self.address = out[0].location if out else ""
         return self._keep(out)

@@ -16,7 +16,7 @@ from checks.world.patches import dynamodb as dynamodb_patch
               "test_resource_managed[{r}]": "CICD-03",
               "test_state_resources_live[{state_key}]": "CICD-03"}, removes="table",
        changes=("dynamodb:DescribeTable", "dynamodb:ListTables", "dynamodb:DescribeContinuousBackups",
-                "dynamodb:ListTagsOfResource"))
+                "dynamodb:ListTagsOfResource", "dynamodb:Query"))
 def table_deleted(world: Any, table: str) -> None:
     env = world.env
     other = env.dr_region or ("eu-west-1" if env.region != "eu-west-1" else "us-east-1")

@@ -10,7 +10,7 @@ from checks.world.faults import fault
 BUCKET_READS = ("s3:HeadBucket", "s3:ListBuckets", "s3:GetBucketLocation", "s3:GetBucketVersioning",
                 "s3:GetBucketEncryption", "s3:GetPublicAccessBlock", "s3:GetBucketPolicy", "s3:GetBucketReplication",
                 "s3:GetBucketLogging", "s3:GetBucketTagging", "s3:GetBucketLifecycleConfiguration",
-                "s3:ListObjectsV2", "s3:GetObject")
+                "s3:ListObjectsV2", "s3:GetObject", "s3:ListBucketMetricsConfigurations")
 
 
 @fault("S3-01", "bucket", "the templates bucket is deleted",
