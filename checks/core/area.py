@@ -62,7 +62,7 @@ class Fault:
     removes: str = ""
     needs: str = ""
     area: str = ""
-    options: tuple[str, ...] = ()  # extra options its oracle assumes (e.g. --canary)
+    after: tuple[str, ...] = ()  # faults it is injected after, when they are present (it breaks what they keep)
 
     def resources(self, env: Any) -> list[str]:
         if self.kind == "table":

@@ -18,13 +18,13 @@ _declared: dict[str, Fault] = {}
 
 def fault(fid: str, kind: Kind, description: str, *, fails: Mapping[str, str] = (), errors: Mapping[str, str] = (),
           changes: Iterable[str] = (), removes: str = "", needs: str = "",
-          options: tuple[str, ...] = ()) -> Callable[[Callable[[Any, Any], None]], Callable[[Any, Any], None]]:
+          after: tuple[str, ...] = ()) -> Callable[[Callable[[Any, Any], None]], Callable[[Any, Any], None]]:
     """Declare a fault beside its injector (see checks.core.area.Fault for what each field promises)."""
 
     def register(fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         area = fn.__module__.split(".")[2] if fn.__module__.startswith("checks.areas.") else ""
         _declared[fid] = Fault(fid, kind, description, _checked(fid, fn), dict(fails), dict(errors),
-                               operations(*changes), removes, needs, area, options)
+                               operations(*changes), removes, needs, area, after)
         return fn
 
     return register
@@ -73,6 +73,19 @@ def _order(fid: str) -> tuple[int, str, int]:
 
 
 FAULTS: Mapping[str, Fault] = _Registry()
+
+
+def injection_order(faults: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """Faults that delete a resource go last (faults on that resource still apply first); a fault goes after
+    the faults it declares `after` (it breaks what they keep consistent)."""
+    pending = sorted(faults, key=lambda f: bool(FAULTS[f[0]].removes))
+    out: list[tuple[str, str | None]] = []
+    while pending:
+        present = {fid for fid, _ in pending}
+        ready = next(f for f in pending if not (set(FAULTS[f[0]].after) & (present - {f[0]})))
+        pending.remove(ready)
+        out.append(ready)
+    return out
 
 
 def oracle(faults: list[tuple[str, str | None]], env: Env) -> dict[str, Expected]:

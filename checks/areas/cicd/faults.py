@@ -29,7 +29,8 @@ def lock_key_renamed(world: Any, _: None) -> None:
 
 
 @fault("CICD-03", "none", "the state digest item holds a wrong md5",
-       fails={"test_state_digest[{state_key}]": "CICD-03"}, needs="lock-table", changes=("dynamodb:Scan",))
+       fails={"test_state_digest[{state_key}]": "CICD-03"}, needs="lock-table", changes=("dynamodb:Scan",),
+       after=("PDV-07",))  # PDV-07 writes a new state and keeps its digest in step
 def digest_stale(world: Any, _: None) -> None:
     tf = world.env.terraform
     world.client("dynamodb").update_item(
