@@ -85,7 +85,11 @@ def test_cicd01_workflow_faults(suite, repo_copy, fake):
         "test_oidc_id_token[deploy-local.yml]", "test_no_hidden_terraform_failure[deploy-local.yml]",
         "test_apply_needs_approval[deploy-local.yml]", "test_applies_reviewed_plan[deploy-local.yml]",
         "test_actions_pinned[deploy-local.yml]",
+        # actionlint (a dependency) sees the typo'd key and the action too old for the runner's node
+        "test_actionlint[deploy-local.yml]", "test_actionlint_notes[deploy-local.yml]",
     }, r.stdout[-3000:]
+    assert "runs_on" in r.records["test_actionlint[deploy-local.yml]"]["message"]
+    assert "configure-aws-credentials@v4" in r.records["test_actionlint_notes[deploy-local.yml]"]["message"]
     assert "ubuntu-latest-8-cores" in r.records["test_runner_labels[deploy-local.yml]"]["message"]
     assert "not valid YAML" in r.records["test_workflow_schema[broken.yml]"]["message"]
     assert r.records["test_actions_pinned[deploy-local.yml]"]["severity"] == "P3"

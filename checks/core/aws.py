@@ -30,6 +30,13 @@ from checks.core.guard import Permits, WriteRefused, install_guard
 from checks.core.read import Read
 from checks.core.snapshot import Calls, Observation, Snapshot, iso, jsonable, now
 
+# botocore's errors for an endpoint that never answered (refused, unresolvable, timed out, TLS, proxy)
+UNREACHABLE = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError",
+                         "ProxyConnectionError", "SSLError", "ReadTimeoutError", "HTTPClientError"})
+# STS answers first (the account guard): when it cannot be reached, say so in seconds, not after a minute of
+# retries, and stop (nothing else would be reached either)
+FIRST_CONTACT = {"retries": {"mode": "standard", "max_attempts": 2}, "connect_timeout": 5, "read_timeout": 15}
+
 
 def error_of(exc: Exception) -> dict[str, str]:
     if isinstance(exc, botocore.exceptions.ClientError):
@@ -155,6 +162,8 @@ class Aws:
             "max_pool_connections": max(10, self.env.concurrency),
             "connect_timeout": 10, "read_timeout": 30,
         }
+        if service == "sts":
+            kwargs.update(FIRST_CONTACT)
         if self.adapt:
             self.adapt(service, kwargs)
         return botocore.config.Config(**kwargs)

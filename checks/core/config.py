@@ -41,11 +41,12 @@ from checks.core.keys import Key
 from checks.core.nesting import deepest
 
 # What `checks.core.config` has always offered (the models, the schema and Key live in their own modules).
-__all__ = ["CRON", "DEFAULT_PATH", "MAX_DEPTH", "OPTIONAL_AREAS", "AppRole", "Backup", "ConfigError", "DynamoDB",
-           "Env", "GitHub", "Gsi", "Iam", "Key", "Lifecycle", "Pdv", "Replication", "S3", "TableSpec", "Terraform",
-           "from_dict", "keys", "load", "schema", "schema_text"]
+__all__ = ["CRON", "DEFAULT_PATH", "FILE_NAME", "MAX_DEPTH", "OPTIONAL_AREAS", "AppRole", "Backup", "ConfigError",
+           "DynamoDB", "Env", "GitHub", "Gsi", "Iam", "Key", "Lifecycle", "Pdv", "Replication", "S3", "TableSpec",
+           "Terraform", "default_path", "from_dict", "keys", "load", "schema", "schema_text"]
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "environments.toml"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "environments.toml"  # the checkout's (a source install)
+FILE_NAME = "environments.toml"
 MAX_DEPTH = 32  # deeper TOML is refused before validation (Python's recursion limit is not a usage error)
 
 
@@ -53,9 +54,17 @@ class ConfigError(Exception):
     """A problem in environments.toml, already phrased for the user."""
 
 
+def default_path(project: Path | None = None) -> Path:
+    """The environments.toml used when none is named: the project's (pytest's rootdir), the checkout's when
+    the suite runs from its source (an editable install), else the one in the working directory (a wheel
+    install has no checkout: its site-packages hold no environments.toml)."""
+    candidates = [*([project / FILE_NAME] if project is not None else []), DEFAULT_PATH, Path.cwd() / FILE_NAME]
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
 def load(path: Path | str | None = None) -> dict[str, Env]:
     """All envs in the file, validated. Raises ConfigError listing every problem with file, key path and line."""
-    path = Path(path) if path else DEFAULT_PATH
+    path = Path(path) if path else default_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

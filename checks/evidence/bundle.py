@@ -19,6 +19,21 @@ MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = 1
 
 
+def unwritable(base: Path) -> str | None:
+    """Why no bundle can be written under `base` (created when missing), or None: probed with a real file, since
+    permission bits say nothing to root or on a read-only mount."""
+    if base.exists() and not base.is_dir():
+        return f"{base} is a file, not a directory"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".bbws-probe-", dir=base)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"cannot write to {base}: {exc.strerror or exc}"
+    return None
+
+
 def new_dir(base: Path, env: str, when: dt.datetime | None = None) -> Path:
     """reports/<env>/<UTC timestamp>/, created; a suffix only when two runs share a second."""
     when = when or dt.datetime.now(dt.UTC)

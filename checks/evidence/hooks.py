@@ -29,7 +29,7 @@ from checks.evidence import bundle, redact, sarif
 from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, decide, exit_status
 from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
-from checks.plugin.pytest_internals import forget_interrupt_message, interrupt_message, junit_xml_writer
+from checks.plugin.pytest_internals import interrupt_message, junit_xml_writer, restate_interrupt_message
 from checks.plugin.run import RUN, Run, is_worker
 
 RESULTS_SCHEMA = 1
@@ -56,13 +56,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def reports_base(config: pytest.Config, run: Run) -> Path:
     """--reports (relative to where pytest was started), else <rootdir>/reports; a replay never writes
-    into the bundle it replays (the checkout's reports/ then)."""
+    into the bundle it replays (the checkout's reports/ then). A place no bundle can be written is a usage
+    error before anything is read."""
     reports = getattr(config.option, "reports", None)
     base = ((config.invocation_params.dir / reports) if reports else config.rootpath / "reports").resolve()
     if run.replay is not None and not reports:
         src = bundle.resolve(run.replay).resolve()
         if base == src or src in base.parents:
             base = Path(__file__).resolve().parents[2] / "reports"
+    problem = bundle.unwritable(base)
+    if problem:
+        raise pytest.UsageError(f"--reports {reports}: {problem}" if reports else
+                                f"cannot write evidence bundles to {base}: {problem}; name a directory with --reports")
     return base
 
 
@@ -214,7 +219,7 @@ def _redact_report(report: pytest.TestReport) -> None:
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
     ev = evidence_of(session.config)
-    if ev is None or not ev.gated or started_elsewhere(session.config):
+    if ev is None or not ev.gated:
         return (yield)
     try:
         _decide_and_write(ev, session)
@@ -230,13 +235,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
             except OSError as exc:
                 ev.error = f"could not complete the evidence bundle: {exc}"
                 session.exitstatus = session.exitstatus or pytest.ExitCode.TESTS_FAILED
-
-
-def started_elsewhere(config: pytest.Config) -> bool:
-    """pytest was started outside the checkout and found nothing: not a run of the suite, no bundle."""
-    from checks.plugin.options import NOTHING_HERE
-
-    return NOTHING_HERE in config.stash
 
 
 def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
@@ -340,12 +338,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
     for line in ev.annotations:  # GitHub Actions turns these into annotations on the files
         terminalreporter.write_line(line)
-    _say_exit_once(terminalreporter, gate)
+    _say_exit_plainly(terminalreporter)
     return result
 
 
-def _say_exit_once(terminalreporter: Any, gate: Any) -> None:
-    """pytest.exit's message (e.g. missing credentials) is already a gate reason: pytest need not repeat it."""
+EXIT_PREFIX = "_pytest.outcomes.Exit: "
+
+
+def _say_exit_plainly(terminalreporter: Any) -> None:
+    """A stop (the account guard, an unreachable endpoint) ends on its own words, not on pytest's exception name."""
     said = interrupt_message(terminalreporter)
-    if said.startswith("_pytest.outcomes.Exit: ") and any(m and m in said for m in gate.incomplete):
-        forget_interrupt_message(terminalreporter)
+    if said.startswith(EXIT_PREFIX):
+        restate_interrupt_message(terminalreporter, said[len(EXIT_PREFIX):])

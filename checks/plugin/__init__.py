@@ -1,185 +1,31 @@
-"""The pytest plugin: hooks only. State lives in `run`, options in `options`, the live start in `live`,
-xdist sharing in `xdist`, check records in `records`, the common fixtures in `fixtures`.
+"""The pytest plugin's entry point: the options, and the suite's hooks (`suite.py`) in the suite's own runs only.
 
-Registered by the root conftest.py and as the `pytest11` entry point `checks.plugin`.
+Registered by the root conftest.py and as the `pytest11` entry point `checks.plugin`, so every pytest run of
+the venv loads this module: it imports nothing heavy, and unless the run is the suite's own
+(`options.suite_run`: its rootdir, or an option of the suite) it registers no hook, marker or file writer and
+leaves the exit status to pytest.
 """
 
 from __future__ import annotations
 
-import atexit
-import gc
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from checks import areas
 from checks.plugin import hookspecs
-from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
-from checks.plugin.options import (
-    COLLECTED,
-    NOTHING_HERE,
-    check_markexpr,
-    load_env,
-    nothing_here_hint,
-    run_options,
+from checks.plugin.options import (  # noqa: F401  (hooks)
+    pytest_addoption,
+    pytest_cmdline_main,
+    pytest_load_initial_conftests,
+    suite_run,
 )
-from checks.plugin.outcomes import Outcomes, reporters
-from checks.plugin.progress import ProgressPlugin
-from checks.plugin.replaying import ORIGINAL, original_of, replay_selection, replayed
-from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
-from checks.plugin.xdist import XdistController
 
-PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks",
-           "checks.plugin.signals")  # SIGTERM as Ctrl-C, and the started-run marker
-
-
-MARKERS = {
-    "smoke": "fast, read-only immediate checks (the post-deploy gate runs these)",
-    "extended": "slower or deeper checks (recovery points, replicated objects)",
-    "canary": "writes canary items/objects; runs only with --canary, and in PROD only when the env allows",
-    "issue(id, reports=None)": "the catalog id this assertion belongs to, e.g. issue(\"DDB-03\"); reports=\"table\" "
-                               "when it reports that resource missing (a view's Missing(by=\"DDB-01/table\"))",
-}
+SUITE = "checks.plugin.suite"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-from checks.plugin.options import pytest_addoption, pytest_load_initial_conftests  # noqa: E402,F401  (hooks)
-
-
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    global _frozen
-    if _frozen:  # an earlier run in this process (pytester) froze its heap: collectable again
-        gc.unfreeze()
-        _frozen = False
-    for name, text in {**MARKERS, **areas.markers()}.items():
-        config.addinivalue_line("markers", f"{name}: {text}")
-    if config.option.help:
-        return
-    opt = config.option
-    replay = Path(opt.replay) if opt.replay else None
-    replayed_snapshot = None
-    if replay is not None:
-        env, replayed_snapshot = replayed(replay, opt.verify_key)
-        config.stash[ORIGINAL] = original_of(replay, replayed_snapshot)
-    elif opt.verify_key:
-        raise pytest.UsageError("--verify-key checks a bundle's signature: use it with --replay DIR")
-    else:
-        env = load_env(opt.environments, opt.env)
-    if opt.concurrency is not None:
-        if opt.concurrency < 1:
-            raise pytest.UsageError(f"--concurrency must be at least 1, got {opt.concurrency}")
-        env = env.model_copy(update={"concurrency": opt.concurrency})
-    run = Run(env=env, options=run_options(env, opt), args=list(config.invocation_params.args),
-              canary=bool(replayed_snapshot.meta.get("canary")) if replayed_snapshot else bool(opt.canary),
-              replay=replay, snapshot=replayed_snapshot)
-    if ORIGINAL in config.stash:  # a replay says what its original said about being incomplete
-        run.incomplete.extend(config.stash[ORIGINAL].incomplete)
-    if opt.fault:
-        if not env.embedded:
-            raise pytest.UsageError(f"--fault needs the embedded world; env {env.name!r} is a real account")
-        from checks.world.faults import parse_faults  # moto: only for drills
-        try:
-            run.faults = parse_faults(opt.fault, env)
-        except ValueError as exc:
-            raise pytest.UsageError(f"--fault: {exc}") from None
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None:
-        run.snapshot_path = Path(workerinput["bbws_snapshot"])
-        run.endpoint_url = workerinput.get("bbws_endpoint") or None
-        run.run_id = workerinput["bbws_run_id"]
-    config.stash[RUN] = run
-    for name in PLUGINS:
-        config.pluginmanager.import_plugin(name)
-    config.pluginmanager.register(Outcomes(), "bbws-outcomes")
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistController(run, config), "bbws-xdist")
-    if not is_worker(config):
-        config.pluginmanager.register(ProgressPlugin(config), "bbws-progress")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    check_markexpr(session.config)
-    say_replay(session.config)
-    run = session.config.stash.get(RUN, None)
-    if run is not None and not is_worker(session.config):
-        run.snapshot_path = shared_snapshot_path(session.config, run)
-
-
-def say_replay(config: pytest.Config) -> None:
-    original = config.stash.get(ORIGINAL, None)
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    if original is not None and terminal is not None and not is_worker(config):
-        terminal.write_line(f"replay of {original.run_id}: {original.files} files verified")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
-    """Collect (or load) the snapshot before the first check runs."""
-    config = session.config
-    run = config.stash[RUN]
-    if config.option.collectonly or is_worker(config) or run.passive or not has_checks(session.items):
-        return
-    prepare_snapshot(config, run, session.items)
-    # The items, the world and the snapshot live until the end: out of the collector's sight, the
-    # full collections during the run, and the five pytest makes at its cleanup (looking for
-    # unraisable exceptions), stop walking them (~1 s of a 4 s gate; ~40 MB of peak at N = 1000).
-    # A later run in the same process (pytester) gives the heap back at its start.
-    global _frozen
-    gc.freeze()
-    _frozen = True
-
-
-_frozen = False  # this process froze the heap for a run (see pytest_runtestloop)
-# At interpreter exit, freeze whatever is left: the final collection then has nothing to walk (it
-# took ~1 s of a 4 s gate, for memory the OS takes back anyway). Files are closed by then: every
-# evidence file is written with a context manager and fsync'ed.
-atexit.register(gc.freeze)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Canary checks run only with --canary, and only where the env allows writes."""
-    config.stash[COLLECTED] = len(items)  # before -m / -k deselect any
-    config.stash[RUN].reporter_names = reporters(items)
-    replay_selection(config, items)
-    run = config.stash[RUN]
-    reason = canary_skip_reason(run)
-    if reason:
-        for item in items:
-            if item.get_closest_marker("canary"):
-                item.add_marker(pytest.mark.skip(reason=reason))
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """The final selection (after -m / -k), for Missing's 'reported by' rule."""
-    run = session.config.stash[RUN]
-    run.reporters = set(reporters(session.items))
-    hint = nothing_here_hint(session.config) if not session.config.stash.get(COLLECTED, 0) else None
-    if hint:
-        session.config.stash[NOTHING_HERE] = hint  # no bundle: this was not a run of the suite
-        raise pytest.UsageError(hint)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    run = config.stash.get(RUN, None)
-    if run is not None and run.world is not None:
-        run.world.stop()
-        run.world = None
-
-
-# ----- the reads each check makes (its record's observations) -----
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Any:
-    run = item.config.stash.get(RUN, None)
-    snap = run.snapshot if run else None
-    if snap is not None:
-        snap.reads = []
-    yield
-    if snap is not None:
-        snap.reads = None
+    if suite_run(config):
+        config.pluginmanager.import_plugin(SUITE)  # its pytest_configure runs now, when it is registered

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from checks import areas
-from checks.core.aws import Aws, new_session
+from checks.core.aws import UNREACHABLE, Aws, new_session
 from checks.core.collect import CollectorCrashed, Context, collect_all
 from checks.core.read import caller_identity
 from checks.core.snapshot import Snapshot
@@ -133,9 +133,19 @@ def _identity_problem(run: Run) -> str | None:
     obs = run.aws.read(caller_identity())
     if obs.ok:
         return None
+    if obs.code in UNREACHABLE:
+        return (f"cannot reach {_endpoint(run, 'sts')} for env {run.env.name!r} ({obs.code}): check the network, a "
+                f"proxy (HTTPS_PROXY) or AWS_ENDPOINT_URL; no AWS read was made")
     return (f"cannot verify who is calling for env {run.env.name!r}: sts:GetCallerIdentity failed with "
             f"{obs.code}: {obs.error['message']}. Check your credentials (expired session? run `aws sso login` "
             f"or refresh the role), the profile {run.env.profile or '(default chain)'} and the region.")
+
+
+def _endpoint(run: Run, service: str) -> str:
+    try:
+        return str(run.aws.client(service).meta.endpoint_url)
+    except Exception:  # noqa: BLE001  (only for the message: the service and region say enough)
+        return f"the {service} endpoint of {run.env.region}"
 
 
 def guard_account(run: Run) -> None:
@@ -157,14 +167,11 @@ def guard_account(run: Run) -> None:
 
 
 def stop(run: Run, problem: str, code: int) -> None:
-    """End the run before any check. The reason is said once, in the gate summary (pytest's own
-    `!!! Exit` line just points there); without the evidence plugin, pytest says it instead."""
+    """End the run before any check. The reason is said once, in the gate summary, which pytest's own last line
+    points to; pytest prints no summary after an internal error, so that line says it then."""
     run.incomplete.append(problem)
-    # pytest prints no terminal summary (so no gate summary) after an internal error: say it here then
     said = (f"stopped before any check: {problem}" if code == pytest.ExitCode.INTERNAL_ERROR else
-            f"stopped before any check ({problem.split(':', 1)[0]}); the reason is in the BBWS gate summary above")
+            f"stopped before any check (exit {int(code)}): the reason is in the BBWS gate summary above")
     exc = pytest.exit.Exception(said, returncode=code)
     exc.bbws_reason = problem  # type: ignore[attr-defined]  (the evidence recorder knows it already)
     raise exc
-
-

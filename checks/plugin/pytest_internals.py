@@ -67,9 +67,11 @@ def interrupt_message(reporter: Any) -> str:
     return str(getattr(crash, "message", "") or "")
 
 
-def forget_interrupt_message(reporter: Any) -> None:
-    """The reporter does not repeat the interruption's message at the end."""
-    reporter._keyboardinterrupt_memo = None
+def restate_interrupt_message(reporter: Any, text: str) -> None:
+    """The line the reporter ends with for the interruption ("! <text> !") instead of pytest's own."""
+    crash = getattr(getattr(reporter, "_keyboardinterrupt_memo", None), "reprcrash", None)
+    if crash is not None:
+        crash.message = text
 
 
 # ----- the evidence files: JUnit XML and the HTML page -----

