@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from checks.core.snapshot import Observation
 
+NOT_COLLECTED = "it was not collected in this run"
+
 
 class Unverifiable(Exception):
     """The data for an assertion could not be read. Reported as an *error* outcome, never a pass."""
@@ -16,7 +18,7 @@ class Unverifiable(Exception):
     @classmethod
     def of(cls, obs: Observation | None, what: str) -> Unverifiable:
         if obs is None:
-            return cls(f"could not verify {what}: it was not collected in this run")
+            return cls(f"could not verify {what}: {NOT_COLLECTED}")
         return cls(f"could not verify {what}: {obs.label} in {obs.region or 'n/a'} failed with "
                    f"{obs.code}: {obs.error['message'] if obs.error else ''}".rstrip(": "), obs)
 

@@ -80,6 +80,7 @@ class Evidence:
                 "run_id": self.run.run_id, "started": self.run.started, "finished": self.finished,
                 "command": redact.text(invocation(self.config)),
                 "endpoint": snap.meta.get("endpoint") if snap is not None else None,
+                "offline": (snap.meta.get("offline") or "") if snap is not None else "",  # why no AWS was read
                 "replay_of": self.replay_of(), "bundle": str(self.dir) if self.dir else None,
                 "bundle_name": f"{self.dir.parent.name}/{self.dir.name}" if self.dir else None,
                 "libraries": library_versions()}

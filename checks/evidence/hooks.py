@@ -322,7 +322,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     gate = ev.gate
     colour = COLOUR[gate.decision]
     terminalreporter.write_sep("=", f"BBWS gate: {gate.decision}", **{colour: True, "bold": True})
-    for line in terminal_lines(gate, str(ev.dir) if ev.dir else None):
+    for line in terminal_lines(gate, str(ev.dir) if ev.dir else None, ev.meta()):
         terminalreporter.write_line(line)
     if ev.error:
         terminalreporter.write_line(f"{ev.error} -- the decision is NO-GO", red=True)

@@ -45,16 +45,61 @@ def _where(r: Any) -> str:
     return f"{r.check} {r.resource}".strip() if r.check else (r.test or "run")
 
 
-def terminal_lines(gate: Gate, bundle: str | None) -> list[str]:
+GATE, REPLAY, REVIEW, FILE_REVIEW = "post-deploy gate", "replay", "credential-free review", "file review"
+NOT_A_DEPLOYMENT = "not a deployment: nothing to roll back; fix the findings before merging"
+
+
+def run_kind(meta: Mapping[str, Any]) -> str:
+    """What the run was, for the summaries' titles: a review of files reads no AWS and deploys nothing, so its
+    summary speaks of findings to fix before merging, not of rollbacks."""
+    if meta.get("replay_of"):
+        return REPLAY
+    offline = str(meta.get("offline") or "")  # the line the run printed (checks.plugin.live.offline_reason)
+    if offline:
+        return REVIEW if offline.startswith(REVIEW) else FILE_REVIEW
+    return GATE
+
+
+NOT_READ = "with NoVerifiedCaller"  # the refusal every AWS read of a credential-free review gets (core/aws.py)
+
+
+def unverified_offline(gate: Gate, meta: Mapping[str, Any]) -> list[Any]:
+    """The errors of a review that are only "not read: no AWS credentials": expected there, not things to fix."""
+    if run_kind(meta) != REVIEW:
+        return []
+    return [r for r in gate.reasons if r.outcome == "error" and NOT_READ in r.message]
+
+
+def grouped(reasons: list[Any]) -> list[tuple[Any, list[str]]]:
+    """Reasons that say the same thing of several resources, once: (the first, every resource)."""
+    groups: dict[tuple[str, ...], tuple[Any, list[str]]] = {}
+    for r in reasons:
+        key = (r.effect, r.severity, r.check, r.outcome, r.message)
+        groups.setdefault(key, (r, []))[1].append(r.resource)
+    return list(groups.values())
+
+
+def _where_all(r: Any, resources: list[str]) -> str:
+    named = [x for x in dict.fromkeys(resources) if x]
+    if len(named) <= 1:
+        return _where(r)
+    return f"{r.check} ×{len(resources)} ({', '.join(named)})"
+
+
+def terminal_lines(gate: Gate, bundle: str | None, meta: Mapping[str, Any] | None = None) -> list[str]:
+    meta = meta or {}
+    review = run_kind(meta) in (REVIEW, FILE_REVIEW)
     lines = [f"why:      {headline(gate)}",
              f"checks:   {outcome_line(gate)}",
              f"severity: {severity_line(gate)}"]
-    if gate.rollback:
+    if review:
+        lines.append(f"{run_kind(meta)}: {NOT_A_DEPLOYMENT}")
+    elif gate.rollback:
         lines.append(f"rollback: {gate.rollback}")
-    for r in gate.reasons:
+    for r, resources in grouped(gate.reasons):
         label = r.severity or "--"
-        lines.append(f"  [{r.effect}] {label} {_where(r)} ({r.outcome}): {r.message}")
-        if r.outcome != "incomplete":
+        lines.append(f"  [{r.effect}] {label} {_where_all(r, resources)} ({r.outcome}): {r.message}")
+        if r.outcome != "incomplete" and not review:
             lines.append(f"      rollback: {r.rollback}")
     if bundle:
         lines.append(f"evidence: {bundle}")
@@ -83,28 +128,42 @@ def _fenced(command: str) -> list[str]:
 def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None) -> str:
     """The job summary: decision, counts by severity, what to fix (one command each), where the evidence is."""
     links = links or {}
-    out = [f"## {ICON[gate.decision]} BBWS post-deploy gate: **{gate.decision}**", "",
+    kind = run_kind(meta)
+    review = kind in (REVIEW, FILE_REVIEW)
+    unverified = unverified_offline(gate, meta)
+    out = [f"## {ICON[gate.decision]} BBWS {kind}: **{gate.decision}**", "",
            f"env **{meta.get('env', '')}**, account `{meta.get('account', '')}`, region `{meta.get('region', '')}`"
            f" · {headline(gate)}", ""]
-    if gate.rollback:
+    if review:
+        out += [f"**{kind.capitalize()}:** {NOT_A_DEPLOYMENT}.", ""]
+    elif gate.rollback:
         out += [f"**Rollback:** {gate.rollback}", ""]
     out += ["| severity | passed | failed | error | skipped |", "|---|---|---|---|---|"]
     for s in SEVERITIES:
         c = gate.counts["by_severity"].get(s, {})
         out.append(f"| {s} | " + " | ".join(str(c.get(k, 0)) for k in ("passed", "failed", "error", "skipped")) + " |")
-    if gate.reasons:
+    to_fix = grouped([r for r in gate.reasons if r not in unverified])
+    if to_fix:
         out += ["", "### What to fix", ""]
-        for i, r in enumerate(gate.reasons, 1):
-            what = (f"{r.severity} `{_cell(r.check)}` {_cell(r.title)} · `{_cell(r.resource)}` ({r.outcome})"
+        for i, (r, resources) in enumerate(to_fix, 1):
+            named = ", ".join(f"`{_cell(x)}`" for x in dict.fromkeys(resources) if x)
+            what = (f"{r.severity} `{_cell(r.check)}` {_cell(r.title)} · {named} ({r.outcome})"
                     if r.check else "incomplete run")
             out.append(f"{i}. **{r.effect}** {what}: {_cell(remedy_first_line(r.message))}")
+            out += _problem_lines(r.message)
             command = remedy.first_command(r.remediation)
             steps = len(remedy.commands(r.remediation))
             if command:
                 out += _fenced(command)
                 if steps > 1:
                     out.append(f"   step 1 of {steps}; every step is in the finding's card in report.html")
-            out.append(f"   rollback: {_cell(r.rollback)}")
+            if not review:
+                out.append(f"   rollback: {_cell(r.rollback)}")
+    if unverified:
+        checks = ", ".join(dict.fromkeys(f"{r.check} {r.resource}".strip() for r in unverified))
+        out += ["", f"**Not verified without AWS credentials** ({len(unverified)}): {_cell(checks)}. They read "
+                    "the deployed state: the post-deploy gate, with the env's read-only role, verifies them."]
+    if gate.reasons:
         out += ["", "| effect | check | resource | severity | outcome | message | rollback |",
                 "|---|---|---|---|---|---|---|"]
         for r in gate.reasons:
@@ -124,3 +183,16 @@ def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None =
 def remedy_first_line(text: str) -> str:
     lines = (text or "").strip().splitlines()
     return lines[0] if lines else ""
+
+
+PROBLEM_LINES = 6  # of a finding's message, in the job summary; every line is in report.html
+
+
+def _problem_lines(text: str) -> list[str]:
+    """The problems a finding's first line announces ("found 2 problem(s):"), as a nested list."""
+    lines = [ln.rstrip() for ln in (text or "").strip().splitlines()[1:] if ln.strip()]
+    out = [f"   - {_cell(ln.strip()[2:])}" if ln.lstrip().startswith("- ") else f"     {_cell(ln)}"
+           for ln in lines[:PROBLEM_LINES]]
+    if len(lines) > PROBLEM_LINES:
+        out.append(f"   - … {len(lines) - PROBLEM_LINES} more line(s) in report.html")
+    return out

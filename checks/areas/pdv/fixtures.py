@@ -2,7 +2,7 @@
 over the env's resources by the dynamodb and s3 fixtures) and adds what the runbook text needs
 ({fix}, {pk}, {key}, {metric}, {address}).
 
-Registered by the plugin (`import_plugin("checks.pdv.fixtures")`).
+Registered by the plugin (`import_plugin("checks.areas.pdv.fixtures")`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from checks.areas.dynamodb import views as ddb
+from checks.areas.pdv import parity as pdv_parity
 from checks.areas.pdv import views as pv
 from checks.areas.s3 import views as s3
 from checks.core.config import Env
@@ -79,5 +80,5 @@ def parity(snapshot: Snapshot, env: Env) -> pv.Parity:
     found = pv.Parity(snapshot, env)
     if not found.given:
         pytest.skip("no bundle to compare with: pass --compare-with <bundle dir> (e.g. the SIT bundle when "
-                    "promoting to PROD), or run `python -m checks.pdv.parity <bundle A> <bundle B>`")
+                    f"promoting to PROD), or run `{pdv_parity.COMMAND}`")
     return found

@@ -5,8 +5,8 @@ bucket into {path: value}; names that carry the env or the account are normalise
 ("bbws-logs-sit" -> "bbws-logs-{env}"), so only real differences remain. A difference
 whose path contains a path environments.toml lists in `env_specific` is declared.
 
-Console: `python -m checks.pdv.parity <bundle A> <bundle B>` prints every difference and
-exits 1 when one is not declared (2 when a bundle cannot be verified).
+Console: `python -m checks.areas.pdv.parity <bundle A> <bundle B>` prints every difference and
+exits 1 when one is not declared (2 when a bundle cannot be verified, or its run read no AWS).
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from checks.areas.dynamodb import views as ddb
 from checks.areas.s3 import views as s3
 from checks.core import config as cfg
 from checks.core.keys import key_schema
-from checks.core.outcome import Missing, Unverifiable
+from checks.core.outcome import NOT_COLLECTED, Missing, Unverifiable
 from checks.core.snapshot import Snapshot
 from checks.evidence.replay import BundleError, verified_snapshot
 
-__all__ = ["BundleError", "Difference", "bundle_side", "compare", "configuration", "is_declared", "main"]
+__all__ = ["COMMAND", "BundleError", "Difference", "bundle_side", "compare", "configuration", "is_declared", "main"]
 
 ABSENT = "(absent)"
+COMMAND = "python -m checks.areas.pdv.parity <bundle A> <bundle B>"  # selftest/test_readme.py: it runs
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,13 @@ def bundle_side(path: Path) -> dict[str, Any]:
         env = cfg.from_dict(snapshot.meta["env"], f"{path}/snapshot.json")
     except (KeyError, TypeError, cfg.ConfigError) as exc:
         raise BundleError(f"the snapshot of {path} has no usable env: {exc}") from None
+    if snapshot.meta.get("offline"):
+        raise BundleError(f"{path} is env {env.name}'s run {snapshot.meta.get('run_id', '?')}, which read no AWS "
+                          f"({snapshot.meta['offline']}); PDV-08 compares deployed configurations: give the bundle "
+                          f"of a run that read env {env.name}'s tables and bucket, e.g. `pytest --env {env.name} "
+                          f"-m smoke`")
     configuration_, unreadable = configuration(snapshot, env)
+    unreadable = [u.replace(NOT_COLLECTED, "the bundle's run did not read it") for u in unreadable]
     return {"env": env.name, "account": env.account, "run_id": snapshot.meta.get("run_id"),
             "collected_at": snapshot.meta.get("collected_at"), "env_specific": list(env.env_specific),
             "configuration": configuration_, "unreadable": unreadable}
@@ -182,7 +189,7 @@ def bundle_side(path: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2 or any(a.startswith("-") for a in args):
-        print("usage: python -m checks.pdv.parity <bundle A> <bundle B>", file=sys.stderr)
+        print(f"usage: {COMMAND}", file=sys.stderr)
         return 2
     sides = []
     for arg in args:
