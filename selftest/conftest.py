@@ -74,7 +74,8 @@ class Suite:
             plugins: list[Any] = (), tests: tuple[str, ...] = ("tests",)) -> Result:
         reports = self.tmp_path / f"reports-{next(_runs)}"
         argv = [*(str(REPO / t) for t in tests), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO),
-                "--reports", str(reports), "-p", "no:randomly", *args]
+                "--reports", str(reports), "-p", "no:randomly", "-p", "no:cacheprovider", *args]  # the checkout's
+        # .pytest_cache stays the user's: --lf after the selftests must not rerun their faulted worlds' failures
         if env:
             argv += ["--env", env]
         if faults:
