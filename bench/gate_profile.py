@@ -34,8 +34,8 @@ IMPORTS = {
     "python -c pass": "pass",
     "import pytest": "import pytest",
     "+ pytest plugins (html, xdist, ...)": "import pytest, pytest_html, xdist, hypothesis",
-    "+ checks.plugin (boto3)": "import pytest, checks.plugin, checks.evidence.hooks",
-    "+ checks.world (moto)": "import pytest, checks.plugin, checks.evidence.hooks, checks.world",
+    "+ checks.plugin (boto3)": "import pytest, checks.plugin.suite, checks.evidence.hooks",
+    "+ checks.world (moto)": "import pytest, checks.plugin.suite, checks.evidence.hooks, checks.world",
 }
 
 

@@ -44,8 +44,9 @@ def test_planted_secrets_reach_no_bundle_file_terminal_or_cache(suite, tmp_path:
                   f"# {ENV_SECRET}\n")
     cache = REPO / ".pytest_cache" / "bbws"
     before = set(cache.rglob("*")) if cache.exists() else set()
-    r = suite.run("-rA", "--infra-repo", str(repo), tests=("tests/cicd", "tests/pdv"),
-                  environ={"BBWS_DB_PASSWORD": ENV_SECRET})
+    pytest_cache = tmp_path / "pytest-cache"  # pytest's own cache (--lf, --ff, --sw) holds test ids only
+    r = suite.run("-rA", "--infra-repo", str(repo), "-p", "cacheprovider", "-o", f"cache_dir={pytest_cache}",
+                  tests=("tests/cicd", "tests/pdv"), environ={"BBWS_DB_PASSWORD": ENV_SECRET})
     assert "INTERNALERROR" not in r.stdout, r.internal_error()
     assert r.bundle is not None
     snap = json.loads((r.bundle / "snapshot.json").read_text())
@@ -54,9 +55,10 @@ def test_planted_secrets_reach_no_bundle_file_terminal_or_cache(suite, tmp_path:
     assert texts and "# leaked: *** ***" in texts[0], "the workflow text is in the evidence, masked"
     for name, value in PLANTED.items():
         assert value not in r.stdout, f"{name} in the terminal output"
-        for path in r.reports_dir.rglob("*"):
+        for path in [*r.reports_dir.rglob("*"), *pytest_cache.rglob("*")]:
             if path.is_file():
                 assert value not in path.read_text(errors="replace"), f"{name} in {path}"
     after = set(cache.rglob("*")) if cache.exists() else set()
     assert after - before == set(), f"scratch files left in .pytest_cache/bbws: {sorted(after - before)}"
     assert not list(Path(r.reports_dir).rglob("*.snapshot.json"))
+    assert (pytest_cache / "v" / "cache" / "nodeids").is_file(), "the cache was not written: nothing was searched"
