@@ -1,10 +1,28 @@
-"""One env of environments.toml as pydantic models (frozen, strict, no unknown keys), and what its values mean."""
+"""One env of environments.toml as pydantic models (frozen, strict, no unknown keys), and what its values mean.
+
+Every key says what honours it (`Honoured`), beside its type and default: a key nothing reads is dead.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+@dataclass(frozen=True)
+class Honoured:
+    """What honours a key of environments.toml: the test function that reads it (its name), or, for a run
+    setting, the code (`path::name`). `flip` = (a value, another value): selftest/test_expectations.py builds
+    a world to each, checks each against both, and sees `by` pass where they agree and fail where they differ
+    (`may_skip`: the other value means "not required", so it may skip). `pair` groups flips that fit one env;
+    a key the world builds without a flip says why (`no_flip`)."""
+    by: str
+    flip: tuple[Any, Any] | None = None
+    pair: str = "A"
+    may_skip: bool = False
+    no_flip: str = ""  # why a key the world builds has no flip
 
 KeyText = Annotated[str, Field(pattern=r"^[^:]+(:[SNB])?$", description="NAME or NAME:S|N|B")]
 Count = Annotated[int, Field(ge=1)]
@@ -15,9 +33,10 @@ class _Model(BaseModel):
 
 
 class Gsi(_Model):
-    hash_key: KeyText
-    range_key: KeyText | Literal[""] = ""
-    projection: Literal["ALL", "KEYS_ONLY", "INCLUDE"] = "ALL"
+    hash_key: Annotated[KeyText, Honoured("test_gsi", flip=("status:S", "state:S"))]
+    range_key: Annotated[KeyText | Literal[""], Honoured("test_gsi", flip=("created:S", "updated:S"))] = ""
+    projection: Annotated[Literal["ALL", "KEYS_ONLY", "INCLUDE"],
+                          Honoured("test_gsi", flip=("ALL", "KEYS_ONLY"))] = "ALL"
 
 
 class TableSpec(_Model):
@@ -25,16 +44,22 @@ class TableSpec(_Model):
 
 
 class DynamoDB(_Model):
-    tables: dict[str, TableSpec]
-    hash_key: KeyText = "PK:S"
-    range_key: KeyText = "SK:S"
-    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
-    stream_view_type: Literal["NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"] = "NEW_AND_OLD_IMAGES"
-    pitr: bool = True
-    sse: Literal["KMS", "DEFAULT"] = "KMS"
-    deletion_protection: bool = False
-    replicas: list[str] = []
-    tags: dict[str, str] = {}
+    tables: Annotated[dict[str, TableSpec],
+                      Honoured("test_table_exists", flip=({"orders": {}}, {"invoices": {}}), pair="B")]
+    hash_key: Annotated[KeyText, Honoured("test_table_exists", flip=("PK:S", "id:S"))] = "PK:S"
+    range_key: Annotated[KeyText, Honoured("test_table_exists", flip=("SK:S", "sort:N"))] = "SK:S"
+    billing_mode: Annotated[Literal["PAY_PER_REQUEST", "PROVISIONED"],
+                            Honoured("test_billing_mode", flip=("PAY_PER_REQUEST", "PROVISIONED"))] = "PAY_PER_REQUEST"
+    stream_view_type: Annotated[Literal["NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"],
+                                Honoured("test_stream", flip=("NEW_AND_OLD_IMAGES", "KEYS_ONLY"))] = \
+        "NEW_AND_OLD_IMAGES"
+    pitr: Annotated[bool, Honoured("test_pitr_enabled", flip=(True, False))] = True
+    sse: Annotated[Literal["KMS", "DEFAULT"], Honoured("test_table_encryption", flip=("KMS", "DEFAULT"))] = "KMS"
+    deletion_protection: Annotated[bool,
+                                   Honoured("test_deletion_protection", flip=(True, False), may_skip=True)] = False
+    replicas: Annotated[list[str], Honoured("test_table_replicas", flip=(["eu-west-2"], []), may_skip=True)] = []
+    tags: Annotated[dict[str, str],
+                    Honoured("test_table_tag", flip=({"BackupPolicy": "daily"}, {"BackupPolicy": "hourly"}))] = {}
 
 
 # The schedule each `backup.frequency` means (the world builds it; DDB-04 accepts any cron of that frequency).
@@ -42,46 +67,62 @@ CRON = {"hourly": "cron(0 * * * ? *)", "daily": "cron(0 2 * * ? *)"}
 
 
 class Backup(_Model):
-    vault: str
-    plan: str
-    selection: str = ""
-    frequency: Literal["daily", "hourly"] = "daily"
-    retention_days: Count = 7
-    copy_to_region: str = ""
-    copy_vault: str = ""
+    vault: Annotated[str, Honoured("test_backup_vault", flip=("base-vault", "flipped-vault"), pair="B")]
+    plan: Annotated[str, Honoured("test_backup_plan", flip=("base-plan", "flipped-plan"), pair="B")]
+    selection: Annotated[str,
+                         Honoured("test_backup_selection_covers", flip=("base-selection", "flipped-selection"))] = ""
+    frequency: Annotated[Literal["daily", "hourly"], Honoured("test_backup_plan", flip=("daily", "hourly"))] = "daily"
+    retention_days: Annotated[Count, Honoured("test_backup_plan", flip=(7, 35))] = 7
+    copy_to_region: Annotated[str, Honoured("test_backup_copy_to_dr", flip=("eu-west-2", "eu-central-1"))] = ""
+    copy_vault: Annotated[str, Honoured("test_backup_copy_to_dr", flip=("base-dr-vault", "flipped-dr-vault"))] = ""
 
 
 class Lifecycle(_Model):
-    rule: str
-    noncurrent_days: Count
+    rule: Annotated[str, Honoured("test_lifecycle_rule", flip=("base-rule", "flipped-rule"))]
+    noncurrent_days: Annotated[Count, Honoured("test_lifecycle_rule", flip=(30, 60))]
 
 
 class Replication(_Model):
-    rule: str
-    destination: str
-    role: str
-    delete_markers: bool = True
-    time_control_minutes: Count = 15
+    rule: Annotated[str, Honoured("test_replication_rule", flip=("base-rule", "flipped-rule"), pair="B")]
+    destination: Annotated[str, Honoured("test_dr_bucket", flip=("base-dr-bucket", "flipped-dr-bucket"), pair="B")]
+    role: Annotated[str,
+                    Honoured("test_replication_role", flip=("base-replication-role", "flipped-replication-role"),
+                             pair="B")]
+    delete_markers: Annotated[bool, Honoured("test_replication_rule", flip=(True, False), pair="B")] = True
+    time_control_minutes: Annotated[Count, Honoured("test_replication_rule", flip=(15, 5), pair="B")] = 15
 
 
 class S3(_Model):
-    bucket: str
-    templates: list[str]
+    bucket: Annotated[str, Honoured("test_bucket_exists", no_flip="every S3 check reads it: a flip hides the other S3 "
+                                                            "flips (the S3-01 fault deletes it)")]
+    templates: Annotated[list[str], Honoured("test_template", flip=(["base/a.html"], ["flipped/b.html"]))]
     lifecycle: Lifecycle | None = None
-    versioning: bool = True
-    encryption: Literal["AES256", "aws:kms", "aws:kms:dsse"] = "AES256"
-    bucket_key: bool = True
-    account_public_access_block: bool = True
-    policy_statements: list[str] = []
-    logging_bucket: str = ""
-    template_manifest: str = ""
+    versioning: Annotated[bool, Honoured("test_versioning_enabled", flip=(True, False))] = True
+    encryption: Annotated[Literal["AES256", "aws:kms", "aws:kms:dsse"],
+                          Honoured("test_default_encryption", flip=("AES256", "aws:kms"))] = "AES256"
+    bucket_key: Annotated[bool, Honoured("test_default_encryption", flip=(True, False))] = True
+    account_public_access_block: Annotated[bool,
+                                           Honoured("test_account_public_access_block", flip=(True, False),
+                                                    may_skip=True)] = True
+    policy_statements: Annotated[list[str],
+                                 Honoured("test_bucket_policy_not_public",
+                                          flip=(["DenyInsecureTransport", "DenyPublicAccess",
+                                                 "AllowLambdaReadTemplates", "AllowTerraformManagement"],
+                                                ["DenyInsecureTransport", "DenyPublicAccess"]))] = []
+    logging_bucket: Annotated[str, Honoured("test_access_logging", flip=("base-logs", "flipped-logs"))] = ""
+    template_manifest: Annotated[str, Honoured("test_template", no_flip="a file of digests the user writes, not "
+                                                                        "something the world builds")] = ""
     replication: Replication | None = None
-    tags: dict[str, str] = {}
+    tags: Annotated[dict[str, str],
+                    Honoured("test_bucket_tag", flip=({"Component": "s3"}, {"Component": "templates"}))] = {}
 
 
 class AppRole(_Model):
-    table_actions: list[str] = []
-    bucket_actions: list[str] = []
+    table_actions: Annotated[list[str],
+                             Honoured("test_app_role_permissions",
+                                      flip=(["dynamodb:GetItem"], ["dynamodb:Query"]))] = []
+    bucket_actions: Annotated[list[str],
+                              Honoured("test_app_role_permissions", flip=(["s3:GetObject"], ["s3:PutObject"]))] = []
 
 
 class Iam(_Model):
@@ -89,31 +130,32 @@ class Iam(_Model):
 
 
 class Terraform(_Model):
-    state_bucket: str
-    lock_table: str
-    state_key: str
-    required_version: str = ">= 1.6"
-    aws_provider: str = "~> 5.0"
-    stale_lock_minutes: Count = 15
-    allow_destroy: list[str] = []
-    tfvars: str = ""  # the env\'s tfvars file relative to each Terraform root; "" looks for the usual names
+    state_bucket: Annotated[str, Honoured("test_state_bucket")]
+    lock_table: Annotated[str, Honoured("test_lock_table_key")]
+    state_key: Annotated[str, Honoured("test_state_parses")]
+    required_version: Annotated[str, Honoured("test_terraform_parses")] = ">= 1.6"
+    aws_provider: Annotated[str, Honoured("test_aws_provider_version")] = "~> 5.0"
+    stale_lock_minutes: Annotated[Count, Honoured("test_lock_not_stale")] = 15
+    allow_destroy: Annotated[list[str], Honoured("test_plan_no_stateful_destroy")] = []
+    tfvars: Annotated[str,
+                      Honoured("test_table_declared")] = ""  # each Terraform root's tfvars file; "": the usual names
 
 
 class GitHub(_Model):
-    workflow: str
-    environment: str
-    repo: str = ""
-    api_url: str = "https://api.github.com"
-    required_approvers: Annotated[int, Field(ge=0)] = 1
-    approval_timeout_hours: Annotated[float, Field(gt=0)] = 6
-    approval_exempt: bool = False
-    role_secret: str = ""
-    release_tag: str = ""
+    workflow: Annotated[str, Honoured("test_workflow_exists")]
+    environment: Annotated[str, Honoured("test_environment_reviewers")]
+    repo: Annotated[str, Honoured("checks/areas/cicd/collector.py::github_settings")] = ""
+    api_url: Annotated[str, Honoured("checks/areas/cicd/collector.py::github_settings")] = "https://api.github.com"
+    required_approvers: Annotated[int, Field(ge=0), Honoured("test_environment_reviewers")] = 1
+    approval_timeout_hours: Annotated[float, Field(gt=0), Honoured("test_no_approval_timeout")] = 6
+    approval_exempt: Annotated[bool, Honoured("test_apply_needs_approval")] = False
+    role_secret: Annotated[str, Honoured("test_oidc_id_token")] = ""
+    release_tag: Annotated[str, Honoured("test_release_tag")] = ""
 
 
 class Pdv(_Model):
-    metrics_window_minutes: Count = 60
-    replication_timeout_seconds: Count = 900
+    metrics_window_minutes: Annotated[Count, Honoured("test_no_throttling")] = 60
+    replication_timeout_seconds: Annotated[Count, Honoured("test_replication_round_trip")] = 900
 
 
 OPTIONAL_AREAS = ("backup", "s3.lifecycle", "terraform", "github")
@@ -121,26 +163,32 @@ OPTIONAL_AREAS = ("backup", "s3.lifecycle", "terraform", "github")
 
 class Env(_Model):
     name: str
-    account: Annotated[str, Field(pattern=r"^\d{12}$", description="the 12-digit account id")]
-    region: Annotated[str, Field(pattern=r"\S")]
+    account: Annotated[str, Field(pattern=r"^\d{12}$", description="the 12-digit account id"),
+                       Honoured("checks/plugin/live.py::guard_account")]
+    region: Annotated[str, Field(pattern=r"\S"),
+                      Honoured("test_table_exists", no_flip="every resource is in it: a flip fails every check (the "
+                                                            "DDB-01 fault moves a table away)")]
     dynamodb: DynamoDB
     s3: S3
     backup: Backup | None = None
     terraform: Terraform | None = None
     github: GitHub | None = None
-    omit: list[Literal["backup", "s3.lifecycle", "terraform", "github"]] = []
-    dr_region: str = ""
-    profile: str = ""
-    role_arn: str = ""
-    embedded: bool = False
-    concurrency: Count = 16
-    retry_mode: Literal["standard", "adaptive"] = "adaptive"
-    max_attempts: Count = 6
-    canary_allowed: bool = True
-    infra_repo: str = ""
-    approvers: list[str] = []
-    env_specific: list[str] = []
-    tags: dict[str, str] = {}
+    omit: Annotated[list[Literal["backup", "s3.lifecycle", "terraform", "github"]],
+                    Honoured("checks/core/config.py::_drop_omitted")] = []
+    dr_region: Annotated[str, Honoured("test_dr_bucket", flip=("eu-west-2", "eu-central-1"), pair="B")] = ""
+    profile: Annotated[str, Honoured("checks/core/aws.py::Aws")] = ""
+    role_arn: Annotated[str, Honoured("checks/core/aws.py::Aws")] = ""
+    embedded: Annotated[bool, Honoured("checks/plugin/live.py::start_live")] = False
+    concurrency: Annotated[Count, Honoured("checks/core/collect.py::collect_all")] = 16
+    retry_mode: Annotated[Literal["standard", "adaptive"], Honoured("checks/core/aws.py::Aws")] = "adaptive"
+    max_attempts: Annotated[Count, Honoured("checks/core/aws.py::Aws")] = 6
+    canary_allowed: Annotated[bool, Honoured("checks/plugin/run.py::canary_skip_reason")] = True
+    infra_repo: Annotated[str, Honoured("checks/plugin/options.py::run_options")] = ""
+    approvers: Annotated[list[str], Honoured("checks/evidence/report.py::view")] = []
+    env_specific: Annotated[list[str], Honoured("test_parity")] = []
+    tags: Annotated[dict[str, str],
+                    Honoured("test_table_tag", flip=({"Environment": "base", "Project": "P"},
+                                                     {"Environment": "flipped", "Project": "P"}))] = {}
     iam: Iam = Iam()
     pdv: Pdv = Pdv()
     source: str = ""  # the file this env came from, for messages

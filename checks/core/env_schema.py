@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from checks.core.env_model import Env, inner_model
+from checks.core.env_model import Env, Honoured, inner_model
 
 
 def schema() -> dict[str, Any]:
@@ -49,6 +49,21 @@ def keys(model: type[BaseModel] = Env, prefix: str = "") -> list[str]:
             out += keys(inner, f"{path}.{NAMES.get(name, '<name>')}." if is_dict else f"{path}.")
         else:
             out.append(path)
+    return out
+
+
+def honoured(model: type[BaseModel] = Env, prefix: str = "") -> dict[str, Honoured]:
+    """Every key that declares what honours it (leaves, and tables such as `dynamodb.tables`), by key path."""
+    out: dict[str, Honoured] = {}
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        found = next((m for m in info.metadata if isinstance(m, Honoured)), None)
+        if found is not None:
+            out[path] = found
+        inner = inner_model(info.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            is_dict = getattr(info.annotation, "__origin__", None) is dict
+            out.update(honoured(inner, f"{path}.{NAMES.get(name, '<name>')}." if is_dict else f"{path}."))
     return out
 
 
