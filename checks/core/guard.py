@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.core.area import IAM_ACTIONS as DECLARED_IAM_ACTIONS
 from checks.core.snapshot import jsonable
 
 # ----- the read allowlist (issue 10.3): exactly the operations the collectors send -----
@@ -38,7 +39,9 @@ IAM_ACTIONS: dict[tuple[str, str], str] = {
 
 
 def iam_action(service: str, operation: str) -> str:
-    return IAM_ACTIONS.get((service, operation), f"{service}:{operation}")
+    """The IAM action that authorizes a call: this table's, or one an area declared with its READS."""
+    return IAM_ACTIONS.get((service, operation)) or DECLARED_IAM_ACTIONS.get((service, operation)) \
+        or f"{service}:{operation}"
 
 
 # The one credential exchange the suite itself makes (env.role_arn, in Aws._make_session).
