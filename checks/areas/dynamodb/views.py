@@ -74,7 +74,7 @@ class Table(View):
 
     @setting
     def pitr_status(self) -> str:
-        obs = self.seen(reads.continuous_backups(self.name))
+        obs = self.seen(reads.continuous_backups(self.env, self.name))
         data = read(obs, f"PITR of {self.name}", absent_ok=True)
         if data is None:
             raise table_missing(self.name, self.region)
