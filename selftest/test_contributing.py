@@ -69,6 +69,7 @@ def test_the_documented_area_works(checkout: Path):
     assert [(r["check"], r["outcome"], r["resource"]) for r in rows] == [("EX-01", "failed", "bbws-templates-local")]
     assert broken.returncode == 0, "a P3 finding alone is information: GO"
     assert "put-bucket-accelerate-configuration --bucket bbws-templates-local" in rows[0]["remediation"]
+    assert "Status=Enabled" in rows[0]["remediation"]
 
 
 def test_the_documented_fault_passes_the_fault_matrix(checkout: Path):
