@@ -1,6 +1,6 @@
 """CONTRIBUTING.md's "Adding an area" is true: its blocks, applied to a copy of the checkout, make a working
 area whose check passes on the clean world and fails with its id and resource under its fault, and whose
-declarations pass test_declarations once `python -m checks.permissions` has run."""
+declarations pass test_declarations once `python -m checks.derive` has run."""
 
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ def run(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_documented_area_works(checkout: Path):
-    stale = run(checkout, "-m", "checks.permissions", "--check")
+    stale = run(checkout, "-m", "checks.derive", "--check")
     assert stale.returncode == 1 and "iam/bbws-checks-readonly.json is stale" in stale.stdout, stale.stdout
-    assert run(checkout, "-m", "checks.permissions").returncode == 0
+    assert run(checkout, "-m", "checks.derive").returncode == 0
     assert "s3:GetAccelerateConfiguration" in (checkout / "iam" / "bbws-checks-readonly.json").read_text()
 
     declared = run(checkout, "-m", "pytest", "selftest/test_declarations.py", "-q", "-p", "no:randomly")

@@ -19,7 +19,7 @@ from checks.core.snapshot import jsonable
 # Closed: an operation is allowed because an area declares it (AREA.reads, each area's reads.py READS;
 # checks.areas.allowlist() is their union), never because of its name. The guard is given that set
 # (Aws(allowed=...)); selftest/test_safety_allowlist.py proves it equals what the collectors call against the
-# embedded world, and `python -m checks.permissions` derives the IAM policies and README's list from it.
+# embedded world, and `python -m checks.derive` derives the IAM policies and README's list from it.
 Operation = tuple[str, str]
 # The IAM action that authorizes each read, where it is not "<service>:<Operation>".
 IAM_ACTIONS: dict[tuple[str, str], str] = {
