@@ -27,7 +27,7 @@ from checks.evidence.summary import markdown, terminal_lines
 from checks.plugin.options import DEFAULT_ENV, EXIT_CODES, env_name, suite_run
 
 REPO = Path(__file__).resolve().parent.parent
-PLAIN = ("-p", "no:randomly", "-p", "no:cacheprovider")
+PLAIN = ("-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")  # as pytest.ini
 
 
 # ----------------------------------------------------------------------------- 25.2 whose run it is

@@ -31,6 +31,7 @@ ELSEWHERE = {
         "selftest/test_safety_bundle.py::test_the_auditor_verifies_with_ssh_keygen_alone",
 }
 NEEDS_AWS = {"aws sso login --profile bbws-sit": "an AWS SSO login: a real account and a browser"}
+QUIET = ("-p", "no:randomly", "-p", "no:hypothesispytest")  # hypothesis's plugin, loaded late, warns
 BENCHMARKS = "bench/"  # minutes on two cores (figures in BENCHMARKS.md): their options are checked with --help
 
 
@@ -119,7 +120,7 @@ def test_every_readme_command_runs_as_written(suite, placeholders, monkeypatch):
             for key, value in environ.items():
                 mp.setenv(key, value)
             r = suite.pytester.runpytest_inprocess(*args, *([] if "--help" in args else ["--collect-only", "-q"]),
-                                                   "-p", "no:randomly")
+                                                   *QUIET)
         out = r.stdout.str() + r.stderr.str()
         ran = "--help" in args and "BBWS storage compliance" in out or re.search(r"\d+ tests? collected", out)
         if r.ret != 0 or not ran:
@@ -130,7 +131,7 @@ def test_every_readme_command_runs_as_written(suite, placeholders, monkeypatch):
 
 
 def test_every_option_of_the_suite_is_in_the_readme(pytester):
-    out = pytester.runpytest_inprocess("--help", "-p", "no:randomly").stdout.str()
+    out = pytester.runpytest_inprocess("--help", *QUIET).stdout.str()
     section = out.split("BBWS storage compliance:", 1)[1].split("\n\n", 1)[0]
     options = re.findall(r"^\s+(--[a-z][a-z0-9-]*)", section, re.M)
     assert "--env" in options and "--sign-key" in options, section
