@@ -483,3 +483,26 @@ def test_constraint_within(found, want, ok):
                                                 ("5.31.0", True), ("", False), ("!= 5.1.0", False)])
 def test_upper_bound(constraint, bounded):
     assert has_upper_bound(constraint) is bounded
+
+
+def test_a_nested_block_expectation_needs_no_rule_of_its_own(tmp_path):
+    """TableTf.block(check, name, **want): a check of one nested block (e.g. ttl) is a line in its test."""
+    repo = tmp_path / "infra"
+    shutil.copytree(SAMPLE, repo)
+    main = repo / "terraform/dynamodb/main.tf"
+    env = ENVS["local"]
+    table = next(iter(env.tables))
+    view = v.TableTf(snapshot_of(repo, env), env, table)
+    v._CACHE.clear()
+    [missing] = view.block("DDB-03", "ttl", attribute_name="expires_at", enabled=True)
+    assert missing.message.startswith("declares no ttl block") and missing.file.endswith(".tf") and missing.line
+    assert 'ttl { attribute_name = "expires_at" enabled = true }' in missing.fix
+    text = main.read_text()
+    main.write_text(text.replace("point_in_time_recovery {", 'ttl {\n    attribute_name = "expires_at"\n'
+                                 "    enabled        = true\n  }\n\n  point_in_time_recovery {"))
+    v._CACHE.clear()
+    assert v.TableTf(snapshot_of(repo, env), env, table).block("DDB-03", "ttl", attribute_name="expires_at",
+                                                             enabled=True) == []
+    v._CACHE.clear()
+    [wrong] = v.TableTf(snapshot_of(repo, env), env, table).block("DDB-03", "ttl", attribute_name="ttl", enabled=True)
+    assert "attribute_name is 'expires_at', expected 'ttl'" in wrong.message
