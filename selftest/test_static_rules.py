@@ -485,24 +485,15 @@ def test_upper_bound(constraint, bounded):
     assert has_upper_bound(constraint) is bounded
 
 
-def test_a_nested_block_expectation_needs_no_rule_of_its_own(tmp_path):
-    """TableTf.block(check, name, **want): a check of one nested block (e.g. ttl) is a line in its test."""
-    repo = tmp_path / "infra"
-    shutil.copytree(SAMPLE, repo)
-    main = repo / "terraform/dynamodb/main.tf"
+def test_a_nested_block_expectation_needs_no_rule_of_its_own():
+    """TableTf.block(check, name, **want): a check of one nested block (ttl, say) is a line in its test."""
     env = ENVS["local"]
     table = next(iter(env.tables))
-    view = v.TableTf(snapshot_of(repo, env), env, table)
     v._CACHE.clear()
-    [missing] = view.block("DDB-03", "ttl", attribute_name="expires_at", enabled=True)
-    assert missing.message.startswith("declares no ttl block") and missing.file.endswith(".tf") and missing.line
-    assert 'ttl { attribute_name = "expires_at" enabled = true }' in missing.fix
-    text = main.read_text()
-    main.write_text(text.replace("point_in_time_recovery {", 'ttl {\n    attribute_name = "expires_at"\n'
-                                 "    enabled        = true\n  }\n\n  point_in_time_recovery {"))
-    v._CACHE.clear()
-    assert v.TableTf(snapshot_of(repo, env), env, table).block("DDB-03", "ttl", attribute_name="expires_at",
-                                                             enabled=True) == []
-    v._CACHE.clear()
-    [wrong] = v.TableTf(snapshot_of(repo, env), env, table).block("DDB-03", "ttl", attribute_name="ttl", enabled=True)
-    assert "attribute_name is 'expires_at', expected 'ttl'" in wrong.message
+    view = v.TableTf(snapshot_of(SAMPLE, env), env, table)
+    assert view.block("DDB-03", "point_in_time_recovery", enabled=True) == []
+    [wrong] = view.block("DDB-03", "point_in_time_recovery", enabled=False)
+    assert "enabled is True, expected False" in wrong.message and wrong.file.endswith(".tf") and wrong.line
+    [missing] = view.block("DDB-07", "on_demand_throughput", max_read_request_units=100)
+    assert missing.check == "DDB-07" and missing.message.startswith("declares no on_demand_throughput block")
+    assert "on_demand_throughput { max_read_request_units = 100 }" in missing.fix
