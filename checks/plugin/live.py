@@ -135,7 +135,7 @@ def _identity_problem(run: Run) -> str | None:
         return None
     if obs.code in UNREACHABLE:
         return (f"cannot reach {_endpoint(run, 'sts')} for env {run.env.name!r} ({obs.code}): check the network, a "
-                f"proxy (HTTPS_PROXY) or AWS_ENDPOINT_URL; no AWS read was made")
+                f"proxy (HTTPS_PROXY) or AWS_ENDPOINT_URL; nothing was read")
     return (f"cannot verify who is calling for env {run.env.name!r}: sts:GetCallerIdentity failed with "
             f"{obs.code}: {obs.error['message']}. Check your credentials (expired session? run `aws sso login` "
             f"or refresh the role), the profile {run.env.profile or '(default chain)'} and the region.")
