@@ -97,10 +97,17 @@ def ref_literals(wf: Workflow) -> list[Finding]:
     return out
 
 
+def _typed(expr: str, types: dict[str, str]) -> bool:
+    """A dispatch input that is not free text: a choice, boolean, number or environment input."""
+    name = expr[len("github.event.inputs."):] if expr.startswith("github.event.inputs.") else ""
+    return bool(name) and types.get(name, "string") != "string"
+
+
 def injection(wf: Workflow) -> list[Finding]:
     """Free text expanded into a `run:` script by ${{ }} is shell code: it must go through env:.
 
-    Free text: event fields a user writes (titles, bodies, branch names) and string workflow_dispatch inputs.
+    Free text: event fields a user writes (titles, bodies, branch names) and string workflow_dispatch inputs
+    (in either context); a choice, boolean, number or environment input can only hold the values it allows.
     A workflow_call input is the calling workflow's value; the caller is checked where the text enters.
     """
     types = _input_types(wf, ("workflow_dispatch",))
@@ -111,7 +118,7 @@ def injection(wf: Workflow) -> list[Finding]:
                 continue
             for m in EXPR_RE.finditer(step.run):
                 expr = m.group(1)
-                bad = [u.group(0) for u in UNTRUSTED_RE.finditer(expr)]
+                bad = [u.group(0) for u in UNTRUSTED_RE.finditer(expr) if not _typed(u.group(0), types)]
                 bad += [f"inputs.{n}" for n in INPUT_RE.findall(expr) if types.get(n) == "string"
                         and f"github.event.inputs.{n}" not in bad]
                 for b in dict.fromkeys(bad):
