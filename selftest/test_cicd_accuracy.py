@@ -61,7 +61,7 @@ def roots(files: dict[str, str]) -> dict[str, tfm.Root]:
     out: dict[str, tfm.Root] = {}
     for rel, text in files.items():
         if rel.endswith(".tf"):
-            d = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            d = rel.rsplit("/", 1)[0] if "/" in rel else "."
             out.setdefault(d, tfm.Root(d)).files[rel] = tfm.parse_hcl(rel, text)[0]
     return out
 

@@ -27,7 +27,7 @@ class TfRun:
     job: Job
     step: Step
     cmd: TfCommand
-    dir: str                    # repo-relative, normalized ("" is the repo's top); may hold ${{ }}
+    dir: str                    # repo-relative, normalized ("." is the repo's top); may hold ${{ }}
     var_files: tuple[str, ...]  # repo-relative, in command order; may hold ${{ }}
     combo: Combo = ()
 
@@ -62,7 +62,7 @@ def norm(*parts: str) -> str:
             bits.pop()
             continue
         bits.append(p)
-    return "/".join(bits)
+    return "/".join(bits) or "."
 
 
 def _defaults(wf: Workflow, job: Job, key: str) -> Any:

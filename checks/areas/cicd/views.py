@@ -191,7 +191,8 @@ class InfraRepo(CicdView):
         return self._keep(isolation.shared_state(self.roots, self.valid, self.backend_files(), texts, self.repo))
 
     def committed(self) -> list[Finding]:
-        return self._keep(committed_rule.committed(self.tree.files, self.gitignores()))
+        return self._keep(committed_rule.committed(self.tree.files, self.gitignores())
+                          + committed_rule.published(self.valid))
 
     def managed_identities(self) -> list[Finding]:
         return self._keep(backend_rule.state_key_owners(self.roots, self.valid, self.backend_files()))
@@ -285,9 +286,11 @@ class WorkflowView(CicdView):
     def approval(self) -> list[Finding]:
         owner = self.owner
         mine = owner == self.env.name
+        wf = self._wf()
         return self._keep(approval_rule.approval(
-            self._wf(), self.infra.repo, exempt=bool(mine and self.env.github.approval_exempt),
-            expected_environment=self.env.github.environment if mine else "", env=owner or ""))
+            wf, self.infra.repo, exempt=bool(mine and self.env.github.approval_exempt),
+            expected_environment=self.env.github.environment if mine else "", env=owner or "")
+            + approval_rule.applies_on_pull_request(wf))
 
     def hidden_failures(self) -> list[Finding]:
         return self._keep(failures.hidden_failures(self._wf()))
@@ -320,7 +323,8 @@ class WorkflowView(CicdView):
 
     def expression_types(self) -> list[Finding]:
         wf = self._wf()
-        return self._keep(expressions.boolean_inputs(wf) + expressions.ref_literals(wf))
+        return self._keep(expressions.boolean_inputs(wf) + expressions.ref_literals(wf)
+                          + expressions.unreachable(wf))
 
     def injection(self) -> list[Finding]:
         return self._keep(expressions.injection(self._wf()))
@@ -416,7 +420,8 @@ class TerraformRoot(CicdView):
         return self._keep(backend_rule.backend(root, sources, infra.backend_files(), mine=infra.mine(),
                                                bucket=tf.state_bucket if bound else "",
                                                lock_table=tf.lock_table if bound else "",
-                                               texts={f: infra.text(f) or "" for f in root.files}))
+                                               texts={f: infra.text(f) or "" for f in root.files})
+                          + backend_rule.local_state(root, infra.runs))
 
     def context(self) -> dict[str, Any]:
         f = self.last[0] if self.last else None

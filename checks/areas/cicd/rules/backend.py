@@ -10,7 +10,7 @@ from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Repo, Step, Workflow
 from checks.areas.cicd.shell import EXPR_RE, TfCommand, resolve
-from checks.areas.cicd.tfrun import norm, substitute, tf_runs
+from checks.areas.cicd.tfrun import TfRun, norm, substitute, tf_runs
 from checks.areas.cicd.yaml_lines import dotted
 
 BACKEND_RE = re.compile(r'^\s*backend\s+"')
@@ -118,7 +118,9 @@ def backend(root: tfm.Root, sources: list[InitSource], files: dict[str, dict[str
                 return {"path": src.path, "line": src.line, "location": src.where}
             return {"path": block[0], "line": block[1], "location": setting}
         cfg = tfm.backend_settings(root, list(src.flags), files)
-        hidden = _unseen(src, files, root.path)
+        # a partial backend block whose init this check cannot see (run by hand, or in a directory known only
+        # at run time) is completed somewhere else: not judged
+        hidden = _unseen(src, files, root.path) or not sources and not ("bucket" in cfg and "key" in cfg)
         via = f" (via {src.label})" if src.flags else ""
         if not hidden:
             key = f"{root.path.strip('.') or 'root'}/terraform.tfstate"
@@ -177,3 +179,18 @@ def state_key_owners(roots: dict[str, tfm.Root], workflows: list[Workflow],
                                fix=f"keep {ident!r} in one root: `terraform state rm` it from the other key's root "
                                    "and delete its resource block there"))
     return out
+
+
+def local_state(root: tfm.Root, runs: list[TfRun]) -> list[Finding]:
+    """A workflow applies a root that has no backend: its state stays on the runner and is thrown away."""
+    if root.backend() is not None or any(tf.get("cloud") for _, tf in root.terraform_blocks()):
+        return []
+    out = []
+    for run in runs:
+        if run.dir == root.path and run.cmd.sub in ("apply", "destroy"):
+            out.append(run.finding("CICD-02", "backend", f"{run.where} runs `terraform {run.cmd.sub}` on "
+                                   f"{root.path or '.'}, which has no backend block: the state stays on the runner "
+                                   "and is discarded when the job ends, so the next run tries to create everything "
+                                   "again", 'add `backend "s3" {}` to the terraform block (bucket, key, '
+                                   "use_lockfile and encrypt from -backend-config or the block)"))
+    return list({f.where(): f for f in out}.values())

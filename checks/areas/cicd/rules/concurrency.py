@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Repo, Workflow, runs_apply, step_commands, steps
-from checks.areas.cicd.shell import EXPR_RE
+from checks.areas.cicd.shell import EXPR_RE, TfCommand
 
 WRITES = ("apply", "destroy", "import", "taint", "untaint", "refresh")
+# a command in a quoted string handed to a wrapper (`retry.sh "terraform apply -lock=false"`)
+WRAPPED_RE = re.compile(r""""terraform\s+(apply|destroy|import)\b[^"\n]*-lock=(?:false|0)\b"""
+                        r"""|'terraform\s+(apply|destroy|import)\b[^'\n]*-lock=(?:false|0)\b""")
 
 
 def concurrency(wf: Workflow, repo: Repo | None = None, env: str = "") -> list[Finding]:
@@ -59,8 +63,10 @@ def lock_disabled(wf: Workflow) -> list[Finding]:
     """No terraform command that writes the state runs with -lock=false."""
     out = []
     for job, step in steps(wf):
-        for c in step_commands(step):
-            if c.sub in WRITES and any(a in ("-lock=false", "-lock=0") for a in c.args):
+        wrapped = [m.group(1) or m.group(2) for m in WRAPPED_RE.finditer(step.run)]
+        for c in step_commands(step) + [TfCommand(sub, ["-lock=false"], "") for sub in wrapped]:
+            if c.sub in WRITES and any(a in ("-lock=false", "-lock=0") for a in c.args) and \
+                    not any(f.location.startswith(f"jobs.{job.id}.steps[{step.index}]") for f in out):
                 out.append(wf.finding("lock-disabled", f"job {job.id} step {step.name!r} runs `terraform {c.sub}` "
                                       "with -lock=false: two runs can write the state at once and corrupt it",
                                       "jobs", job.id, "steps", step.index, "run" if step.run else "with",

@@ -34,7 +34,7 @@ def required(root: tfm.Root) -> dict[str, str]:
 
 
 def _auto(root: tfm.Root, tree: Tree) -> list[str]:
-    top = f"{root.path}/" if root.path else ""
+    top = "" if root.path in ("", ".") else f"{root.path}/"
     return [f for f in tree.files if f.startswith(top) and "/" not in f[len(top):]
             and (f[len(top):] == "terraform.tfvars" or f.endswith(".auto.tfvars"))]
 
@@ -101,8 +101,8 @@ def empty_var_files(root: tfm.Root, roots: list[str], runs: list[TfRun], tree: T
                     ) -> list[Finding]:
     """Var files of this root that set nothing: the env they are for gets only the variables' defaults."""
     def home(f: str) -> str:
-        d = f.rsplit("/", 1)[0] if "/" in f else ""
-        return max((r for r in roots if r == "" or d == r or d.startswith(r + "/")), key=len, default="")
+        d = f.rsplit("/", 1)[0] if "/" in f else "."
+        return max((r for r in roots if r == "." or d == r or d.startswith(r + "/")), key=len, default=".")
     used = {f for r in runs if r.dir == root.path for f in r.var_files}
     mine = [f for f in tree.files if f.endswith(".tfvars") and (f in used or home(f) == root.path)]
     out = []
