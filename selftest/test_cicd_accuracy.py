@@ -12,6 +12,7 @@ from checks.areas.cicd import views
 from checks.areas.cicd.fixtures import params
 from checks.areas.cicd.model import Repo, parse
 from checks.areas.cicd.rules import (
+    approval,
     backend,
     cli_version,
     committed,
@@ -19,6 +20,7 @@ from checks.areas.cicd.rules import (
     credentials,
     env_files,
     expressions,
+    failures,
     isolation,
     oidc,
     paths,
@@ -44,6 +46,7 @@ def envs() -> dict[str, config.Env]:
 
 def infra(files: dict[str, str], env: config.Env, **meta) -> views.InfraRepo:
     """The InfraRepo view of a repo given as {path: text}, recorded the way the collector records it."""
+    meta = {"cicd_listing": {"bound": False}, **meta}  # a foreign repo under --env local: the env-free checks
     snap = Snapshot({"collected_at": "2025-06-01T12:00:00+00:00", "infra_repo": "/repo", **meta})
     snap.add(Observation("file", "", "List", {"path": "."}, "t", response={"files": sorted(files),
                                                                           "tree": sorted(files)}))
@@ -453,3 +456,75 @@ def test_sarif_rule_help_has_no_raw_placeholder():
         rule = _rule(check, "P1")
         text = rule["help"]["text"] + rule["fullDescription"]["text"]
         assert not re.search(r"\{[a-z_]+\}", text), (check, text)
+
+
+# ---------------------------------------------------------------- what the real repositories showed
+
+def test_apply_of_a_root_without_backend_is_local_state(envs):
+    files = {"boot/main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
+             f"{W}/w.yml": "on: push\njobs:\n" + job("      - run: terraform init && terraform apply -auto-approve\n"
+                                                     "        working-directory: boot\n")}
+    found = views.TerraformRoot(infra(files, envs["local"]), "boot").backend()
+    assert [f.where() for f in found] == [f"{W}/w.yml:6 jobs.deploy.steps[0].run"] and "no backend" in found[0].message
+    files["boot/main.tf"] += BACKEND
+    assert views.TerraformRoot(infra(files, envs["local"]), "boot").backend() == []
+
+
+def test_state_written_into_a_commit_is_found():
+    bad = parse(f"{W}/w.yml", "on: push\njobs:\n" + job(
+        "      - run: |\n          terraform show -json > state.json\n          git add state.json && git push\n"))
+    assert [f.location for f in committed.published([bad])] == ["jobs.deploy.steps[0].run"]
+    ok = parse(f"{W}/w.yml", "on: push\njobs:\n" + job("      - run: terraform output -json > out.json\n"))
+    assert committed.published([ok]) == []
+
+
+@pytest.mark.parametrize("cond,found", [("", ["apply-on-pr"]), ("github.event_name == 'push'", []),
+                                        ("github.ref == 'refs/heads/main'", [])])
+def test_apply_on_pull_request_is_found_unless_guarded(cond, found):
+    extra = f"    if: {cond}\n" if cond else ""
+    w = parse(f"{W}/w.yml", "on: [push, pull_request]\njobs:\n" + job("      - run: terraform apply -auto-approve\n",
+                                                                       extra + "    environment: prod\n"))
+    assert [f.rule for f in approval.applies_on_pull_request(w)] == found
+
+
+def test_a_condition_no_trigger_satisfies_is_found():
+    head = "on:\n  push:\n    branches: [stage]\n  pull_request:\njobs:\n"
+    dead = parse(f"{W}/w.yml", head + job("      - run: terraform apply p\n        if: github.ref == 'refs/heads/main' "
+                                          "&& github.event_name == 'push'\n"))
+    assert [f.location for f in expressions.unreachable(dead)] == ["jobs.deploy.steps[0].if"]
+    live = parse(f"{W}/w.yml", head.replace("[stage]", "[stage, main]") + job(
+        "      - run: terraform apply p\n        if: github.ref == 'refs/heads/main' && github.event_name == 'push'\n"))
+    assert expressions.unreachable(live) == []
+
+
+def test_destroy_without_approval_is_found():
+    w = parse(f"{W}/w.yml", "on: workflow_dispatch\njobs:\n" + job("      - run: terraform destroy -auto-approve\n"))
+    assert "runs terraform destroy without an approval environment" in str(approval.approval(w))
+
+
+def test_lock_off_inside_a_wrapped_command_is_found():
+    w = parse(f"{W}/w.yml", "on: push\njobs:\n" + job(
+        "      - run: ./retry.sh \"terraform destroy ${{ inputs.x && '-lock=false' || '' }} -auto-approve\"\n"))
+    assert [f.rule for f in concurrency.lock_disabled(w)] == ["lock-disabled"]
+
+
+def test_continue_on_error_whose_outcome_fails_the_job_is_not_hidden():
+    steps = ("      - id: plan\n        run: terraform plan -input=false\n        continue-on-error: true\n"
+             "      - if: steps.plan.outcome == 'failure'\n        run: exit 1\n")
+    assert failures.hidden_failures(parse(f"{W}/w.yml", "on: push\njobs:\n" + job(steps))) == []
+    unchecked = steps.replace("      - if: steps.plan.outcome == 'failure'\n        run: exit 1\n", "")
+    assert failures.hidden_failures(parse(f"{W}/w.yml", "on: push\njobs:\n" + job(unchecked)))
+
+
+def test_a_partial_backend_whose_init_is_not_visible_is_not_judged():
+    root = tfm.Root("app", {"app/main.tf": {"terraform": [{"backend": [{"s3": {}}]}]}})
+    assert backend.backend(root, [], {}, mine=set()) == []
+
+
+def test_init_migrate_state_in_ci_is_found():
+    root = tfm.Root("infra", {"infra/versions.tf": {"terraform": [{"backend": [{"remote": {}}]}]}})
+    w = parse(f"{W}/w.yml", init("-migrate-state"))
+    found = backend.backend(root, backend.init_sources([w], "infra"), {}, mine=set())
+    assert [f.where() for f in found if "migrate" in f.message] == [f"{W}/w.yml:6 jobs.deploy.steps[0].run"]
+    plain = backend.init_sources([parse(f"{W}/w.yml", init("-reconfigure"))], "infra")
+    assert not [f for f in backend.backend(root, plain, {}, mine=set()) if "migrate" in f.message]

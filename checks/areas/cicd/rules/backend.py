@@ -28,6 +28,7 @@ class InitSource:
     path: str = ""      # the workflow's repo path, the init step's line and location (jobs.<id>.steps[<n>].run)
     line: int = 0
     where: str = ""
+    migrate: bool = False  # -migrate-state: the init may move the state to another backend
 
 
 def init_commands(wf: Workflow) -> list[tuple[Job, Step, TfCommand, list[str]]]:
@@ -63,7 +64,7 @@ def init_sources(workflows: list[Workflow], root: str, repo: Repo | None = None)
                 flags = tuple(substitute(resolve(f, *envs), run.combo) for f in c.options("-backend-config"))
                 at = (*run.at, "run" if run.step.run else "uses")
                 src = InitSource(f"{w.file} jobs.{run.job.id}", w.file, flags, cli_args(w, run.job, run.step),
-                                 run.combo, w.path, w.line(*at), dotted(at))
+                                 run.combo, w.path, w.line(*at), dotted(at), "-migrate-state" in c.args)
                 if src not in out:
                     out.append(src)
     return out
@@ -97,7 +98,11 @@ def backend(root: tfm.Root, sources: list[InitSource], files: dict[str, dict[str
     if got is None:
         return []  # a module, not a root with state
     typ, _ = got
-    out = []
+    out = [Finding("CICD-02", "backend", src.path, f"{src.label} runs `terraform init -migrate-state` in CI: a "
+                   "backend change moves the state unattended (or stops at the prompt), on every run", src.where,
+                   src.line, fix="migrate the state once, by hand; CI runs `terraform init -input=false` (with "
+                   "-reconfigure when the backend settings change per run)")
+           for src in dict.fromkeys(sources) if src.migrate]
     if typ != "s3":
         out.append(Finding("CICD-02", "backend", root.path, f"backend {typ!r}, expected \"s3\"",
                            fix='terraform { backend "s3" { ... } }'))
