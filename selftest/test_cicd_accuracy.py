@@ -108,6 +108,10 @@ def test_oidc_and_temporary_credentials_are_not_long_lived_keys():
         "      - run: ./deploy.sh\n        env:\n"
         "          AWS_ACCESS_KEY_ID: ${{ steps.creds.outputs.aws-access-key-id }}\n"))
     assert credentials.long_lived_keys(parse("w.yml", text)) == []
+    local = "on: push\nenv: {AWS_ACCESS_KEY_ID: test, AWS_SECRET_ACCESS_KEY: test}\njobs:\n" + job("      - run: x\n")
+    assert credentials.long_lived_keys(parse("w.yml", local)) == []  # LocalStack's placeholders
+    leaked = local.replace("AWS_ACCESS_KEY_ID: test", "AWS_ACCESS_KEY_ID: AKIAIOSFODNN7EXAMPLE")
+    assert [f.location for f in credentials.long_lived_keys(parse("w.yml", leaked))] == ["env.AWS_ACCESS_KEY_ID"]
 
 
 def test_terraform_created_ci_user_and_access_key_are_found():

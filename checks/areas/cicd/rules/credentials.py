@@ -14,6 +14,8 @@ from checks.areas.cicd.shell import EXPR_RE, logical_lines
 KEY_RE = re.compile(r"^aws[-_]?(?:access[-_]?key[-_]?id|secret[-_]?access[-_]?key)$", re.I)
 RUN_RE = re.compile(r"\baws_(?:access_key_id|secret_access_key)\b", re.I)
 STORED_RE = re.compile(r"\b(?:secrets|vars)\.")  # a value kept in the repo's settings: long-lived
+KEY_ID_RE = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}")
+SECRET_RE = re.compile(r"[A-Za-z0-9/+=]{40}")
 CI_NAME_RE = re.compile(r"(?:^|[^a-z])(?:github|gha|ci|cd|cicd|deploy|deployer|pipeline|actions|terraform|automation)"
                         r"(?:[^a-z]|$)", re.I)
 FIX = ("assume a role over OIDC instead: `permissions: {id-token: write}` on the job and `role-to-assume: <the "
@@ -22,9 +24,12 @@ FIX = ("assume a role over OIDC instead: `permissions: {id-token: write}` on the
 
 
 def _stored(value: Any) -> bool:
-    """A long-lived value: read from secrets or vars, or written into the file (not an expression)."""
+    """A long-lived value: read from secrets or vars, or a real key written into the file. A placeholder such as
+    `test` (LocalStack, moto) is no key."""
     text = str(value).strip() if value is not None else ""
-    return bool(text) and (bool(STORED_RE.search(text)) or not EXPR_RE.search(text))
+    if EXPR_RE.search(text):
+        return bool(STORED_RE.search(text))
+    return bool(KEY_ID_RE.fullmatch(text) or SECRET_RE.fullmatch(text))
 
 
 def long_lived_keys(wf: Workflow) -> list[Finding]:
