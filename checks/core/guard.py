@@ -59,7 +59,7 @@ CANARY_OBJECT_DIR = "healthcheck/bbws-canary/"
 CANARY_MARKER = "bbws_canary"           # item attribute naming the run that wrote it
 CANARY_META = "bbws-canary"             # object metadata (x-amz-meta-bbws-canary) naming the run
 # A canary id: "bbws~" + the run id (UTC second, random hex). No human key has this form.
-CANARY_ID = re.compile(r"^bbws~[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6,32}$")
+CANARY_ID = re.compile(r"bbws~[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6,32}")  # fullmatch: `$` would let "...\n" through
 
 
 def canary_id(run_id: str) -> str:
@@ -71,7 +71,7 @@ def canary_object_key(cid: str) -> str:
 
 
 def is_canary_id(value: Any) -> bool:
-    return isinstance(value, str) and bool(CANARY_ID.match(value))
+    return isinstance(value, str) and bool(CANARY_ID.fullmatch(value))
 
 
 def is_canary_object_key(key: Any) -> bool:

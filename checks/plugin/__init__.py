@@ -30,7 +30,7 @@ from checks.plugin.replaying import ORIGINAL, original_of, replay_selection, rep
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.xdist import XdistController
 
-PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks",
+PLUGINS = ("checks.plugin.fixtures", "checks.plugin.selection", *areas.fixture_plugins(), "checks.evidence.hooks",
            "checks.plugin.signals")  # SIGTERM as Ctrl-C, and the started-run marker
 
 
@@ -63,8 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
     replay = Path(opt.replay) if opt.replay else None
     replayed_snapshot = None
     if replay is not None:
-        env, replayed_snapshot = replayed(replay, opt.verify_key)
-        config.stash[ORIGINAL] = original_of(replay, replayed_snapshot)
+        env, replayed_snapshot, verified = replayed(replay, opt.verify_key)
+        config.stash[ORIGINAL] = original_of(replay, replayed_snapshot, verified.signer)
     elif opt.verify_key:
         raise pytest.UsageError("--verify-key checks a bundle's signature: use it with --replay DIR")
     else:
