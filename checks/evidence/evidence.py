@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,13 @@ import pytest
 
 from checks import __version__
 from checks.core.record import CheckRecord
-from checks.evidence import bundle, redact
+from checks.evidence import bundle, provenance, redact
 from checks.evidence.gate import Gate
+from checks.evidence.runkind import RunKind
 from checks.plugin.run import Run, invocation
 
 EVIDENCE = pytest.StashKey["Evidence"]()
+CHECKOUT = Path(__file__).resolve().parents[2]
 LIBRARIES = ("boto3", "botocore", "moto", "pytest", "pytest-html", "pytest-xdist")
 
 
@@ -46,10 +49,15 @@ class Evidence:
     saw_tests: bool = False  # any test report arrived
     saw_checks: bool = False  # any collected item or report is a catalog check (has an `issue` marker)
     annotations: list[str] = field(default_factory=list)  # GitHub workflow commands, printed at the end
-    not_gate: str | None = None  # why this bundle is not a gate run (exit 4 or 5); `latest` stays put
+    not_gate: str | None = None  # why this bundle is not a gate run (its kind's label); `latest` stays put
+    kind: RunKind | None = None  # gate, review, drill, replay, partial or none (checks.evidence.runkind)
+    staging: Path | None = None  # the hidden sibling the bundle is written into until it is sealed
+    latest_error: str | None = None  # `latest` was not the suite's pointer and was left alone
+    unsigned: str | None = None  # why a --sign-key was not used (a replay of an unverified source)
     sign_key: Any = None  # --sign-key, loaded at configure (a bad key is a usage error before any read)
     signature: str | None = None  # the signing key's fingerprint once manifest.json.sig is written
     _git: str | None = None
+    _provenance: dict[str, Any] | None = None
 
     @property
     def gated(self) -> bool:
@@ -68,8 +76,28 @@ class Evidence:
 
     def git_sha(self) -> str | None:
         if self._git is None:
-            self._git = bundle.git_sha(Path(__file__).resolve().parents[2]) or ""
+            self._git = bundle.git_sha(CHECKOUT) or ""
         return self._git or None
+
+    def provenance(self) -> dict[str, Any]:
+        """The infra commit checked (as the snapshot recorded it; a replay shows its original's), the CI run
+        making this bundle, and whether the suite's own tree was dirty."""
+        if self._provenance is None:
+            snap = self.run.snapshot
+            if snap is not None and "infra_git" in snap.meta:
+                infra = snap.meta["infra_git"]
+            elif self.run.replay is not None:
+                infra = {"commit": None, "reason": "not recorded by the replayed run"}
+            else:
+                infra = provenance.git_state(self.run.options.infra_repo)
+            suite = provenance.git_state(CHECKOUT) or {}
+            self._provenance = {"infra": infra, "ci": provenance.ci_run(os.environ),
+                                "suite_dirty": suite.get("dirty")}
+        return self._provenance
+
+    def portable(self) -> list[tuple[str, str]]:
+        """Absolute paths in bundle text and what they become (relative to the checkout, or the infra repo's name)."""
+        return provenance.portable_paths(CHECKOUT, self.run.options.infra_repo)
 
     def meta(self) -> dict[str, Any]:
         env, caller = self.run.env, self.caller()
@@ -82,7 +110,8 @@ class Evidence:
                 "endpoint": snap.meta.get("endpoint") if snap is not None else None,
                 "replay_of": self.replay_of(), "bundle": str(self.dir) if self.dir else None,
                 "bundle_name": f"{self.dir.parent.name}/{self.dir.name}" if self.dir else None,
-                "libraries": library_versions()}
+                "libraries": library_versions(), "provenance": self.provenance(),
+                **(self.kind.to_dict() if self.kind is not None else {})}
 
 
 def evidence_of(config: pytest.Config) -> Evidence | None:

@@ -33,6 +33,7 @@ from checks.core.record import OUTCOMES, CheckRecord
 from checks.evidence import remedy
 from checks.evidence.evidence import Evidence
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate, reason_of
+from checks.evidence.report_run import provenance_rows, run_kind_view
 from checks.evidence.summary import headline
 from checks.plugin.outcomes import RUNBOOK_SECTION
 from checks.plugin.pytest_internals import HtmlPage, html_resource, self_contained_html_report
@@ -118,7 +119,9 @@ def run_rows(meta: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
         ("Run id", meta.get("run_id"), False), ("Started (UTC)", meta.get("started"), False),
         ("Finished (UTC)", meta.get("finished"), False), ("Command", meta.get("command"), True),
         ("Libraries", ", ".join(f"{k} {v}" for k, v in libs.items()), False),
-        ("Evidence bundle", meta.get("bundle_name") or "–", True)]
+        ("Evidence bundle", meta.get("bundle_name") or "–", True),
+        ("Run kind", meta.get("kind_label") or "–", False),
+        *((label, value, True) for label, value in provenance_rows(meta))]
     if meta.get("replay_of"):
         rows.append(("Replay of", Path(str(meta["replay_of"])).name, True))
     return rows
@@ -146,7 +149,10 @@ def _bundle_files(ev: Evidence) -> list[str]:
     return list(names)
 
 
-def title(gate: Gate | None, env: str) -> str:
+def title(gate: Gate | None, env: str, not_gate: str | None = None) -> str:
+    """The tab title; a run that is not a gate run says what it is there too."""
+    if not_gate:
+        return f"{gate.decision if gate else 'NO DECISION'} · {env} · {not_gate} · BBWS evidence, not a gate run"
     return f"{gate.decision if gate else 'NO DECISION'} · {env} · BBWS post-deploy gate evidence"
 
 
@@ -266,9 +272,9 @@ def html_plugin(ev: Evidence, path: Path) -> tuple[Any, HtmlEvidence]:
         data["renderCollapsed"] = ["passed", "skipped", "xfailed", "xpassed"]  # failures open, the rest closed
         sanitize(data)
         write_page(page.path, template, data,
-                   title=title(ev.gate, ev.run.env.name), csp=csp(app_js, copy_js), styles=page.styles,
+                   title=title(ev.gate, ev.run.env.name, ev.not_gate), csp=csp(app_js, copy_js), styles=page.styles,
                    page_css=page_css, app_js=app_js, copy_js=copy_js, outcomes=page.outcomes,
-                   table_head=page.table_head, duration=page.duration, g=view(ev, hooks.logs))
+                   table_head=page.table_head, duration=page.duration, g=view(ev, hooks.logs), k=run_kind_view(ev))
 
     return self_contained_html_report(ev.config, path, render), hooks
 

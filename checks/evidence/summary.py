@@ -9,6 +9,7 @@ from typing import Any
 from checks.core.catalog import SEVERITIES
 from checks.evidence import remedy
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate
+from checks.evidence.provenance import ci_run, describe_git
 
 ICON = {GO: "✅", CONDITIONAL: "⚠️", NO_GO: "⛔"}
 COLOUR = {GO: "green", CONDITIONAL: "yellow", NO_GO: "red"}
@@ -67,12 +68,17 @@ def _cell(text: str) -> str:
 
 def github_links(environ: Mapping[str, str]) -> dict[str, str]:
     """The run's page and its artifacts, from GitHub Actions' default variables (empty elsewhere)."""
-    server, repo, run = (environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
-    if not (server and repo and run):
+    ci = ci_run(environ)
+    if ci is None:
         return {}
-    url = f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
-    return {"run": url, "artifacts": f"{url}#artifacts", "run_id": run,
-            "attempt": environ.get("GITHUB_RUN_ATTEMPT", "")}
+    return {"run": ci["url"], "artifacts": f"{ci['url']}#artifacts", "run_id": ci["run_id"], "attempt": ci["attempt"]}
+
+
+def kind_heading(meta: Mapping[str, Any]) -> str | None:
+    """The job summary's and the terminal's word for a run that is not a gate run (None for a gate run)."""
+    if meta.get("gate_run", True):
+        return None
+    return str(meta.get("kind_label") or "not a gate run")
 
 
 def _fenced(command: str) -> list[str]:
@@ -80,12 +86,24 @@ def _fenced(command: str) -> list[str]:
     return [f"   {fence}sh", f"   {command}", f"   {fence}"]
 
 
-def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None) -> str:
-    """The job summary: decision, counts by severity, what to fix (one command each), where the evidence is."""
+def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None,
+             problems: list[str] | None = None) -> str:
+    """The job summary: decision, counts by severity, what to fix (one command each), where the evidence is; a
+    run that is not a gate run says what it is in its title and first line."""
     links = links or {}
-    out = [f"## {ICON[gate.decision]} BBWS post-deploy gate: **{gate.decision}**", "",
-           f"env **{meta.get('env', '')}**, account `{meta.get('account', '')}`, region `{meta.get('region', '')}`"
-           f" · {headline(gate)}", ""]
+    kind = kind_heading(meta)
+    title = (f"## {ICON[gate.decision]} BBWS post-deploy gate: **{gate.decision}**" if kind is None else
+             f"## BBWS {_cell(kind)}: **{gate.decision}** (not a gate run)")
+    out = [title, ""]
+    if kind is not None:
+        out += [f"> **Not a gate run** ({_cell(kind)}): this result approves no release, and `latest` was not "
+                "moved.", ""]
+    out += [f"> **{_cell(p)}**" for p in problems or ()] + ([""] if problems else [])
+    out += [f"env **{meta.get('env', '')}**, account `{meta.get('account', '')}`, region `{meta.get('region', '')}`"
+            f" · {headline(gate)}", ""]
+    infra = (meta.get("provenance") or {}).get("infra")
+    if infra:
+        out += [f"infra repo commit: `{_cell(describe_git(infra))}`", ""]
     if gate.rollback:
         out += [f"**Rollback:** {gate.rollback}", ""]
     out += ["| severity | passed | failed | error | skipped |", "|---|---|---|---|---|"]

@@ -37,6 +37,7 @@ class Run:
     reporters: set[str] = field(default_factory=set)  # the absence reporters selected ("DDB-01/table")
     reporter_names: dict[str, str] = field(default_factory=dict)  # every absence reporter's test function
     passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
+    selection: Any = None  # a checks.plugin.selection.Selection: -m, -k, paths, what was deselected
 
     @property
     def complete(self) -> bool:
