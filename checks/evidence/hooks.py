@@ -1,13 +1,16 @@
 """Evidence hooks: collect every check's record, decide the gate, write the bundle once.
 
-Lifecycle (controller only; xdist workers do nothing here):
+Lifecycle (controller only; xdist workers do nothing here but record their selection):
 - pytest_configure: register our own junitxml and self-contained pytest-html writers aimed
   at a temporary directory (independent of the user's --junitxml / --html);
 - pytest_runtest_logreport: redact secrets from the report, keep `report.bbws`;
 - pytest_sessionfinish (an inner wrapper): before the other implementations run, decide the
-  gate, write results.json, gate.json and snapshot.json, the job summary, and set the exit
-  status; after them (pytest-html and junitxml have written their files), move those into the
-  bundle, write manifest.json last and point `latest` at the bundle.
+  gate and the run's kind (checks.evidence.runkind), write results.json, gate.json,
+  snapshot.json and results.sarif into the bundle's hidden staging sibling, and set the exit
+  status; after them (pytest-html and junitxml have written their files), move those in,
+  write manifest.json last (signed when a key is given, and for a replay only when its source
+  verified), rename the bundle onto its name, then move `latest` (a gate run only) and write
+  the job summary. A bundle that cannot be sealed is made NO-GO (bundle.unseal).
 """
 
 from __future__ import annotations
