@@ -190,13 +190,17 @@ def test_git_state_names_the_commit_and_a_dirty_tree(tmp_path: Path) -> None:
 
 
 def test_a_real_bundle_names_no_runner_path(suite) -> None:
-    """junit.xml's skip lines and snapshot.json's environments.toml are relative to the checkout."""
+    """A real review (files only, no AWS): junit.xml's skip lines and snapshot.json's environments.toml and infra
+    repo are relative to the checkout; the review is recorded as one and leaves `latest` alone."""
     repo = Path(__file__).resolve().parent.parent
-    r = suite.run("-m", "cicd and not canary", tests=("tests/cicd/test_approval.py",))
-    assert r.bundle is not None, r.stdout[-2000:]
+    r = suite.run("-m", "static", "--infra-repo", str(repo / "selftest" / "infra_repo"), env="sit",
+                  tests=("tests/static",))
+    assert r.bundle is not None and r.skipped, r.stdout[-2000:]
     for name in ("junit.xml", "snapshot.json", "results.json", "gate.json", "manifest.json", "report.html"):
         assert f"{repo}/" not in (r.bundle / name).read_text(), name
     snap = json.loads((r.bundle / "snapshot.json").read_text())
-    assert snap["meta"]["env"]["source"] == "environments.toml"
-    assert "tests/cicd/test_approval.py:" in (r.bundle / "junit.xml").read_text()
-    assert load(r.bundle, "manifest.json")["provenance"]["infra"]["path"] == "selftest/infra_repo"
+    assert (snap["meta"]["env"]["source"], snap["meta"]["infra_repo"]) == ("environments.toml", "selftest/infra_repo")
+    assert "tests/static/" in (r.bundle / "junit.xml").read_text()
+    manifest = load(r.bundle, "manifest.json")
+    assert manifest["provenance"]["infra"]["path"] == "selftest/infra_repo"
+    assert manifest["kind"] == "review" and not (r.bundle.parent / "latest").exists()

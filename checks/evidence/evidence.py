@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import pytest
 
 from checks import __version__
 from checks.core.record import CheckRecord
-from checks.evidence import bundle, provenance, redact
+from checks.evidence import provenance, redact
 from checks.evidence.gate import Gate
 from checks.evidence.runkind import RunKind
 from checks.plugin.run import Run, invocation
@@ -20,6 +21,12 @@ from checks.plugin.run import Run, invocation
 EVIDENCE = pytest.StashKey["Evidence"]()
 CHECKOUT = Path(__file__).resolve().parents[2]
 LIBRARIES = ("boto3", "botocore", "moto", "pytest", "pytest-html", "pytest-xdist")
+
+
+@functools.cache
+def suite_state() -> dict[str, Any]:
+    """The suite checkout's git state, read once per process (the checkout does not change under a run)."""
+    return provenance.git_state(CHECKOUT) or {}
 
 
 def library_versions() -> dict[str, str]:
@@ -56,7 +63,6 @@ class Evidence:
     unsigned: str | None = None  # why a --sign-key was not used (a replay of an unverified source)
     sign_key: Any = None  # --sign-key, loaded at configure (a bad key is a usage error before any read)
     signature: str | None = None  # the signing key's fingerprint once manifest.json.sig is written
-    _git: str | None = None
     _provenance: dict[str, Any] | None = None
 
     @property
@@ -75,9 +81,7 @@ class Evidence:
         return str(self.run.replay.resolve()) if self.run.replay is not None else None
 
     def git_sha(self) -> str | None:
-        if self._git is None:
-            self._git = bundle.git_sha(CHECKOUT) or ""
-        return self._git or None
+        return suite_state().get("commit") or None
 
     def provenance(self) -> dict[str, Any]:
         """The infra commit checked (as the snapshot recorded it; a replay shows its original's), the CI run
@@ -90,7 +94,7 @@ class Evidence:
                 infra = {"commit": None, "reason": "not recorded by the replayed run"}
             else:
                 infra = provenance.git_state(self.run.options.infra_repo)
-            suite = provenance.git_state(CHECKOUT) or {}
+            suite = suite_state()
             self._provenance = {"infra": infra, "ci": provenance.ci_run(os.environ),
                                 "suite_dirty": suite.get("dirty")}
         return self._provenance

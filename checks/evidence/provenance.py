@@ -35,18 +35,15 @@ def git_state(where: Path | None) -> dict[str, Any] | None:
     where = Path(where)
     if not where.is_dir():
         return {"commit": None, "reason": "no such directory"}
-    top = _git(where, "rev-parse", "--show-toplevel")
-    head = _git(where, "rev-parse", "--verify", "-q", "HEAD")
-    if top is None or head is None or len(head.strip()) != 40:
+    prefix = _git(where, "rev-parse", "--show-prefix")
+    status = _git(where, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal", "--", ".") \
+        if prefix is not None else None
+    entries = (status or "").split("\0")
+    head = next((e.split()[2] for e in entries if e.startswith("# branch.oid ")), "")
+    if status is None or len(head) != 40:
         return {"commit": None, "reason": "not a git checkout (or git is unavailable or refused it)"}
-    status = _git(where, "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--", ".")
-    changed = [e for e in (status or "").split("\0") if e.strip()] if status is not None else None
-    try:
-        inside = where.resolve().relative_to(Path(top.strip()).resolve()).as_posix()
-    except ValueError:
-        inside = "."
-    return {"commit": head.strip(), "dirty": None if changed is None else bool(changed),
-            "changed": None if changed is None else len(changed), "path": inside}
+    changed = sum(1 for e in entries if e[:2] in ("1 ", "2 ", "u ", "? "))
+    return {"commit": head, "dirty": bool(changed), "changed": changed, "path": prefix.strip().rstrip("/") or "."}
 
 
 def ci_run(environ: Mapping[str, str]) -> dict[str, Any] | None:

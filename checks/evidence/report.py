@@ -1,6 +1,7 @@
 """report.html: the page a gate approver signs, rendered from templates/report.html.jinja2 (autoescaped).
 
-First screen: the decision, why, and for each blocking finding the one command that fixes it (with a
+First screen: what kind of run made the page and its provenance (report_run.py, _run_kind.html.jinja2), the
+decision, why, and for each blocking finding the one command that fixes it (with a
 copy button); beside it an at-a-glance picture (area x outcome, counts by severity). Then one card per
 failing or unevaluated check (message, remediation steps, runbook, raw observations and traceback one
 click away), the sign-off block, pytest-html's interactive table with its filters above it, and the
