@@ -95,7 +95,7 @@ def check(bundle: Path, pinned: Sequence[keys.Signer] | None = None, refusing: s
             signer = signing.verify_bundle(bundle, pinned)
         except signing.SigningError as exc:
             raise BundleError(f"{exc}; {refusing}") from None
-    _check_digests(bundle, manifest)
+    _check_digests(bundle, manifest, refusing)
     unlisted = sorted(p.name for p in bundle.iterdir() if p.name not in manifest["files"] and p.name not in UNLISTED)
     if unlisted:
         raise BundleError(f"{unlisted[0]} is in the bundle but listed in no manifest: {refusing} a bundle with "
@@ -116,18 +116,17 @@ def _pinned(verify_key: Path | None) -> list[keys.Signer] | None:
         raise BundleError(str(exc)) from None
 
 
-def _check_digests(bundle: Path, manifest: dict[str, Any]) -> None:
+def _check_digests(bundle: Path, manifest: dict[str, Any], refusing: str) -> None:
     for name, entry in manifest["files"].items():
         path = bundle / name
         if path.is_symlink():
-            raise BundleError(f"{name} is a symlink; refusing to replay a bundle file that points elsewhere")
+            raise BundleError(f"{name} is a symlink; {refusing} a bundle file that points elsewhere")
         if not path.is_file():
             raise BundleError(f"{name} is listed in {MANIFEST} but missing from the bundle")
         actual = sha256(path)
         if actual != entry["sha256"]:
             raise BundleError(f"{name} has been modified: its SHA-256 is {actual}, the manifest says "
-                              f"{entry['sha256']}; refusing to replay a tampered bundle")
-    return manifest
+                              f"{entry['sha256']}; {refusing} a tampered bundle")
 
 
 def verified_snapshot(bundle: Path, verify_key: Path | None = None) -> Snapshot:

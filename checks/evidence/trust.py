@@ -119,10 +119,11 @@ def assess(bundle: Path, pinned: Sequence[Signer] | None = None) -> Trust:
         return unverified("a real directory named `latest`, not the suite's pointer: a copy whose origin cannot "
                           "be told; index the bundle it copies instead")
     if not (bundle / MANIFEST).is_file() and not (bundle / MANIFEST).is_symlink():
-        sealed = "" if not bundle.name.endswith((".unsealed", ".partial")) else " (its run could not seal it)"
+        sealed = ("" if not bundle.name.endswith((".unsealed", ".partial")) else
+                  " (its run could not seal it, or is still writing it)")
         return unverified(f"{MANIFEST} is missing: a partial bundle that was never sealed{sealed}")
     try:
-        verified = check(bundle, pinned, refusing="not verified")
+        verified = check(bundle, pinned, refusing="not trusting")
         manifest = verified.manifest
         derived = derive(verified.bundle, manifest)
     except BundleError as exc:
