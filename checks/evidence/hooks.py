@@ -28,7 +28,7 @@ import pytest
 from checks import __version__
 from checks.core.record import CheckRecord
 from checks.core.snapshot import iso, now, parse_time
-from checks.evidence import bundle, keys, provenance, redact, sarif, signing
+from checks.evidence import asff, bundle, csv_export, keys, ocsf, provenance, redact, sarif, signing
 from checks.evidence.evidence import CHECKOUT, EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, RAN, decide, exit_status
 from checks.evidence.runkind import RunKind, kind_of
@@ -47,7 +47,7 @@ def _active(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     if RUN in config.stash:  # what was selected, workers included (the run's kind depends on it)
-        config.pluginmanager.import_plugin("checks.plugin.selection")
+        config.pluginmanager.import_plugin("checks.plugin.selected")
     if not _active(config):
         return
     run = config.stash[RUN]
@@ -279,6 +279,7 @@ def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     bundle.write_json(ev.staging / "snapshot.json", provenance.portable_snapshot(data, CHECKOUT), sort_keys=False)
     records = list(ev.records.values())
     bundle.write_json(ev.staging / "results.sarif", sarif.sarif(records, meta), sort_keys=False, portable=portable)
+    standard_exports(ev.staging, records, meta)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         ev.annotations = [redact.text(line) for line in sarif.annotations(records)]
     session.exitstatus = exit_status(ev.gate, session.exitstatus)
@@ -290,6 +291,21 @@ def gate_json(ev: Evidence, meta: dict[str, Any]) -> dict[str, Any]:
     return {"env": meta["env"], "run_id": meta["run_id"], "started": meta["started"], "finished": meta["finished"],
             "replay_of": meta["replay_of"], "not_gate_run": ev.not_gate, **ev.kind.to_dict(),
             "provenance": meta["provenance"], **ev.gate.to_dict()}
+
+
+OCSF_FILE, ASFF_FILE = "findings.ocsf.json", "findings.asff.json"
+
+
+def export_names() -> list[str]:
+    """The standard exports every bundle holds (beside results.json, junit.xml and results.sarif)."""
+    return [*csv_export.names(), OCSF_FILE, ASFF_FILE]
+
+
+def standard_exports(directory: Path, records: list[CheckRecord], meta: dict[str, Any]) -> None:
+    """results.csv, compliance_<framework>.csv, findings.ocsf.json (OCSF) and findings.asff.json (ASFF)."""
+    csv_export.write(directory, records)
+    bundle.write_json(directory / OCSF_FILE, ocsf.ocsf(records, meta), sort_keys=False)
+    bundle.write_json(directory / ASFF_FILE, asff.asff(records, meta), sort_keys=False)
 
 
 def results_json(ev: Evidence, meta: dict[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,15 @@ from typing import Any
 
 from checks.evidence.gate import RAN
 from checks.evidence.provenance import describe_ci, describe_git
+from checks.evidence.runkind import selected
+from checks.plugin.selected import Selection
 
 NO_FINDINGS = "No check failed and none was left unevaluated."
+
+
+def selection_text(recorded: Mapping[str, Any]) -> str:
+    """The run's selection as the report's run section names it: "-m smoke, 160 deselected"."""
+    return selected(Selection.from_dict(dict(recorded)))
 
 
 def provenance_rows(meta: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checks.plugin.selection import Selection
+from checks.plugin.selected import Selection
 
 GATE, REVIEW, DRILL, REPLAY, PARTIAL, NONE = "gate", "review", "drill", "replay", "partial", "none"
 KINDS = (GATE, REVIEW, DRILL, REPLAY, PARTIAL, NONE)
@@ -67,8 +67,8 @@ def kind_of(*, selection: Selection | None, stopped: str | None = None, replay_o
             replay_made: str | None = None, faults: Sequence[Sequence[str]] = (), offline: str | None = None,
             caller_verified: bool | None = None, evaluated: bool = True, interrupted: bool = False) -> RunKind:
     """The run's kind, from what it selected and how it read. Pure: every input is a recorded fact."""
-    data = selection.to_dict() if selection is not None else {}
     partial = not gate_selection(selection)
+    data = {**(selection.to_dict() if selection is not None else {}), "partial": partial}
     suffix = f", {selected(selection)}" if partial else ""
     if stopped:
         return RunKind(NONE, stopped, data)

@@ -37,7 +37,10 @@ class Run:
     reporters: set[str] = field(default_factory=set)  # the absence reporters selected ("DDB-01/table")
     reporter_names: dict[str, str] = field(default_factory=dict)  # every absence reporter's test function
     passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
-    selection: Any = None  # a checks.plugin.selection.Selection: -m, -k, paths, what was deselected
+    selection: Any = None  # a checks.plugin.selected.Selection: -m, -k, paths, what any selector deselected
+    selectors: dict[str, str] = field(default_factory=dict)  # the suite's own selection options given
+    # ({"--severity": "P0,P1"}): recorded in the selection's `others` (checks.plugin.selected)
+    deselected: int = 0  # the items those selectors deselected
 
     @property
     def complete(self) -> bool:

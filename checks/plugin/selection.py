@@ -1,134 +1,104 @@
-"""What this run selected, recorded on the Run: `-m`, `-k`, test paths, and what any selector deselected.
-
-Whether a selection is a gate run's is decided in checks.evidence.runkind; this module only records facts.
-Every selector pytest knows (-m, -k, --deselect, --lf, --sw, a plugin's own option) reports what it drops
-through `pytest_deselected`; an item dropped that `-m` alone would have kept was dropped by another
-selector, so the selection is partial whatever that selector is called. Under xdist the workers collect:
-each records its selection in `workeroutput` and the controller takes the first.
-"""
+"""The suite's own selection options: `--severity P0,P1` keeps the checks whose catalog severity is listed
+(a partial selection, recorded in the Run), and `--list-checks` prints the catalog instead of running."""
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
-from checks.plugin.pytest_internals import markexpr_matcher
-from checks.plugin.run import RUN, is_worker
+from checks import areas
+from checks.core import controls as ctl
+from checks.core.catalog import SEVERITIES, Entry, catalog
 
-_DROPPED = pytest.StashKey[list[int]]()  # [deselected items, of which -m alone would have kept]
-WORKER_KEY = "bbws_selection"
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The run's selection. Counts are None until collection finished (an interrupted collection)."""
-    markers: str = ""  # -m as given
-    keyword: str = ""  # -k as given
-    paths: tuple[str, ...] = ()  # test paths narrower than the suite's tests (relative to the rootdir)
-    selected: int | None = None  # items left to run
-    deselected: int | None = None  # items any selector deselected
-    outside: int | None = None  # deselected items `-m` alone would have kept (another selector dropped them)
-    others: tuple[str, ...] = field(default=())  # other selecting options given (--lf, --sw, --deselect)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "paths": list(self.paths), "others": list(self.others)}
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Selection | None:
-        if not isinstance(data, dict):
-            return None
-
-        def count(key: str) -> int | None:
-            value = data.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-        return cls(markers=str(data.get("markers") or ""), keyword=str(data.get("keyword") or ""),
-                   paths=tuple(str(p) for p in data.get("paths") or ()), selected=count("selected"),
-                   deselected=count("deselected"), outside=count("outside"),
-                   others=tuple(str(o) for o in data.get("others") or ()))
-
-    def describe(self) -> str:
-        """The selection as a user typed it: "-m smoke", "-k pitr, tests/dynamodb", "every check"."""
-        parts = [f"-m {shlex.quote(self.markers)}" if self.markers else "",
-                 f"-k {shlex.quote(self.keyword)}" if self.keyword else "", *self.paths, *self.others]
-        return ", ".join(p for p in parts if p) or "every check"
+LIST_CHECKS = pytest.StashKey[bool]()
+NOT_MARKERS = {"issue", "parametrize", "usefixtures", "filterwarnings", "skip", "skipif", "xfail"}
 
 
-def requested(config: pytest.Config) -> Selection:
-    """The selection the command line asks for, before collection."""
-    opt = config.option
-    others = [flag for flag, on in (("--lf", getattr(opt, "lf", False)), ("--sw", getattr(opt, "stepwise", False)),
-                                    ("--deselect", bool(getattr(opt, "deselect", None)))) if on]
-    return Selection(markers=(opt.markexpr or "").strip(), keyword=(opt.keyword or "").strip(),
-                     paths=tuple(narrower_paths(config)), others=tuple(others))
+def parse_severity(value: str | None) -> tuple[str, ...]:
+    """"P0,P1" -> ("P0", "P1"); a name that is not a severity is a usage error."""
+    if not value:
+        return ()
+    names = [v.strip().upper() for v in value.split(",") if v.strip()]
+    bad = [n for n in names if n not in SEVERITIES]
+    if bad or not names:
+        raise pytest.UsageError(f"--severity {value!r}: {', '.join(map(repr, bad)) or 'nothing given'} is not "
+                                f"a severity; choose from {', '.join(SEVERITIES)} (e.g. --severity P0,P1)")
+    return tuple(dict.fromkeys(names))
 
 
-def _roots(config: pytest.Config) -> list[Path]:
-    root = config.rootpath
-    named = [root / t for t in config.getini("testpaths")] or [root / "tests"]
-    return [p.resolve() for p in named if p.exists()] or [root.resolve()]
+def severity_of(item: pytest.Item) -> str:
+    """The catalog severity of a test item ("" outside the catalog)."""
+    marker = item.get_closest_marker("issue")
+    e = catalog().get(marker.args[0]) if marker is not None and marker.args else None
+    return e.severity_for(item.name) if e is not None else ""
 
 
-def narrower_paths(config: pytest.Config) -> list[str]:
-    """The test paths given on the command line that do not cover the whole suite (a file, a folder, a node id)."""
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        return []
-    roots, out = _roots(config), []
-    for arg in config.args:
-        path, _, rest = str(arg).partition("::")
-        where = (config.invocation_params.dir / path).resolve()
-        if not rest and any(where == r or where in r.parents for r in roots):
+def by_severity(config: pytest.Config, items: list[pytest.Item], severities: tuple[str, ...]) -> int:
+    """Deselect the items whose catalog severity is not listed; how many were deselected."""
+    if not severities:
+        return 0
+    keep, drop = [], []
+    for item in items:
+        (keep if severity_of(item) in severities else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    return len(drop)
+
+
+# ----- --list-checks -----
+
+def tests_by_check(items: Iterable[pytest.Item]) -> dict[str, dict[str, Any]]:
+    """{check id: {"tests": {name: severity}, "static": [names], "markers": set}} of the collected items."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        marker = item.get_closest_marker("issue")
+        if marker is None or not marker.args:
             continue
-        try:
-            shown = where.relative_to(config.rootpath.resolve()).as_posix() + (f"::{rest}" if rest else "")
-        except ValueError:
-            shown = str(arg)
-        out.append(shown)
+        name = getattr(item, "originalname", item.name.split("[")[0])
+        got = out.setdefault(marker.args[0], {"tests": {}, "static": [], "markers": set()})
+        if areas.area_of(item.nodeid) == "static":
+            got["static"] += [] if name in got["static"] else [name]
+        else:
+            got["tests"][name] = severity_of(item)
+        got["markers"].update(m.name for m in item.iter_markers() if m.name not in NOT_MARKERS)
     return out
 
 
-def _owner(config: pytest.Config) -> Any:
-    return config.stash.get(RUN, None)
+def controls_line(refs: Iterable[str]) -> str:
+    groups: dict[str, list[str]] = {}
+    for ref in refs:
+        framework, control = ctl.split(ref)
+        fw = ctl.frameworks().get(framework)
+        groups.setdefault(fw.short if fw else framework, []).append(control)
+    return "; ".join(f"{name} {', '.join(ids)}" for name, ids in groups.items()) or "none mapped"
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    run = _owner(config)
-    if run is not None and getattr(run, "selection", None) is None:
-        run.selection = requested(config)
-    config.stash[_DROPPED] = [0, 0]
+def entry_lines(e: Entry, found: dict[str, Any]) -> list[str]:
+    area = areas.label(areas.area_of_check(e.id)) if areas.area_of_check(e.id) else "–"
+    tests = ", ".join(f"{t} ({s})" if s and s != e.severity else t for t, s in found["tests"].items())
+    every = controls_line(ctl.expand(e.controls)) if e.controls or not e.test_controls else "by test:"
+    return [f"{e.id:<8} {e.severity}  {area:<9} {e.title}",
+            f"    markers:  {', '.join(sorted(found['markers'])) or '–'}",
+            f"    tests:    {tests or 'none collected'}",
+            f"    static:   {', '.join(found['static']) or '–'}",
+            f"    controls: {every}" + (" (every test)" if e.controls and e.test_controls else ""),
+            *(f"      {test}: {controls_line(ctl.expand(refs))}" for test, refs in e.test_controls.items())]
 
 
-def pytest_deselected(items: list[pytest.Item]) -> None:
-    if not items:
-        return
-    config = items[0].config
-    dropped = config.stash.get(_DROPPED, None)
-    if dropped is None:
-        return
-    keeps = markexpr_matcher(config.option.markexpr or "")
-    dropped[0] += len(items)
-    dropped[1] += sum(1 for item in items if keeps(item))
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    run = _owner(session.config)
-    dropped = session.config.stash.get(_DROPPED, None)
-    if run is None or dropped is None or run.selection is None:
-        return
-    run.selection = replace(run.selection, selected=len(session.items), deselected=dropped[0], outside=dropped[1])
-    if is_worker(session.config):
-        session.config.workeroutput[WORKER_KEY] = run.selection.to_dict()  # type: ignore[attr-defined]
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """xdist controller: the workers collected; the first to finish says what was selected."""
-    run = _owner(node.config)
-    theirs = Selection.from_dict(getattr(node, "workeroutput", {}).get(WORKER_KEY))
-    if run is not None and theirs is not None and (run.selection is None or run.selection.selected is None):
-        run.selection = replace(theirs, paths=run.selection.paths if run.selection else theirs.paths)
+def listing(items: Iterable[pytest.Item], severities: tuple[str, ...] = ()) -> list[str]:
+    """The catalog, one block per check id: severity, area, title, markers, tests, static counterparts and
+    controls; with --severity only the ids that have a listed severity."""
+    found = tests_by_check(items)
+    empty = {"tests": {}, "static": [], "markers": set()}
+    out = []
+    for cid, e in catalog().items():
+        got = found.get(cid, empty)
+        if severities and e.severity not in severities and not got["tests"] and not got["static"]:
+            continue
+        out += entry_lines(e, got)
+    out += ["", "controls: catalog.toml's [control] tables, each with the page it is sourced from; frameworks:"]
+    out += [f"    {f.short:<15} {f.title} ({f.source})" for f in ctl.frameworks().values()]
+    return out
