@@ -185,6 +185,15 @@ class Env(_Model):
     canary_allowed: Annotated[bool, Honoured("checks/plugin/run.py::canary_skip_reason")] = True
     infra_repo: Annotated[str, Honoured("checks/plugin/options.py::run_options")] = ""
     approvers: Annotated[list[str], Honoured("checks/evidence/report.py::view")] = []
+    # Gate governance: the roles whose recorded approval (python -m checks.evidence.approve) a gate needs;
+    # accepted risks (a waivers file, relative to this file; --waivers wins), which severities they may
+    # waive, how far ahead one may expire, and how many days before its expiry it is flagged.
+    approvals_required: Annotated[list[str], Honoured("checks/evidence/approvals.py::status")] = []
+    waivers: Annotated[str, Honoured("checks/plugin/waiving.py::waivers_for")] = ""
+    waivable: Annotated[list[Literal["P0", "P1", "P2", "P3"]],
+                        Honoured("checks/core/waivers.py::parse")] = ["P1", "P2", "P3"]
+    waiver_max_days: Annotated[Count, Honoured("checks/core/waivers.py::parse")] = 90
+    waiver_warning_days: Annotated[int, Field(ge=0), Honoured("checks/core/waivers.py::parse")] = 14
     env_specific: Annotated[list[str], Honoured("test_parity")] = []
     tags: Annotated[dict[str, str],
                     Honoured("test_table_tag", flip=({"Environment": "base", "Project": "P"},

@@ -49,6 +49,9 @@ class Evidence:
     not_gate: str | None = None  # why this bundle is not a gate run (exit 4 or 5); `latest` stays put
     sign_key: Any = None  # --sign-key, loaded at configure (a bad key is a usage error before any read)
     signature: str | None = None  # the signing key's fingerprint once manifest.json.sig is written
+    previous: Path | None = None  # the bundle `latest` pointed at when the run started (the previous gate run)
+    signers: Any = None  # --allowed-signers, loaded at configure: a replay checks its original's approvals
+    governance: dict[str, Any] | None = None  # gate.json's waivers, changes and approvals (governance.py)
     _git: str | None = None
 
     @property

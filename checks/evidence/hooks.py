@@ -26,9 +26,11 @@ from checks import __version__
 from checks.core.record import CheckRecord
 from checks.core.snapshot import iso, now, parse_time
 from checks.evidence import bundle, redact, sarif
+from checks.evidence.changes import previous_gate_run
 from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, decide, exit_status
-from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
+from checks.evidence.governance import govern, markdown_lines, since_of, text_lines
+from checks.evidence.summary import COLOUR, decision_label, github_links, markdown, terminal_lines
 from checks.plugin.pytest_internals import forget_interrupt_message, interrupt_message, junit_xml_writer
 from checks.plugin.run import RUN, Run, is_worker
 
@@ -47,6 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
     ev = Evidence(config=config, run=run, base=reports_base(config, run),
                   work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
     ev.sign_key = _sign_key(config)
+    ev.signers = _allowed_signers(config)
+    ev.previous = previous_gate_run(ev.base, run.env.name) if run.replay is None else None
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
     _register_junit(config, ev.work / "junit.xml")
@@ -85,6 +89,20 @@ def _sign_key(config: pytest.Config) -> Any:
         return signing.load_private(Path(path))
     except signing.SigningError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _allowed_signers(config: pytest.Config) -> Any:
+    path = getattr(config.option, "allowed_signers", None)
+    if not path:
+        return None
+    if not getattr(config.option, "replay", None):
+        raise pytest.UsageError("--allowed-signers checks a bundle's recorded approvals: use it with --replay DIR "
+                                "(or python -m checks.evidence.index --allowed-signers)")
+    from checks.evidence import allowed_signers
+    try:
+        return allowed_signers.load(config.invocation_params.dir / path)
+    except allowed_signers.AllowedSignersError as exc:
+        raise pytest.UsageError(f"--allowed-signers: {exc}") from None
 
 
 def _register_junit(config: pytest.Config, path: Path) -> None:
@@ -186,6 +204,7 @@ def pytest_report_from_serializable(data: dict[str, Any]) -> Generator[None, Any
 
 
 JUNIT_PROPERTIES = ("check_id", "severity", "resource", "outcome")
+WAIVER_PROPERTIES = ("expires", "approved_by", "ticket", "justification", "status")  # as waiver_<name>
 
 
 def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
@@ -196,8 +215,10 @@ def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
     have = {name for name, _ in report.user_properties}
     values = {"check_id": record.check, "severity": record.severity, "resource": record.resource,
               "outcome": record.outcome}
+    if record.waiver is not None:
+        values.update({f"waiver_{k}": record.waiver.get(k) for k in WAIVER_PROPERTIES})
     report.user_properties = [*report.user_properties,
-                              *((k, str(values[k] or "")) for k in JUNIT_PROPERTIES if k not in have)]
+                              *((k, str(v or "")) for k, v in values.items() if k not in have)]
 
 
 def _redact_report(report: pytest.TestReport) -> None:
@@ -250,11 +271,12 @@ def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     started = parse_time(ev.run.started) or dt.datetime.now(dt.UTC)
     ev.dir = bundle.new_dir(ev.base, ev.run.env.name, started)
     meta = ev.meta()
+    governance = govern(ev)
     bundle.write_json(ev.dir / "results.json", results_json(ev, meta))
     bundle.write_json(ev.dir / "gate.json", {"env": meta["env"], "run_id": meta["run_id"], "started": meta["started"],
                                              "finished": meta["finished"], "replay_of": meta["replay_of"],
                                              "gate_run": ev.not_gate is None, "not_gate_run": ev.not_gate,
-                                             **ev.gate.to_dict()})
+                                             **ev.gate.to_dict(), **governance})
     snap = ev.run.snapshot
     data = snap.to_dict() if snap is not None else {"meta": {"env_name": ev.run.env.name, "run_id": ev.run.run_id,
                                                              "started": ev.run.started}, "observations": []}
@@ -271,7 +293,7 @@ def ci_outputs(ev: Evidence, meta: dict[str, Any]) -> None:
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as f:
-            f.write(redact.text(markdown(ev.gate, meta, github_links(os.environ))))
+            f.write(redact.text(markdown(ev.gate, meta, github_links(os.environ), since_of(ev), markdown_lines(ev))))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         ev.annotations = [redact.text(line) for line in sarif.annotations(records)]
 
@@ -323,8 +345,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         return result
     gate = ev.gate
     colour = COLOUR[gate.decision]
-    terminalreporter.write_sep("=", f"BBWS gate: {gate.decision}", **{colour: True, "bold": True})
+    terminalreporter.write_sep("=", f"BBWS gate: {decision_label(gate)}", **{colour: True, "bold": True})
     for line in terminal_lines(gate, str(ev.dir) if ev.dir else None):
+        terminalreporter.write_line(line)
+    for line in text_lines(ev):
         terminalreporter.write_line(line)
     if ev.error:
         terminalreporter.write_line(f"{ev.error} -- the decision is NO-GO", red=True)

@@ -26,9 +26,12 @@ from typing import Any
 
 import jinja2
 
+from checks.evidence import allowed_signers
+from checks.evidence.allowed_signers import Signer
 from checks.evidence.bundle import MANIFEST, resolve, sha256, write_json, write_manifest, write_text
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO
 from checks.evidence.replay import BundleError, verify
+from checks.evidence.timeline import timeline, with_approvals
 
 UNVERIFIED = "UNVERIFIED"
 _ORDER = {GO: 0, CONDITIONAL: 1, NO_GO: 2, UNVERIFIED: 3}
@@ -51,6 +54,7 @@ class Row:
     bundle: str  # the bundle directory, relative to the index
     manifest_sha256: str
     problem: str = ""  # why the bundle could not be verified
+    approvals: str = ""  # its recorded approvals (timeline.with_approvals)
 
 
 def find_bundles(paths: Iterable[Path], allow_empty: bool = False) -> list[Path]:
@@ -122,25 +126,35 @@ body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24}table{border-col
 th,td{border-bottom:1px solid #d0d7de;padding:.4rem .6rem;text-align:left;vertical-align:top}
 .d{font-weight:700;padding:.1rem .5rem;border-radius:4px}.GO{background:#dafbe1}.NO-GO,.UNVERIFIED{background:#ffebe9}
 .CONDITIONAL{background:#fff8c5}small{color:#57606a}code{font-size:.85em}
+tr.current{outline:2px solid #0969da}h2{font-size:1.1rem;margin-top:1.6rem}
 </style></head><body>
 <h1>Evidence index <span class="d {{ decision.split()[0] }}">{{ decision }}</span></h1>
 <p>{{ rows|length }} bundles, {{ verified }} verified against their manifests; built {{ built }}.
 The overall decision is the worst of all bundles; an unverified bundle counts as NO-GO.</p>
+{%- for t in timeline %}
+<h2>{{ t.env }} <small>trend, oldest to newest:
+{%- for d in t.trend %} <span class="d {{ d.decision.split()[0] }}" title="{{ d.run_id }}">{{ d.decision }}</span>
+{%- if not loop.last %} →{% endif %}{% endfor %}</small></h2>
 <table><thead><tr><th>env</th><th>account / region</th><th>decision</th><th>passed / failed / error / skipped</th>
-<th>run</th><th>evidence</th></tr></thead><tbody>
-{%- for r in rows %}
-<tr><td>{{ r.env }}</td><td>{{ r.account }}<br><small>{{ r.region }}</small></td>
+<th>run (newest first)</th><th>approvals</th><th>evidence</th></tr></thead><tbody>
+{%- for r in t.rows %}
+<tr{% if r.run_id == t.current %} class="current"{% endif %}><td>{{ r.env }}{% if r.run_id == t.current %}<br>
+<b>current gate run</b>{% endif %}</td><td>{{ r.account }}<br><small>{{ r.region }}</small></td>
 <td><span class="d {{ r.decision.split()[0] }}">{{ r.decision }}</span>{% if not r.complete and not r.problem %}
 <br><small>incomplete run</small>{% endif %}
 {%- for b in r.blocking %}<br><small>{{ b }}</small>{% endfor %}
 {%- if r.problem %}<br><small>not verified: {{ r.problem }}</small>{% endif %}</td>
 <td>{{ r.counts.get("passed", 0) }} / {{ r.counts.get("failed", 0) }} / {{ r.counts.get("error", 0) }}
- / {{ r.counts.get("skipped", 0) }}</td>
+ / {{ r.counts.get("skipped", 0) }}
+{%- if r.counts.get("waived") %}<br><small>{{ r.counts.waived }} waived</small>{% endif %}</td>
 <td><small>{{ r.run_id }}<br>{{ r.started }} – {{ r.finished }}</small></td>
+<td><small>{{ r.approvals or "–" }}</small></td>
 <td>{% if r.report %}<a href="{{ r.report }}">report.html</a><br>{% endif %}<small><code>{{ r.bundle }}</code>
 {%- if r.manifest_sha256 %}<br>manifest SHA-256 <code>{{ r.manifest_sha256[:16] }}…</code>{% endif %}</small></td></tr>
 {%- endfor %}
-</tbody></table></body></html>
+</tbody></table>
+{%- endfor %}
+</body></html>
 """
 
 _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -153,21 +167,26 @@ def missing(name: str) -> Row:
                problem="no bundle for this env")
 
 
-def build(bundles: Sequence[Path], out: Path, expect: Sequence[str] = ()) -> tuple[str, list[Row]]:
+def build(bundles: Sequence[Path], out: Path, expect: Sequence[str] = (),
+          signers: Sequence[Signer] | None = None) -> tuple[str, list[Row]]:
     """Verify every bundle and write index.html, index.json and manifest.json to `out`; an env
-    in `expect` without a bundle is an UNVERIFIED row."""
+    in `expect` without a bundle is an UNVERIFIED row. Each env's runs show as a timeline (timeline.py),
+    with their recorded approvals (checked against `signers`, an allowed_signers file, when given)."""
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
     found = [row_of(b, out) for b in bundles]
     found += [missing(name) for name in expect if name not in {r.env for r in found}]
+    found = with_approvals(found, out, signers)
     rows = sorted(found, key=lambda r: (-_ORDER[r.decision], r.env, r.account, r.region, r.run_id))
+    runs = timeline(rows, out)
     decision = overall(rows)
     built = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     verified = sum(r.decision != UNVERIFIED for r in rows)
     write_text(out / "index.html", _env.from_string(TEMPLATE).render(
-        rows=rows, decision=decision, built=built, verified=verified))
+        rows=rows, decision=decision, built=built, verified=verified, timeline=runs))
     write_json(out / "index.json", {"schema": 1, "decision": decision, "built": built, "bundles": len(rows),
-                                    "verified": verified, "rows": [asdict(r) for r in rows]})
+                                    "verified": verified, "rows": [asdict(r) for r in rows],
+                                    "timeline": [{**t, "rows": [r.run_id for r in t["rows"]]} for t in runs]})
     write_manifest(out, {"kind": "evidence-index", "decision": decision, "built": built})
     return decision, rows
 
@@ -177,14 +196,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("bundles", nargs="+", type=Path, help="bundles, latest pointers or directories of bundles")
     parser.add_argument("--out", type=Path, required=True, help="directory to write index.html into")
     parser.add_argument("--expect", default="", help="comma-separated envs that must each have a bundle")
+    parser.add_argument("--allowed-signers", type=Path, default=None, help="check each recorded approval against "
+                        "this ssh-keygen allowed_signers file (the principal allowed for its role)")
     args = parser.parse_args(argv)
     expect = [e.strip() for e in args.expect.split(",") if e.strip()]
     try:
         bundles = find_bundles(args.bundles, allow_empty=bool(expect))
-    except OSError as exc:
+        signers = allowed_signers.load(args.allowed_signers) if args.allowed_signers else None
+    except (OSError, allowed_signers.AllowedSignersError) as exc:
         print(f"evidence index: {exc}", file=sys.stderr)
         return 4
-    decision, rows = build(bundles, args.out, expect)
+    decision, rows = build(bundles, args.out, expect, signers)
     for r in rows:
         note = f" ({r.problem})" if r.problem else ""
         print(f"{r.decision:<14} {r.env:<8} {r.account:<12} {r.region:<14} {r.report or r.bundle}{note}")

@@ -118,6 +118,8 @@ def record(r: CheckRecord, values: list[str] | None = None) -> CheckRecord:
         changes["observations"] = observations
     if r.location is not None and text(r.location.file, values) != r.location.file:
         changes["location"] = Location(text(r.location.file, values), r.location.line)
+    if r.waiver is not None and (waiver := deep(r.waiver, values)) is not r.waiver:
+        changes["waiver"] = waiver
     return r.replace(**changes) if changes else r
 
 

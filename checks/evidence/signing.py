@@ -101,23 +101,24 @@ def load_public(path: Path) -> Ed25519PublicKey:
     return key
 
 
-def _signed_data(message: bytes) -> bytes:
-    return (_MAGIC + _string(NAMESPACE.encode()) + _string(b"") + _string(_HASH.encode())
+def _signed_data(message: bytes, namespace: str = NAMESPACE) -> bytes:
+    return (_MAGIC + _string(namespace.encode()) + _string(b"") + _string(_HASH.encode())
             + _string(hashlib.sha512(message).digest()))
 
 
-def sign(message: bytes, key: Ed25519PrivateKey) -> str:
-    """The armored SSH signature of `message` (what `ssh-keygen -Y sign -n bbws-evidence` writes)."""
-    sig = key.sign(_signed_data(message))
+def sign(message: bytes, key: Ed25519PrivateKey, namespace: str = NAMESPACE) -> str:
+    """The armored SSH signature of `message` (what `ssh-keygen -Y sign -n <namespace>` writes)."""
+    sig = key.sign(_signed_data(message, namespace))
     blob = (_MAGIC + struct.pack(">I", _VERSION) + _string(_public_blob(key.public_key()))
-            + _string(NAMESPACE.encode()) + _string(b"") + _string(_HASH.encode())
+            + _string(namespace.encode()) + _string(b"") + _string(_HASH.encode())
             + _string(_string(b"ssh-ed25519") + _string(sig)))
     b64 = base64.b64encode(blob).decode()
     return "\n".join([_BEGIN, *(b64[i:i + 70] for i in range(0, len(b64), 70)), _END]) + "\n"
 
 
-def verify(message: bytes, armored: str, key: Ed25519PublicKey) -> None:
+def verify(message: bytes, armored: str, key: Ed25519PublicKey, namespace: str = NAMESPACE) -> None:
     """Raise SigningError (saying why, without the file name) unless `armored` signs `message` with `key`."""
+    expected = namespace
     lines = [ln.strip() for ln in armored.strip().splitlines()]
     if len(lines) < 3 or lines[0] != _BEGIN or lines[-1] != _END:
         raise SigningError("is not an SSH signature (no BEGIN/END SSH SIGNATURE armor)")
@@ -132,8 +133,8 @@ def verify(message: bytes, armored: str, key: Ed25519PublicKey) -> None:
     _reserved, at = _read_string(blob, at)
     hash_alg, at = _read_string(blob, at)
     signature, at = _read_string(blob, at)
-    if namespace != NAMESPACE.encode():
-        raise SigningError(f"has namespace {namespace.decode(errors='replace')!r}, expected {NAMESPACE!r}")
+    if namespace != expected.encode():
+        raise SigningError(f"has namespace {namespace.decode(errors='replace')!r}, expected {expected!r}")
     if public != _public_blob(key):
         raise SigningError(f"was not made by the verify key {fingerprint(key)}")
     if hash_alg not in (b"sha512", b"sha256"):
@@ -147,8 +148,8 @@ def verify(message: bytes, armored: str, key: Ed25519PublicKey) -> None:
     try:
         key.verify(raw, data)
     except InvalidSignature:
-        raise SigningError(f"does not match manifest.json: the bundle was modified after it was signed "
-                           f"by {fingerprint(key)}") from None
+        what = "manifest.json: the bundle" if expected == NAMESPACE else "the file it signs: it"
+        raise SigningError(f"does not match {what} was modified after it was signed by {fingerprint(key)}") from None
 
 
 def sign_bundle(bundle: Path, key: Ed25519PrivateKey) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from checks.core.catalog import SEVERITIES
@@ -14,11 +14,26 @@ ICON = {GO: "✅", CONDITIONAL: "⚠️", NO_GO: "⛔"}
 COLOUR = {GO: "green", CONDITIONAL: "yellow", NO_GO: "red"}
 
 
+def waived(gate: Gate) -> int:
+    """How many findings an active waiver accepted (they decide nothing)."""
+    return int(gate.counts["by_outcome"].get("waived", 0))
+
+
+def decision_label(gate: Gate) -> str:
+    """"GO", or "GO · 1 waived finding" when accepted risks are part of the decision."""
+    n = waived(gate)
+    return f"{gate.decision} · {n} waived finding{'s' if n != 1 else ''}" if n else gate.decision
+
+
 def headline(gate: Gate) -> str:
+    n = waived(gate)
+    accepted = f"; {n} waived (accepted risk{'s' if n != 1 else ''})" if n else ""
     if gate.decision == GO:
-        return "every evaluated check passed" if not gate.reasons else "only P3 (information) findings"
+        if not gate.reasons:
+            return ("every other evaluated check passed" if n else "every evaluated check passed") + accepted
+        return "only P3 (information) findings" + accepted
     if gate.decision == CONDITIONAL:
-        return "only P2 (minor) checks failed: fix forward"
+        return "only P2 (minor) checks failed: fix forward" + accepted
     why = []
     failed = [r for r in gate.reasons if r.outcome == "failed" and r.effect == NO_GO]
     errors = [r for r in gate.reasons if r.outcome == "error"]
@@ -28,7 +43,7 @@ def headline(gate: Gate) -> str:
         why.append(f"{len(errors)} check(s) could not be evaluated")
     if gate.incomplete:
         why.append("the run is incomplete")
-    return "; ".join(why)
+    return "; ".join(why) + accepted
 
 
 def severity_line(gate: Gate) -> str:
@@ -38,7 +53,8 @@ def severity_line(gate: Gate) -> str:
 
 def outcome_line(gate: Gate) -> str:
     out = gate.counts["by_outcome"]
-    return ", ".join(f"{out.get(k, 0)} {k}" for k in ("passed", "failed", "error", "skipped"))
+    shown = ("passed", "failed", "error", "skipped", *(("waived",) if out.get("waived") else ()))
+    return ", ".join(f"{out.get(k, 0)} {k}" for k in shown)
 
 
 def _where(r: Any) -> str:
@@ -80,18 +96,22 @@ def _fenced(command: str) -> list[str]:
     return [f"   {fence}sh", f"   {command}", f"   {fence}"]
 
 
-def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None) -> str:
-    """The job summary: decision, counts by severity, what to fix (one command each), where the evidence is."""
+def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None,
+             since: str = "", governance: Sequence[str] = ()) -> str:
+    """The job summary: decision, counts by severity, what to fix (one command each), where the evidence is.
+    `since` (what changed since the previous gate run) follows the headline; `governance` (accepted risks,
+    approvals: governance.py) follows the reasons."""
     links = links or {}
-    out = [f"## {ICON[gate.decision]} BBWS post-deploy gate: **{gate.decision}**", "",
+    out = [f"## {ICON[gate.decision]} BBWS post-deploy gate: **{decision_label(gate)}**", "",
            f"env **{meta.get('env', '')}**, account `{meta.get('account', '')}`, region `{meta.get('region', '')}`"
-           f" · {headline(gate)}", ""]
+           f" · {headline(gate)}", *([f"**Since the previous gate run:** {since}"] if since else []), ""]
     if gate.rollback:
         out += [f"**Rollback:** {gate.rollback}", ""]
-    out += ["| severity | passed | failed | error | skipped |", "|---|---|---|---|---|"]
+    kinds = ("passed", "failed", "error", "skipped", *(("waived",) if waived(gate) else ()))
+    out += ["| severity | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
     for s in SEVERITIES:
         c = gate.counts["by_severity"].get(s, {})
-        out.append(f"| {s} | " + " | ".join(str(c.get(k, 0)) for k in ("passed", "failed", "error", "skipped")) + " |")
+        out.append(f"| {s} | " + " | ".join(str(c.get(k, 0)) for k in kinds) + " |")
     if gate.reasons:
         out += ["", "### What to fix", ""]
         for i, r in enumerate(gate.reasons, 1):
@@ -110,7 +130,7 @@ def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None =
         for r in gate.reasons:
             out.append(f"| {r.effect} | {_cell(r.check)} | {_cell(r.resource)} | {r.severity} | {r.outcome} | "
                        f"{_cell(r.message)} | {_cell(r.rollback)} |")
-    out.append("")
+    out += [*governance, ""]
     name = meta.get("bundle_name") or ""
     if links.get("run"):
         artifact = f"gate-evidence-{meta.get('env', '')}-{links['run_id']}-{links.get('attempt') or '1'}"

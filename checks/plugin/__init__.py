@@ -28,6 +28,7 @@ from checks.plugin.outcomes import Outcomes, reporters
 from checks.plugin.progress import ProgressPlugin
 from checks.plugin.replaying import ORIGINAL, original_of, replay_selection, replayed
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
+from checks.plugin.waiving import waivers_for
 from checks.plugin.xdist import XdistController
 
 PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks",
@@ -91,6 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run.snapshot_path = Path(workerinput["bbws_snapshot"])
         run.endpoint_url = workerinput.get("bbws_endpoint") or None
         run.run_id = workerinput["bbws_run_id"]
+        run.started = workerinput.get("bbws_started") or run.started
+    run.waivers = waivers_for(config, env, run.started, replayed_snapshot)
     config.stash[RUN] = run
     for name in PLUGINS:
         config.pluginmanager.import_plugin(name)

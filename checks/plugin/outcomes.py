@@ -2,9 +2,10 @@
 
 InSpec's outcomes: a view that raises `Missing` makes the check *skipped* (another check reports the
 absent resource), or an *error* when that reporter is not part of the run; `Unverifiable` (the data
-could not be read) is an *error*; an assertion is a *failure*; a teardown that fails after a check ran
-makes it an *error* (its evidence cannot be trusted). A verdict (Missing, Unverifiable) gets its reason
-as text, with no traceback.
+could not be read) is an *error*; an assertion is a *failure*, or *waived* when an active waiver (an
+accepted risk, checks/core/waivers.py) matches it; a teardown that fails after a check ran makes it an
+*error* (its evidence cannot be trusted). A verdict (Missing, Unverifiable) gets its reason as text,
+with no traceback.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ class Outcomes:
         else:
             outcome = "passed"
         record = check_record(item, outcome, message)
+        if run.waivers is not None:
+            record = run.waivers.apply(record)
+        if record.outcome == "waived":  # pytest's own word for an accepted failure: xfailed (JUnit <skipped>)
+            report.outcome = "skipped"
+            report.wasxfail = f"waived ({record.waiver['where']}, until {record.waiver['expires']}): " \
+                              f"{record.waiver['justification']}"
         item.stash[RECORD] = record
         report.bbws = record  # type: ignore[attr-defined]
         if record.outcome == "failed":

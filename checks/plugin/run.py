@@ -15,6 +15,7 @@ from checks.core.aws import Aws
 from checks.core.collect import Options
 from checks.core.outcome import Unverifiable
 from checks.core.snapshot import Snapshot, iso, now
+from checks.core.waivers import Waivers
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Run:
     reporters: set[str] = field(default_factory=set)  # the absence reporters selected ("DDB-01/table")
     reporter_names: dict[str, str] = field(default_factory=dict)  # every absence reporter's test function
     passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
+    waivers: Waivers | None = None  # the accepted risks that apply to this env (checks/plugin/waiving.py)
 
     @property
     def complete(self) -> bool:
