@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -74,6 +75,13 @@ expires = {today + dt.timedelta(days=1)}
     assert replay.ret == 0 and replay.outcomes[TENANTS] == "waived", "judged against the original's start"
     assert "approvals: approved by alice@bbws.example (Tech Lead), bob@bbws.example (Operations Lead) (2 of 2)" \
         in replay.stdout
+    unsealed = tmp_path / "unsealed" / first.name
+    shutil.copytree(first, unsealed)
+    manifest = json.loads((unsealed / "manifest.json").read_text())
+    del manifest["files"]["waivers.toml"]  # a waivers file slipped into a bundle after it was sealed
+    (unsealed / "manifest.json").write_text(json.dumps(manifest))
+    out = suite.run("--replay", str(unsealed), tests=TESTS)
+    assert out.ret == 4 and "waivers.toml is not listed in manifest.json" in out.stdout
 
     b = suite.run("--waivers", str(risks), "--reports", str(reports), faults="DDB-03:tenants,DDB-03:products",
                   tests=TESTS)

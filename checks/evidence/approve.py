@@ -162,9 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Refused as exc:
         print(f"approval refused: {exc}", file=sys.stderr)
         return USAGE
-    found = approvals.status(path.parent.parent)
+    where = path.parent.parent
+    found = approvals.status(where)
     rel = f"{approvals.FOLDER}/{path.name}"
-    print(f"recorded: {rel} and {rel}.sig (namespace {approvals.NAMESPACE}) in {path.parent.parent}")
+    print(f"recorded: {rel} and {rel}.sig (namespace {approvals.NAMESPACE}) in bundle "
+          f"{where.resolve().parent.name}/{where.resolve().name}")
     print(f"approvals: {found.line()}")
     return 0
 

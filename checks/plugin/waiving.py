@@ -26,10 +26,18 @@ def waivers_for(config: pytest.Config, env: cfg.Env, started: str,
         if opt.waivers:
             raise pytest.UsageError("--waivers: a replay judges with the waivers file of the bundle it replays "
                                     f"({waivers_mod.BUNDLE_NAME}, covered by its manifest); it cannot be replaced")
-        from checks.evidence.bundle import resolve
+        from checks.evidence.bundle import MANIFEST, resolve
+        from checks.evidence.replay import BundleError, load_json
 
         copy = resolve(Path(opt.replay)) / waivers_mod.BUNDLE_NAME
-        if not copy.is_file():
+        try:
+            sealed = waivers_mod.BUNDLE_NAME in (load_json(copy.parent / MANIFEST, MANIFEST).get("files") or {})
+        except (BundleError, OSError, AttributeError):
+            sealed = False
+        if not sealed:
+            if copy.exists() or copy.is_symlink():
+                raise pytest.UsageError(f"--replay {opt.replay}: {waivers_mod.BUNDLE_NAME} is not listed in "
+                                        f"{MANIFEST}; refusing a waivers file the bundle did not seal")
             return None
         return _load(copy, env, str(replayed.meta.get("started") or started), (), f"--replay {opt.replay}: ",
                      waivers_mod.BUNDLE_NAME)
