@@ -58,13 +58,6 @@ def test_the_listed_check_exists_and_reads_the_key(key):
     assert re.search(rf"\b{leaf}\b", code) or key == "tags", f"neither {path} nor its area's code reads {leaf!r}"
 
 
-def test_every_key_is_in_the_readme_table():
-    readme = (REPO / "README.md").read_text()
-    table = readme[readme.index("| key | type |"):]
-    missing = [k for k in config.keys() if f"{k.rsplit('.', 1)[-1]}" not in table]
-    assert missing == [], f"keys README's environments.toml table does not mention: {missing}"
-
-
 # --------------------------------------------------------------------------- the flips
 
 COMMON = """
