@@ -148,3 +148,28 @@ def test_the_index_timeline_is_newest_first_per_env_with_the_latest_pointer_mark
     assert [r.run_id for r in found["sit"]["rows"]] == ["c", "b", "a"] and found["sit"]["current"] == "b"
     assert [t["decision"] for t in found["sit"]["trend"]] == ["GO", "CONDITIONAL GO", "NO-GO"]
     assert found["prod"]["current"] == "", "an unverified bundle is never the current gate run"
+
+
+def test_the_env_key_names_the_waivers_file_and_the_option_wins(tmp_path: Path) -> None:
+    from checks.core import config
+    from checks.plugin.waiving import waivers_for
+
+    def one(check: str) -> str:
+        return (f'[[waiver]]\ncheck = "{check}"\njustification = "j"\napproved_by = "a"\n'
+                f"expires = {now().date() + dt.timedelta(days=10)}\n")
+
+    (tmp_path / "risks").mkdir()
+    (tmp_path / "risks" / "sit.toml").write_text(one("DDB-05"))
+    (tmp_path / "cli.toml").write_text(one("S3-06"))
+    env = config.load()["sit"].model_copy(update={"waivers": "risks/sit.toml",
+                                                   "source": str(tmp_path / "environments.toml")})
+    here = SimpleNamespace(dir=tmp_path)
+
+    def cfg(option: str | None) -> SimpleNamespace:
+        return SimpleNamespace(option=SimpleNamespace(waivers=option, replay=None, environments=None),
+                               invocation_params=here)
+
+    from_env = waivers_for(cfg(None), env, now().isoformat())
+    assert [w.check for w in from_env.waivers] == ["DDB-05"] and from_env.source == "risks/sit.toml"
+    assert [w.check for w in waivers_for(cfg("cli.toml"), env, now().isoformat()).waivers] == ["S3-06"]
+    assert waivers_for(cfg(None), env.model_copy(update={"waivers": ""}), now().isoformat()) is None

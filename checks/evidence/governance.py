@@ -126,6 +126,7 @@ def markdown_lines(ev: Evidence) -> list[str]:
             out.append(f"| {item['check']} | {_cell(item['resource'])} | {item['severity']} | "
                        f"{_cell(w['approved_by'])} | {_cell(w['ticket'])} | {w['expires']} | "
                        f"{_cell(w['justification'])} |")
+        out += [""] if summary["expired"] or summary["expiring_soon"] or summary["unused"] else []
         out += [f"- expired, not applied: {i['check']} `{_cell(i['resource'])}` (expired {i['waiver']['expires']})"
                 for i in summary["expired"]]
         out += [f"- expiring soon: {w['where']} {w['check']} expires {w['expires']} ({w['days_left']} days)"

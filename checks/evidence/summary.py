@@ -104,7 +104,7 @@ def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None =
     links = links or {}
     out = [f"## {ICON[gate.decision]} BBWS post-deploy gate: **{decision_label(gate)}**", "",
            f"env **{meta.get('env', '')}**, account `{meta.get('account', '')}`, region `{meta.get('region', '')}`"
-           f" · {headline(gate)}", *([f"**Since the previous gate run:** {since}"] if since else []), ""]
+           f" · {headline(gate)}", *(["", f"**Since the previous gate run:** {since}"] if since else []), ""]
     if gate.rollback:
         out += [f"**Rollback:** {gate.rollback}", ""]
     kinds = ("passed", "failed", "error", "skipped", *(("waived",) if waived(gate) else ()))
