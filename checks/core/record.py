@@ -18,7 +18,7 @@ Outcome = Literal["passed", "failed", "error", "skipped", "waived"]
 OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "skipped", "waived")
 BAD: tuple[str, ...] = ("failed", "error")  # the outcomes that are findings or unverified checks
 # results.json's per-result fields (schema 1: fields are only ever added)
-RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation")
+RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation", "controls")
 # and "waiver", on a row a waiver matched (waived, or its expiry or why it was not applied)
 
 
@@ -60,6 +60,8 @@ class CheckRecord:
     runbook: Mapping[str, str] = field(default_factory=dict)
     observations: tuple[Mapping[str, Any], ...] = ()
     location: Location | None = None
+    controls: tuple[str, ...] = ()  # the controls it evidences, "<framework>:<id>" (catalog.toml)
+    arn: str = ""  # the resource's ARN, when it is an AWS resource
     # the waiver that matched (Waiver.to_dict() with its `status`: applied, expired, not applied), else None
     waiver: Mapping[str, Any] | None = None
 
@@ -78,11 +80,12 @@ class CheckRecord:
                 "message": self.message, "remediation": self.remediation, "runbook": dict(self.runbook),
                 "observations": [dict(o) for o in self.observations],
                 "location": self.location.to_dict() if self.location else None,
+                "controls": list(self.controls), "arn": self.arn,
                 "waiver": dict(self.waiver) if self.waiver is not None else None}
 
     def result(self) -> dict[str, Any]:
         """The record's row in results.json."""
-        row = {k: getattr(self, k) for k in RESULT_FIELDS}
+        row = {k: list(v) if isinstance(v := getattr(self, k), tuple) else v for k in RESULT_FIELDS}
         if self.waiver is not None:
             row["waiver"] = dict(self.waiver)
         return row
@@ -100,6 +103,8 @@ class CheckRecord:
                    runbook=dict(data.get("runbook") or {}),
                    observations=tuple(o for o in data.get("observations") or () if isinstance(o, Mapping)),
                    location=Location.of(data.get("location")),
+                   controls=tuple(str(c) for c in data.get("controls") or () if isinstance(c, str)),
+                   arn=str(data.get("arn") or ""),
                    waiver=dict(data["waiver"]) if isinstance(data.get("waiver"), Mapping) else None)
 
     @classmethod

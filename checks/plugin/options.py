@@ -35,6 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--allowed-signers", default=None, help="with --replay: verify each recorded approval against "
                 "this ssh-keygen allowed_signers file (the principal allowed for its role)")
     g.addoption("--concurrency", type=int, default=None, help="parallel AWS reads (default: from environments.toml)")
+    g.addoption("--severity", default=None, help="run only the checks of these catalog severities, e.g. P0,P1 "
+                "(a partial selection, labelled as such in the evidence)")
+    g.addoption("--list-checks", action="store_true", help="print the check catalog (id, title, severity, area, "
+                "markers, tests, static counterpart, controls) and exit; reads no AWS, needs no credentials")
 
 
 def load_env(path: str | None, name: str) -> cfg.Env:
