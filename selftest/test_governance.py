@@ -173,3 +173,21 @@ def test_the_env_key_names_the_waivers_file_and_the_option_wins(tmp_path: Path) 
     assert [w.check for w in from_env.waivers] == ["DDB-05"] and from_env.source == "risks/sit.toml"
     assert [w.check for w in waivers_for(cfg("cli.toml"), env, now().isoformat()).waivers] == ["S3-06"]
     assert waivers_for(cfg(None), env.model_copy(update={"waivers": ""}), now().isoformat()) is None
+
+
+def test_every_section_of_the_report_has_its_place_on_screen_and_in_print() -> None:
+    """The page is a flex column ordered by CSS: a section without an order (the compliance view, once) would
+    show above the gate decision."""
+    import re
+
+    from checks.evidence.report import TEMPLATES
+
+    ids = {m for t in TEMPLATES.glob("*.jinja2") for m in re.findall(r'<section id="([\w-]+)"', t.read_text())}
+    css = (TEMPLATES / "report.css").read_text()
+    screen, printing = css.split("@media print")
+    for where, text in (("screen", screen), ("print", printing)):
+        placed = set(re.findall(r"#([\w-]+) \{ order: \d+;", text)) | set(re.findall(r"#([\w-]+), ", text))
+        hidden = set(re.findall(r"#([\w-]+)[^{]*\{ display: none", text))
+        assert ids - placed - hidden == set(), f"sections without an order ({where})"
+    order = {m.group(1): int(m.group(2)) for m in re.finditer(r"#([\w-]+) \{ order: (\d+);", screen)}
+    assert all(order[s] > order["gate"] for s in ids - {"gate"})
