@@ -66,6 +66,7 @@ HONOURED = {
     "s3.bucket_key": "tests/s3/test_buckets.py::test_default_encryption",
     "s3.account_public_access_block": "tests/s3/test_buckets.py::test_account_public_access_block",
     "s3.policy_statements": "tests/s3/test_buckets.py::test_bucket_policy_not_public",
+    "s3.external_principals": "tests/s3/test_buckets.py::test_bucket_policy_external_principals",
     "s3.logging_bucket": "tests/s3/test_buckets.py::test_access_logging",
     "s3.template_manifest": "tests/s3/test_templates.py::test_template",
     "s3.replication.rule": "tests/s3/test_replication.py::test_replication_rule",
@@ -162,6 +163,7 @@ bucket_key = true
 account_public_access_block = true
 policy_statements = ["DenyInsecureTransport", "DenyPublicAccess",
                      "AllowLambdaReadTemplates", "AllowTerraformManagement"]
+external_principals = ["111122223333"]
 logging_bucket = "base-logs"
 tags = { Component = "s3" }
 lifecycle = { rule = "base-rule", noncurrent_days = 30 }
@@ -209,6 +211,9 @@ FLIPS_A = {  # key: (text in BASE_A, its flip, the checks that follow it: an id,
                                        ["test_account_public_access_block"]),
     "s3.policy_statements": ('"AllowLambdaReadTemplates", "AllowTerraformManagement"]', "]",
                              ["test_bucket_policy_not_public[flip-templates]"]),
+    "s3.external_principals": ('external_principals = ["111122223333"]',
+                               'external_principals = ["arn:aws:iam::444455556666:role/partner-reader"]',
+                               ["test_bucket_policy_external_principals[flip-templates]"]),
     "s3.logging_bucket": ('logging_bucket = "base-logs"', 'logging_bucket = "flipped-logs"',
                           ["test_access_logging[flip-templates]"]),
     "s3.tags": ('Component = "s3"', 'Component = "templates"', ["test_bucket_tag[flip-templates-Component]"]),

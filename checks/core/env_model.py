@@ -73,6 +73,9 @@ class S3(_Model):
     bucket_key: bool = True
     account_public_access_block: bool = True
     policy_statements: list[str] = []
+    # Principals outside the account that the bucket policy may Allow (S3-02): an account id (any principal
+    # in it), or an ARN, canonical user id or service name (`*` and `?` match as in fnmatch).
+    external_principals: list[Annotated[str, Field(min_length=1)]] = []
     logging_bucket: str = ""
     template_manifest: str = ""
     replication: Replication | None = None

@@ -36,7 +36,11 @@ def context_of(item: pytest.Item) -> dict[str, Any]:
     env = item.config.stash[RUN].env
     ctx: dict[str, Any] = {"env": env.name, "account": env.account, "region": env.region,
                            "dr_region": env.dr_region, "resource": resource_of(item)}
-    for value in getattr(item, "funcargs", {}).values():
+    # The views the test is parametrized over speak last: test_template_replicated(template, dr_bucket) judges
+    # the template (and S3-05's commands name its source bucket), not the DR bucket it looks in.
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    funcargs = getattr(item, "funcargs", {})
+    for _, value in sorted(funcargs.items(), key=lambda kv: kv[0] in params):
         if hasattr(value, "context") and callable(value.context):
             try:
                 ctx.update({k: v for k, v in value.context().items() if v not in (None, "")})
