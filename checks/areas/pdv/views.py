@@ -373,7 +373,10 @@ class Inventory:
         return out
 
     def context(self) -> dict[str, Any]:
-        return {"resource": self.name, "address": self.first_address}
+        fix = (f"terraform plan -refresh-only; expect each resource it lists in environments.toml, or take it out "
+               f"of the deployment (e.g. terraform state rm {self.first_address}, then delete it)"
+               if self.first_address else "")
+        return {"resource": self.name, "address": self.first_address, "fix": fix}
 
 
 # --------------------------------------------------------------------------- PDV-08 parity
