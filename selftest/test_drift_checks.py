@@ -230,3 +230,7 @@ def test_every_record_names_the_resource_it_judged(suite, tmp_path):
     assert resources["test_environment_reviewers[approvals-local]"] == "approvals-local"
     key = env.s3.templates[0]
     assert resources[f"test_template_replicated[{key}]"] == key, "the template it judged, not the DR bucket"
+    replicated = result.records[f"test_template_replicated[{key}]"]["runbook"]["resolution"]
+    assert f"get-bucket-replication --bucket {env.s3.bucket};" in replicated, "S3-05's commands: the source bucket"
+    leftovers = result.records[f"test_no_leftover_canary_objects[{env.s3.bucket}]"]["runbook"]["resolution"]
+    assert "--key healthcheck/bbws-canary/" in leftovers and key not in leftovers, "never a template to delete"
