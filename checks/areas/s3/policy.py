@@ -33,7 +33,9 @@ class Grant:
             return f"{self.sid}: every principal except {self.value} (Allow with NotPrincipal)"
         if self.kind == "condition":
             return f"{self.sid}: {self.value} (Principal '*' limited by a condition to it)"
-        return f"{self.sid}: {self.value}" if self.kind == "AWS" else f"{self.sid}: {self.kind} {self.value}"
+        if self.kind != "AWS":
+            return f"{self.sid}: {self.kind} {self.value}"
+        return f"{self.sid}: {self.value}" + ("" if account_of(self.value) else " (names no account: deleted since?)")
 
 
 def is_everyone(principal: Any) -> bool:
