@@ -164,8 +164,9 @@ def init(flags: str) -> str:
 
 
 def test_backend_config_flags_are_locking_and_key():
-    for flags in ('-backend-config="key=a.tfstate" -backend-config="use_lockfile=true"',
-                  '-backend-config="key=${{ vars.KEY }}" -backend-config="dynamodb_table=${{ vars.T }}"',
+    for flags in ('-backend-config="key=a.tfstate" -backend-config="use_lockfile=true" -backend-config=encrypt=true',
+                  '-backend-config="key=${{ vars.KEY }}" -backend-config="dynamodb_table=${{ vars.T }}" '
+                  '-backend-config="encrypt=${{ vars.E }}"',
                   "-backend-config=backend.hcl"):  # a file written at run time: not judged
         w = wf(init(flags))
         assert backend.backend(ROOT, backend.init_sources([w], "infra"), {}, mine={"w.yml"}) == [], flags
@@ -174,7 +175,8 @@ def test_backend_config_flags_are_locking_and_key():
 def test_no_key_and_no_locking_anywhere_is_found():
     w = wf(init('-backend-config="bucket=b"'))
     found = backend.backend(ROOT, backend.init_sources([w], "infra"), {}, mine={"w.yml"})
-    assert sorted(f.location for f in found) == ["dynamodb_table", "key"]
+    assert [(f.path, f.location) for f in found] == [(WF, "jobs.j.steps[0].run")] * 3  # the init that completes it
+    assert sorted(f.fix.split('"')[1].split("=")[0] for f in found) == ["encrypt", "key", "use_lockfile"]
 
 
 # ----- provider constraints and the lock file

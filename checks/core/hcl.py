@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+PARSER_KEYS = ("__is_block__", "__comments__")  # python-hcl2's own markers, not the file's attributes
+BOM = "\ufeff"  # a UTF-8 byte-order mark: Terraform reads a file that starts with one
+
 
 @dataclass(frozen=True)
 class HclError:
@@ -22,7 +25,7 @@ def parse(text: str) -> tuple[dict[str, Any] | None, HclError | None]:
     import hcl2
 
     try:
-        raw = hcl2.loads(text)
+        raw = hcl2.loads(text.removeprefix(BOM))
     except Exception as exc:  # noqa: BLE001  lark raises many types: UnexpectedToken, UnexpectedCharacters, VisitError...
         line = getattr(exc, "line", 0) or 0
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -39,7 +42,7 @@ def unquote(v: Any) -> Any:
 
 def normalize(v: Any) -> Any:
     if isinstance(v, dict):
-        return {unquote(k): normalize(x) for k, x in v.items() if k != "__is_block__"}
+        return {unquote(k): normalize(x) for k, x in v.items() if k not in PARSER_KEYS}
     if isinstance(v, list):
         return [normalize(x) for x in v]
     return unquote(v)

@@ -14,6 +14,16 @@ SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv"}
 MAX_TREE = 20000  # paths recorded for the missing-path rule (names only, never contents)
 
 
+UNBOUND = ("env {env} is the embedded world and {repo} is not its sample repo: its names (workflow, region, "
+           "backend, tables, bucket, versions) are not this repo's; run with --env <a real env> to check them")
+
+
+def is_bound(embedded: bool, workflow: str, tree: list[str]) -> bool:
+    """Whether an env's expectations apply to the infra repo: always for a real env; for the embedded world
+    only on a repo written for it, one with its deploy workflow (see docs/cicd-real-repos.md)."""
+    return not embedded or f"{WORKFLOW_DIR}/{workflow}" in tree or workflow in tree
+
+
 def infra_root(ctx: Context) -> Path | None:
     """The infra repo, as the plugin resolved it (--infra-repo, else env.infra_repo)."""
     return Path(ctx.options.infra_repo).resolve() if ctx.options.infra_repo else None

@@ -62,3 +62,34 @@ def has_upper_bound(constraint: str) -> bool:
         if p.startswith(("~>", "<", "=")) and not p.startswith("!=") or re.fullmatch(r"v?\d[\w.\-+]*", p):
             return True
     return False
+
+
+Version = tuple[int, int, int]
+_OP_RE = re.compile(r"^\s*(~>|>=|<=|!=|=|>|<)?\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+
+
+def parse_version(text: str) -> Version | None:
+    """`1.10.2` -> (1, 10, 2); a missing minor or patch is 0; None when it is not a version."""
+    m = re.fullmatch(r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+][\w.]*)?\s*", text or "")
+    return (int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)) if m else None
+
+
+def satisfies(version: Version, constraint: str) -> bool | None:
+    """Does Terraform's constraint syntax (`>= 1.6, < 2.0`, `~> 1.9.0`) allow this version? None: unreadable."""
+    for part in (p for p in constraint.split(",") if p.strip()):
+        m = _OP_RE.match(part)
+        if m is None:
+            return None
+        op = m.group(1) or "="
+        given = [int(x) for x in m.group(2, 3, 4) if x is not None]
+        want = tuple(given + [0] * (3 - len(given)))
+        if op == "~>":
+            # ~> 1.9.0 allows 1.9.x; ~> 1.9 allows 1.x from 1.9 on
+            top = list(given[:-1]) if len(given) > 1 else given
+            ok = version >= want and list(version[:len(top)]) == top
+        else:
+            ok = {"=": version == want, "!=": version != want, ">": version > want, ">=": version >= want,
+                  "<": version < want, "<=": version <= want}[op]
+        if not ok:
+            return False
+    return True

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from checks import __version__
-from checks.core.catalog import catalog
+from checks.core.catalog import catalog, fill
 from checks.core.record import CheckRecord
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -58,8 +58,9 @@ def _rule(check: str, severity: str) -> dict[str, Any]:
                             "properties": {"severity": severity, "tags": ["bbws", "ci-cd"],
                                            "security-severity": SECURITY_SEVERITY.get(severity, "9.0")}}
     if e:
-        rule["fullDescription"] = {"text": f"{e.symptom} Cause: {e.cause}"}
-        rule["help"] = {"text": f"Resolution: {e.resolution}\nPrevention: {e.prevention}"}
+        # the runbook's templates with their placeholders shown as <name> (a rule is not one resource)
+        rule["fullDescription"] = {"text": f"{fill(e.symptom, {})} Cause: {fill(e.cause, {})}"}
+        rule["help"] = {"text": f"Resolution: {fill(e.resolution, {})}\nPrevention: {fill(e.prevention, {})}"}
     return rule
 
 

@@ -49,3 +49,15 @@ def test_provider_lock_committed(tf_root):
 def test_one_state_key_per_resource(infra):
     found = infra.managed_identities()
     assert not found, report("each table and bucket managed under one state key", found)
+
+
+@pytest.mark.smoke
+def test_state_isolation(infra):
+    found = infra.state_isolation()
+    assert not found, report("one state per env and per root", found)
+
+
+@pytest.mark.smoke
+def test_no_committed_state_or_plan(infra):
+    found = infra.committed()
+    assert not found, report("no Terraform state or saved plan committed", found)

@@ -20,6 +20,12 @@ def test_deploy_region(deploy_workflow):
 
 
 @pytest.mark.smoke
+def test_var_file_matches_env(workflow):
+    found = workflow.var_files()
+    assert not found, report("each job to plan and apply the var file of the env it deploys", found)
+
+
+@pytest.mark.smoke
 def test_last_deploy_succeeded(deploy_runs):
     problems = deploy_runs.last_run()
     assert not problems, "; ".join(problems)

@@ -41,6 +41,23 @@ def test_terraform_versions(tf_root):
 
 
 @pytest.mark.smoke
+def test_terraform_cli_version(workflow):
+    found = workflow.cli_version()
+    assert not found, report("the Terraform each workflow installs to read the roots it runs on", found)
+
+
+def test_terraform_cli_pinned(workflow):
+    found = workflow.cli_version(pinned=True)
+    assert not found, report("a pinned Terraform, or a required_version with an upper bound", found)
+
+
+@pytest.mark.smoke
+def test_variables_supplied(tf_root):
+    found = tf_root.variables()
+    assert not found, report(f"a value for every required variable of {tf_root.name} in each plan and apply", found)
+
+
+@pytest.mark.smoke
 def test_gsi_attributes_declared(tf_root):
     found = tf_root.gsi_attributes()
     assert not found, report("an `attribute` block for every table and GSI key, and only for keys", found)

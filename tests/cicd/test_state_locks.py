@@ -16,4 +16,5 @@ def test_lock_not_stale(lock_table):
 @pytest.mark.smoke
 def test_apply_concurrency(workflow):
     found = workflow.concurrency()
-    assert not found, report("a concurrency group with cancel-in-progress: false on every terraform apply", found)
+    assert not found, report("a concurrency group with cancel-in-progress: false on every terraform apply, the state "
+                             "lock on, and one workflow applying each state per push", found)

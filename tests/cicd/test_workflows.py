@@ -89,3 +89,15 @@ def test_applies_reviewed_plan(deploy_workflow):
 def test_actions_pinned(workflow):
     found = workflow.actions_pinned()
     assert not found, report("third-party actions pinned to a full commit SHA", found)
+
+
+@pytest.mark.smoke
+def test_no_long_lived_aws_keys(workflow):
+    found = workflow.long_lived_keys()
+    assert not found, report("AWS access by OIDC role assumption, no access key from secrets", found)
+
+
+@pytest.mark.smoke
+def test_no_ci_access_keys(tf_root):
+    found = tf_root.ci_access_keys()
+    assert not found, report(f"no IAM access key or CI user created in {tf_root.name}", found)

@@ -18,6 +18,7 @@ from checks.areas.cicd.model import parse, runs_apply
 from checks.core.collect import read_bounded
 from checks.core.config import ConfigError, Env, load
 from checks.core.repo import WORKFLOW_DIR, repo_tree
+from checks.core.repo import is_bound as repo_bound
 from checks.core.snapshot import Snapshot
 
 NO_INFRA = "no infra repo: pass --infra-repo PATH or set infra_repo in environments.toml"
@@ -37,9 +38,7 @@ def env_workflows(env: Env) -> dict[str, str]:
 
 
 def is_bound(env: Env, names: list[str]) -> bool:
-    """Whether the env's expectations apply to the infra repo: always for a real env; for the embedded world
-    only on a repo written for it, one with its deploy workflow (see docs/cicd-real-repos.md)."""
-    return not env.embedded or env.github.workflow in names
+    return repo_bound(env.embedded, env.github.workflow if env.github else "", names)
 
 
 def listing(env: Env, root: Path | None) -> dict[str, Any]:
@@ -53,7 +52,7 @@ def listing(env: Env, root: Path | None) -> dict[str, Any]:
             wf = parse(f"{WORKFLOW_DIR}/{n}", read_bounded(root / WORKFLOW_DIR / n, root))
         except (OSError, UnicodeDecodeError):
             continue
-        if wf.ok and any(runs_apply(j) for j in wf.jobs.values()):
+        if isinstance(wf.data, dict) and any(runs_apply(j) for j in wf.jobs.values()):
             applies.append(n)
     roots = set()
     if root is not None and root.is_dir():
@@ -117,12 +116,18 @@ def _params(config: pytest.Config) -> dict[str, list[Any]]:
         got = listing(env, Path(options.infra_repo) if options.infra_repo else None)
         if not config.pluginmanager.has_plugin("bbws-cicd-listing"):
             config.pluginmanager.register(_RecordListing(got), "bbws-cicd-listing")
+    config.stash[PARAMS] = params(env, got, options.plan_json)
+    return config.stash[PARAMS]
+
+
+def params(env: Env, got: dict[str, Any], plan_json: Any = None) -> dict[str, list[Any]]:
+    """Every parametrized fixture's values for this env and repo listing."""
     tf = env.terraform
     others = {w for e, w in (got.get("env_workflows") or {}).items() if e != env.name}
-    expected = sorted({env.github.workflow} | others)
+    expected = [env.github.workflow]  # this env's deploy workflow; another env's is that env's run to demand
     deploy = sorted({env.github.workflow} | {w for w in got.get("apply_workflows", []) if w not in others}) \
         if got.get("bound", True) else sorted(got.get("apply_workflows", [])) or [env.github.workflow]
-    config.stash[PARAMS] = {
+    return {
         "workflow": sorted(set(expected) | set(got.get("workflows", []))),
         "expected_workflow": expected,
         "deploy_workflow": deploy,
@@ -131,13 +136,12 @@ def _params(config: pytest.Config) -> dict[str, list[Any]]:
         "lock_table": [tf.lock_table],
         "state_object": [tf.state_key],
         "managed_resource": [*env.tables, env.s3.bucket],
-        "plan": [Path(options.plan_json).name if options.plan_json else "plan.json"],
+        "plan": [Path(plan_json).name if plan_json else "plan.json"],
         "approval_environment": [env.github.environment],
         "deploy_runs": [env.github.workflow],
         "caller": [env.account],
         "infra": ["infra-repo"],
     }
-    return config.stash[PARAMS]
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
-from checks.areas.cicd.shell import terraform_commands
+from checks.areas.cicd.shell import TfCommand, terraform_commands, tokens
 from checks.areas.cicd.yaml_lines import dotted, load_yaml
 
 CHECK = "CICD-01"
@@ -137,16 +138,35 @@ class Workflow:
 def parse(path: str, text: str) -> Workflow:
     parsed = load_yaml(text)
     wf = Workflow(path, parsed.data, parsed.lines)
-    wf.problems = [Finding(CHECK, "yaml", path, msg, "", line) for msg, line in parsed.problems]
+    wf.problems = [Finding(CHECK, "yaml", path, msg + would_have(wf, text), "", line)
+                   for msg, line in parsed.problems]
     if not wf.problems and not isinstance(parsed.data, dict):
         kind = type(parsed.data).__name__
         wf.problems.append(Finding(CHECK, "yaml", path, f"a workflow must be a mapping, got {kind}"))
     elif not wf.problems:
         if "on" not in wf.doc:
-            wf.problems.append(Finding(CHECK, "structure", path, "no `on:` trigger"))
+            never = "no `on:` trigger: GitHub never runs this workflow" + would_have(wf, text)
+            wf.problems.append(Finding(CHECK, "structure", path, never, "", 1,
+                                       fix="add the `on:` triggers it is meant to run on"))
         if not wf.jobs:
             wf.problems.append(Finding(CHECK, "structure", path, "no jobs"))
     return wf
+
+
+def would_have(wf: Workflow, text: str) -> str:
+    """What an invalid workflow would have done, so the finding says what is not happening."""
+    did = []
+    for job in wf.jobs.values():
+        subs = [c.sub for s in job.steps for c in step_commands(s) if c.sub in ("plan", "apply", "destroy")]
+        if subs:
+            did.append(f"run terraform {', '.join(dict.fromkeys(subs))} in job {job.id}")
+        if job.uses:
+            did.append(f"call {job.uses} in job {job.id}")
+    if not wf.jobs:
+        subs = re.findall(r"\bterraform\s+(?:-\S+\s+)*(plan|apply|destroy)\b", text[:200_000])
+        if subs:
+            did.append(f"run terraform {', '.join(dict.fromkeys(subs))} (its text says so)")
+    return f"; it would have: {'; '.join(did)}" if did else ""
 
 
 def steps(wf: Workflow) -> Iterable[tuple[Job, Step]]:
@@ -155,8 +175,46 @@ def steps(wf: Workflow) -> Iterable[tuple[Job, Step]]:
             yield job, step
 
 
+# Actions that run a terraform command: the `with:` input naming the subcommand (or the action's own
+# subcommand), the input holding extra arguments and the input holding the directory.
+TF_ACTIONS = {"hashicorp/terraform-github-actions": ("tf_actions_subcommand", "args", "tf_actions_working_dir")}
+DFLOOK = "dflook/terraform-"  # dflook/terraform-plan, -apply, -destroy: the subcommand is in the name
+
+
+def step_commands(step: Step) -> list[TfCommand]:
+    """The terraform commands a step runs: its `run:` script, or a terraform action's subcommand."""
+    if step.run:
+        return terraform_commands(step.run)
+    name = step.uses.split("@")[0]
+    w = step.with_
+    if name in TF_ACTIONS:
+        sub_key, args_key, _ = TF_ACTIONS[name]
+        sub, args = str(w.get(sub_key, "")), tokens(str(w.get(args_key, "")))
+    elif name.startswith(DFLOOK) and name.count("/") == 1:
+        sub, args = name[len(DFLOOK):], []
+        if sub in ("plan", "apply") and w.get("var_file"):
+            args = [f"-var-file={v.strip()}" for v in str(w["var_file"]).split() if v.strip()]
+    else:
+        return []
+    return [TfCommand(sub, args, f"uses: {step.uses}")] if sub else []
+
+
+def action_dir(step: Step) -> str | None:
+    """The directory a terraform action runs in (its `with:` input), None for a `run:` step."""
+    name = step.uses.split("@")[0]
+    if name in TF_ACTIONS:
+        return str(step.with_.get(TF_ACTIONS[name][2], "") or ".")
+    if name.startswith(DFLOOK):
+        return str(step.with_.get("path", "") or ".")
+    return None
+
+
+def runs(job: Job, sub: str) -> bool:
+    return any(c.sub == sub for s in job.steps for c in step_commands(s))
+
+
 def runs_apply(job: Job) -> bool:
-    return any(c.sub == "apply" for s in job.steps for c in terraform_commands(s.run))
+    return runs(job, "apply")
 
 
 def local_callee(job: Job) -> str:
@@ -177,10 +235,14 @@ class Repo:
     def callers(self, wf: Workflow) -> list[tuple[Workflow, Job]]:
         return [(w, j) for w in self.by_path.values() for j in w.jobs.values() if local_callee(j) == wf.path]
 
+    def applies(self, job: Job, seen: frozenset[str] = frozenset()) -> bool:
+        """The job runs terraform apply itself or through the workflows it calls (local calls followed)."""
+        if runs_apply(job):
+            return True
+        callee = self.callee(job)
+        if callee is None or callee.path in seen:
+            return False
+        return any(self.applies(j, seen | {callee.path}) for j in callee.jobs.values())
+
     def apply_jobs(self, wf: Workflow) -> list[Job]:
-        out = []
-        for job in wf.jobs.values():
-            callee = self.callee(job)
-            if runs_apply(job) or (callee is not None and any(runs_apply(j) for j in callee.jobs.values())):
-                out.append(job)
-        return out
+        return [job for job in wf.jobs.values() if self.applies(job, frozenset({wf.path}))]

@@ -44,10 +44,14 @@ def schema_errors(wf: Workflow) -> list[Finding]:
     if not isinstance(wf.data, dict):
         return list(wf.problems)
     out, seen = [], set()
+    said = {k for f in wf.problems if f.rule == "structure" for k in ("on", "jobs")
+            if f"`{k}:`" in f.message or f.message == f"no {k}"}
     for err in sorted(_validator().iter_errors(wf.data), key=lambda e: [str(p) for p in e.absolute_path]):
         for leaf in _leaves(err):
             at = tuple(leaf.absolute_path)
             msg = leaf.message if len(leaf.message) <= 240 else leaf.message[:237] + "..."
+            if not at and any(leaf.message == f"'{k}' is a required property" for k in said):
+                continue  # the structure problem says it already, with what the workflow would have done
             if (at, msg) not in seen:
                 seen.add((at, msg))
                 out.append(wf.finding("schema", msg, *at))

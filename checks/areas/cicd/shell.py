@@ -20,13 +20,24 @@ def logical_lines(script: str) -> list[str]:
 
 
 def tokens(line: str) -> list[str]:
+    """Shell words; a ${{ }} expression stays inside its word (its spaces and `&&` are not the shell's)."""
+    exprs: list[str] = []
+
+    def hide(m: re.Match) -> str:
+        exprs.append(m.group(0))
+        return f"\x00{len(exprs) - 1}\x00"
+
+    def show(word: str) -> str:
+        return re.sub(r"\x00(\d+)\x00", lambda m: exprs[int(m.group(1))], word)
+
+    hidden = EXPR_RE.sub(hide, line)
     try:
-        lex = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lex = shlex.shlex(hidden, posix=True, punctuation_chars=True)
         lex.whitespace_split = True
         lex.commenters = "#"
-        return list(lex)
+        return [show(w) for w in lex]
     except ValueError:
-        return line.split()
+        return [show(w) for w in hidden.split()]
 
 
 @dataclass

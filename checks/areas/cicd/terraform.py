@@ -95,21 +95,25 @@ def gsi_attributes(root: Root) -> list[Finding]:
         if any(_literal(a) is None for a in declared) or "dynamic" in r.body and "attribute" in str(r.body["dynamic"]):
             continue  # computed attributes: cannot judge statically
         keys: dict[str, str] = {}
+        computed = False  # a key named by a variable or expression: which attribute it needs is not known here
         for k in ("hash_key", "range_key"):
             if _literal(r.body.get(k)):
                 keys[r.body[k]] = f"table {k}"
+            computed |= r.body.get(k) is not None and _literal(r.body.get(k)) is None
         for kind in ("global_secondary_index", "local_secondary_index"):
             for idx in blocks(r.body.get(kind)):
                 for k in ("hash_key", "range_key"):
                     v = _literal(idx.get(k))
                     if v:
                         keys.setdefault(v, f"{idx.get('name', '?')} {k}")
+                    computed |= idx.get(k) is not None and v is None
+            computed |= "dynamic" in r.body and kind in str(r.body["dynamic"])
         for key, used in keys.items():
             if key not in declared:
                 out.append(Finding("CICD-02", "gsi-attribute", r.file, f"{r.address}: key {key!r} ({used}) has no "
                                    f"`attribute` block; plan fails with 'all indexes must have an attribute "
                                    f"definition'", r.address))
-        for extra in sorted(a for a in declared - set(keys) if a):
+        for extra in sorted(a for a in declared - set(keys) if a and not computed):
             out.append(Finding("CICD-02", "gsi-attribute", r.file, f"{r.address}: attribute {extra!r} is declared "
                                "but is no table or index key; plan fails with 'all attributes must be indexed'",
                                r.address))

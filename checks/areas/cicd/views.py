@@ -19,21 +19,36 @@ from checks.areas.cicd.findings import Finding, fixes
 from checks.areas.cicd.model import Repo, Workflow, parse
 from checks.areas.cicd.rules import approval as approval_rule
 from checks.areas.cicd.rules import backend as backend_rule
+from checks.areas.cicd.rules import cli_version as cli_rule
+from checks.areas.cicd.rules import committed as committed_rule
 from checks.areas.cicd.rules import concurrency as concurrency_rule
-from checks.areas.cicd.rules import expressions, failures, lockfile, oidc, paths, pinning, providers, syntax
+from checks.areas.cicd.rules import (
+    credentials,
+    env_files,
+    expressions,
+    failures,
+    isolation,
+    lockfile,
+    oidc,
+    paths,
+    pinning,
+    providers,
+    syntax,
+)
 from checks.areas.cicd.rules import region as region_rule
 from checks.areas.cicd.rules import reviewed_plan as reviewed_rule
+from checks.areas.cicd.rules import variables as variables_rule
 from checks.areas.cicd.schema import schema_errors
+from checks.areas.cicd.tfrun import TfRun, norm, tf_runs
 from checks.areas.cicd.view_base import CicdView
 from checks.core.config import Env
+from checks.core.hcl import BOM, blocks
 from checks.core.outcome import Missing, read
-from checks.core.repo import WORKFLOW_DIR
+from checks.core.repo import UNBOUND, WORKFLOW_DIR
 from checks.core.snapshot import Snapshot
 from checks.core.tf_versions import lock_path
 
 LISTING = "cicd_listing"  # snapshot.meta key: what parametrization saw (see fixtures.listing)
-UNBOUND = ("env {env} is the embedded world and {repo} is not its sample repo: its names (workflow, region, "
-           "backend, versions) are not this repo's; run with --env <a real env> to check them")
 
 
 class InfraRepo(CicdView):
@@ -79,7 +94,7 @@ class InfraRepo(CicdView):
         if rel not in self.files:
             return None
         got = read(self.snapshot.get("file", "", "Read", path=rel), rel, absent_ok=True)
-        return None if got is None else str(got.get("text", ""))
+        return None if got is None else str(got.get("text", "")).removeprefix(BOM)
 
     def abspath(self, rel: str) -> str:
         return str(Path(self.root) / rel) if self.root else rel
@@ -112,6 +127,27 @@ class InfraRepo(CicdView):
                 root.files[rel] = body
         return out
 
+    @cached_property
+    def module_sources(self) -> set[str]:
+        """Directories that another directory uses as a local module (`source = "./..."`)."""
+        out = set()
+        for path, root in self.roots.items():
+            for body in root.files.values():
+                for group in blocks(body.get("module")):
+                    for spec in group.values():
+                        for m in blocks(spec):
+                            src = m.get("source")
+                            if isinstance(src, str) and src.startswith(("./", "../")):
+                                out.add(norm(path, src))
+        return out
+
+    def is_root_module(self, path: str) -> bool:
+        """A root module: not another directory's module, and it has a backend or a workflow inits it."""
+        root = self.roots.get(path)
+        if root is None or norm(path) in self.module_sources:
+            return False
+        return root.backend() is not None or bool(backend_rule.init_sources(self.valid, path, self.repo))
+
     def backend_files(self) -> dict[str, dict[str, Any]]:
         out = {}
         for rel in self.files:
@@ -136,9 +172,30 @@ class InfraRepo(CicdView):
         others = {w for e, w in self.env_workflows().items() if e != self.env.name}
         return {own} | {w.file for w in self.workflows.values() if w.file not in others}
 
+    @cached_property
+    def valid(self) -> list[Workflow]:
+        return [w for w in self.workflows.values() if w.ok]
+
+    @cached_property
+    def runs(self) -> list[TfRun]:
+        """Every terraform plan, apply and destroy of the (valid) workflows, expanded (see tfrun)."""
+        return [r for w in self.valid for r in tf_runs(w, ("plan", "apply", "destroy"), self.repo)]
+
+    def tfvars(self, rel: str) -> dict[str, Any] | None:
+        """A var file's settings; None when it is missing, JSON or does not parse."""
+        text = self.text(rel) if rel.endswith(".tfvars") else None
+        return None if text is None else tfm.parse_hcl(rel, text)[0]
+
+    def state_isolation(self) -> list[Finding]:
+        texts = {f: self.text(f) or "" for r in self.roots.values() for f in r.files}
+        return self._keep(isolation.shared_state(self.roots, self.valid, self.backend_files(), texts, self.repo))
+
+    def committed(self) -> list[Finding]:
+        return self._keep(committed_rule.committed(self.tree.files, self.gitignores())
+                          + committed_rule.published(self.valid))
+
     def managed_identities(self) -> list[Finding]:
-        ok = [w for w in self.workflows.values() if w.ok]
-        return self._keep(backend_rule.state_key_owners(self.roots, ok, self.backend_files()))
+        return self._keep(backend_rule.state_key_owners(self.roots, self.valid, self.backend_files()))
 
     def context(self) -> dict[str, Any]:
         f = self.last[0] if self.last else None
@@ -166,9 +223,9 @@ class WorkflowView(CicdView):
         wf = self.workflow
         if wf is None:
             raise Missing(f"{self.path} does not exist (see test_workflow_exists)", by="CICD-01/workflow")
-        if not wf.ok:
+        if not isinstance(wf.data, dict):
             raise Missing(f"{self.path} does not parse (see test_workflow_schema)", by="CICD-01/workflow-schema")
-        return wf
+        return wf  # a workflow with structure problems (no `on:`) is still judged: each rule says what it finds
 
     @property
     def owner(self) -> str | None:
@@ -229,12 +286,25 @@ class WorkflowView(CicdView):
     def approval(self) -> list[Finding]:
         owner = self.owner
         mine = owner == self.env.name
+        wf = self._wf()
         return self._keep(approval_rule.approval(
-            self._wf(), self.infra.repo, exempt=bool(mine and self.env.github.approval_exempt),
-            expected_environment=self.env.github.environment if mine else "", env=owner or ""))
+            wf, self.infra.repo, exempt=bool(mine and self.env.github.approval_exempt),
+            expected_environment=self.env.github.environment if mine else "", env=owner or "")
+            + approval_rule.applies_on_pull_request(wf))
 
     def hidden_failures(self) -> list[Finding]:
         return self._keep(failures.hidden_failures(self._wf()))
+
+    def long_lived_keys(self) -> list[Finding]:
+        return self._keep(credentials.long_lived_keys(self._wf()))
+
+    def cli_version(self, *, pinned: bool = False) -> list[Finding]:
+        """`cli-version` (what the installed Terraform cannot read), or with pinned=True `cli-unpinned`."""
+        got = cli_rule.cli_version(self._wf(), self.infra.roots, self.infra.backend_files(), self.infra.repo)
+        return self._keep([f for f in got if (f.rule == "cli-unpinned") == pinned])
+
+    def var_files(self) -> list[Finding]:
+        return self._keep(env_files.wrong_var_files(self._wf(), self.infra.repo))
 
     def reviewed_plan(self) -> list[Finding]:
         return self._keep(reviewed_rule.reviewed_plan(self._wf(), self.infra.repo))
@@ -243,21 +313,25 @@ class WorkflowView(CicdView):
         return self._keep(pinning.actions_pinned(self._wf()))
 
     def concurrency(self) -> list[Finding]:
-        return self._keep(concurrency_rule.concurrency(self._wf(), self.infra.repo, self.owner or ""))
+        wf, infra = self._wf(), self.infra
+        return self._keep(concurrency_rule.concurrency(wf, infra.repo, self.owner or "")
+                          + concurrency_rule.lock_disabled(wf)
+                          + isolation.same_push(wf, infra.repo, infra.roots, infra.backend_files(), infra.tree))
 
     def missing_paths(self) -> list[Finding]:
         return self._keep(paths.missing_paths(self._wf(), self.infra.tree))
 
     def expression_types(self) -> list[Finding]:
         wf = self._wf()
-        return self._keep(expressions.boolean_inputs(wf) + expressions.ref_literals(wf))
+        return self._keep(expressions.boolean_inputs(wf) + expressions.ref_literals(wf)
+                          + expressions.unreachable(wf))
 
     def injection(self) -> list[Finding]:
         return self._keep(expressions.injection(self._wf()))
 
     def region(self) -> list[Finding]:
         self.infra.require_bound()
-        out = region_rule.region(self._wf(), self.env.region)
+        out = region_rule.region(self._wf(), self.env.region, self.infra.repo)
         for path in self.infra.roots:
             rel = f"{path}/environments/{self.env.name}.tfvars"
             text = self.infra.text(rel)
@@ -314,8 +388,21 @@ class TerraformRoot(CicdView):
         return self._keep(tfm.gsi_attributes(self._parsed()))
 
     def lock_file(self) -> list[Finding]:
+        """Per root module only: a module directory's providers are pinned by its caller's lock file."""
         self._root()
+        if not self.infra.is_root_module(self.name):
+            return self._keep([])
         return self._keep(lockfile.lock_file(self.name, self.infra.files, self.infra.gitignores()))
+
+    def ci_access_keys(self) -> list[Finding]:
+        root = self._parsed()
+        return self._keep(credentials.ci_access_keys(root, {f: self.infra.text(f) or "" for f in root.files}))
+
+    def variables(self) -> list[Finding]:
+        root, infra = self._parsed(), self.infra
+        return self._keep(variables_rule.variables(root, infra.runs, infra.tree, infra.tfvars)
+                          + variables_rule.empty_var_files(root, list(infra.roots), infra.runs, infra.tree,
+                                                           infra.tfvars))
 
     def versions(self) -> list[Finding]:
         root = self._parsed()
@@ -327,14 +414,14 @@ class TerraformRoot(CicdView):
                                               aws_provider=tf.aws_provider if bound else ""))
 
     def backend(self) -> list[Finding]:
-        root = self._parsed()
-        ok = [w for w in self.infra.workflows.values() if w.ok]
-        sources = backend_rule.init_sources(ok, self.name)
-        tf = self.env.terraform
-        bound = self.infra.bound
-        return self._keep(backend_rule.backend(root, sources, self.infra.backend_files(), mine=self.infra.mine(),
+        root, infra = self._parsed(), self.infra
+        sources = backend_rule.init_sources(infra.valid, self.name, infra.repo)
+        tf, bound = self.env.terraform, infra.bound
+        return self._keep(backend_rule.backend(root, sources, infra.backend_files(), mine=infra.mine(),
                                                bucket=tf.state_bucket if bound else "",
-                                               lock_table=tf.lock_table if bound else ""))
+                                               lock_table=tf.lock_table if bound else "",
+                                               texts={f: infra.text(f) or "" for f in root.files})
+                          + backend_rule.local_state(root, infra.runs))
 
     def context(self) -> dict[str, Any]:
         f = self.last[0] if self.last else None

@@ -18,6 +18,9 @@ from checks.plugin.run import env_of
 def _view(cls: type[v.StaticView], snapshot: Snapshot, env: Env, name: str) -> v.StaticView:
     if v.repo_texts(snapshot) is None:
         pytest.skip(v.NO_INFRA)
+    why = v.unbound(snapshot, env) if cls is not v.VersionsTf else ""  # VersionsTf: per rule
+    if why:
+        pytest.skip(why)
     return cls(snapshot, env, name)
 
 

@@ -18,8 +18,10 @@ from checks.areas.static.findings import Finding
 from checks.areas.static.model import Instance, Model, build
 from checks.areas.static.values import Ref, Unresolved
 from checks.core.config import CRON, Env
+from checks.core.hcl import BOM
 from checks.core.keys import Key
 from checks.core.outcome import Missing, Unverifiable
+from checks.core.repo import UNBOUND, is_bound
 from checks.core.snapshot import Snapshot
 from checks.core.tf_versions import lock_path
 
@@ -42,8 +44,20 @@ def repo_texts(snapshot: Snapshot) -> dict[str, str] | None:
         obs = reads.seen(snapshot, reads.file_text(rel))
         if obs is None or not obs.ok:
             raise Unverifiable.of(obs, rel)
-        out[rel] = (obs.response or {}).get("text", "")
+        out[rel] = str((obs.response or {}).get("text", "")).removeprefix(BOM)
     return out
+
+
+def bound(snapshot: Snapshot, env: Env) -> bool:
+    """Whether the env's names apply to this repo (the embedded world's only to its sample repo)."""
+    obs = reads.seen(snapshot, reads.listing())
+    tree = (obs.response or {}).get("tree", []) if obs is not None and obs.ok else []
+    return is_bound(env.embedded, env.github.workflow if env.github else "", list(tree))
+
+
+def unbound(snapshot: Snapshot, env: Env) -> str:
+    """Why the env-bound checks skip on this repo ("" when they apply)."""
+    return "" if bound(snapshot, env) else UNBOUND.format(env=env.name, repo=snapshot.meta.get("infra_repo", ""))
 
 
 def model_of(snapshot: Snapshot, env: Env) -> tuple[Model, dict[str, str]]:
@@ -272,6 +286,9 @@ class VersionsTf(StaticView):
     """required_version / required_providers of every root module."""
 
     def findings(self, kind: str) -> list[Finding]:
+        why = unbound(self.snapshot, self.env) if kind != "upper_bound" else ""
+        if why:
+            raise Missing(why)
         out = []
         for r in self.model.roots:
             out += version_rules.versions(r.dir, r.terraform_blocks, self.texts, lock_path(r.dir) in self.texts,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from checks.areas.cicd.findings import Finding
-from checks.areas.cicd.model import Job, Repo, Workflow, runs_apply
-from checks.areas.cicd.shell import EXPR_RE, terraform_commands
+from checks.areas.cicd.model import Job, Repo, Workflow, runs, runs_apply, step_commands
+from checks.areas.cicd.shell import EXPR_RE
 
 FIX_GATE = ("put the apply in its own job with `environment:` set to the env (with required reviewers) and "
             "`needs:` the plan job")
@@ -32,10 +34,6 @@ def gate(wf: Workflow, job: Job) -> tuple[str, Job] | None:
     return None
 
 
-def _runs(job: Job, sub: str) -> bool:
-    return any(c.sub == sub for s in job.steps for c in terraform_commands(s.run))
-
-
 def _matches(found: str, expected: str, env: str) -> bool:
     """The expected name, or the usual approval-job pattern around the env's name (prod-approval, approve-prod)."""
     if found == expected or EXPR_RE.search(found):
@@ -52,19 +50,20 @@ def approval(wf: Workflow, repo: Repo | None = None, *, exempt: bool = False, ex
     out = []
     callers = repo.callers(wf) if "workflow_call" in wf.on else []
     for job in wf.jobs.values():
-        if not runs_apply(job):
+        verb = "apply" if runs_apply(job) else "destroy" if runs(job, "destroy") else ""
+        if not verb:
             continue
         got = gate(wf, job)
         if got is None and callers and all(gate(w, j) for w, j in callers):
             got = gate(*callers[0])
         if got is None:
             chain = ", ".join(j.id for j in needs_closure(wf, job)) or "none"
-            out.append(wf.finding("approval", f"job {job.id} runs terraform apply without an approval environment "
+            out.append(wf.finding("approval", f"job {job.id} runs terraform {verb} without an approval environment "
                                   f"(no `environment:` on it or on any job it needs: {chain})", "jobs", job.id,
                                   fix=FIX_GATE))
             continue
         name, carrier = got
-        if carrier is job and _runs(job, "plan"):
+        if carrier is job and verb == "apply" and runs(job, "plan"):
             out.append(wf.finding("plan-apply-same-job", f"job {job.id} plans and applies in one job gated by "
                                   f"environment {name!r}: the approval comes before any plan exists, so reviewers "
                                   "approve blind", "jobs", job.id, "environment",
@@ -78,4 +77,29 @@ def approval(wf: Workflow, repo: Repo | None = None, *, exempt: bool = False, ex
                                   fix=f"if {name!r} is the approval environment, set github.environment = {name!r} "
                                       f"for env {env} in environments.toml; else gate job {carrier.id} with "
                                       f"`environment: {expected_environment}`"))
+    return out
+
+
+PR_EVENTS = ("pull_request", "pull_request_target")
+NOT_PR_RE = re.compile(r"github\.event_name\s*(?:==\s*'(?!pull_request)[a-z_]+'|!=\s*'pull_request)"
+                       r"|github\.ref\s*==\s*'refs/(?:heads|tags)/|github\.ref_name\s*==\s*'|startsWith\(github\.ref,")
+
+
+def applies_on_pull_request(wf: Workflow) -> list[Finding]:
+    """A pull request runs terraform apply: its unmerged change is applied before anyone merges it."""
+    events = [e for e in PR_EVENTS if e in wf.on]
+    if not events:
+        return []
+    out = []
+    for job in wf.jobs.values():
+        if NOT_PR_RE.search(str(job.raw.get("if", ""))):
+            continue
+        for step in job.steps:
+            if any(c.sub == "apply" for c in step_commands(step)) and not NOT_PR_RE.search(str(step.raw.get("if", ""))):
+                out.append(wf.finding("apply-on-pr", f"job {job.id} step {step.name!r} runs terraform apply on "
+                                      f"{events[0]} events (no `if:` keeps it to pushes): a pull request applies its "
+                                      "unmerged change", "jobs", job.id, "steps", step.index,
+                                      fix="guard the apply with `if: github.event_name == 'push' && github.ref == "
+                                          "'refs/heads/main'` (plan only on pull requests)"))
+                break
     return out

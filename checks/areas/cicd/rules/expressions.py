@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any
 
@@ -97,28 +98,79 @@ def ref_literals(wf: Workflow) -> list[Finding]:
     return out
 
 
+def _typed(expr: str, types: dict[str, str]) -> bool:
+    """A dispatch input that is not free text: a choice, boolean, number or environment input."""
+    name = expr[len("github.event.inputs."):] if expr.startswith("github.event.inputs.") else ""
+    return bool(name) and types.get(name, "string") != "string"
+
+
 def injection(wf: Workflow) -> list[Finding]:
     """Free text expanded into a `run:` script by ${{ }} is shell code: it must go through env:.
 
-    Free text: event fields a user writes (titles, bodies, branch names) and string workflow_dispatch inputs.
+    Free text: event fields a user writes (titles, bodies, branch names) and string workflow_dispatch inputs
+    (in either context); a choice, boolean, number or environment input can only hold the values it allows.
     A workflow_call input is the calling workflow's value; the caller is checked where the text enters.
     """
     types = _input_types(wf, ("workflow_dispatch",))
-    out = []
+    out: list[Finding] = []
+    seen: set[tuple[str, int, str, str]] = set()
     for job in wf.jobs.values():
         for step in job.steps:
             if not step.run:
                 continue
             for m in EXPR_RE.finditer(step.run):
                 expr = m.group(1)
-                bad = [u.group(0) for u in UNTRUSTED_RE.finditer(expr)]
+                bad = [u.group(0) for u in UNTRUSTED_RE.finditer(expr) if not _typed(u.group(0), types)]
                 bad += [f"inputs.{n}" for n in INPUT_RE.findall(expr) if types.get(n) == "string"
                         and f"github.event.inputs.{n}" not in bad]
                 for b in dict.fromkeys(bad):
+                    if (job.id, step.index, b, expr) in seen:
+                        continue  # the same expression twice in one script: one finding
+                    seen.add((job.id, step.index, b, expr))
                     var = re.sub(r"[^A-Za-z0-9]+", "_", b.split(".")[-1]).upper()
                     out.append(wf.finding("injection", f"step {step.name!r} puts `${{{{ {expr} }}}}` straight into "
                                           f"its script: {b} is free text, so a value with `\"; ...` runs as shell",
                                           "jobs", job.id, "steps", step.index, "run",
                                           fix=f"move the input to env: (`env: {{{var}: ${{{{ {b} }}}}}}`) and use "
                                               f"\"${var}\" in the script"))
+    return out
+
+
+EVENT_RE = re.compile(r"github\.event_name\s*==\s*'([^']+)'")
+BRANCH_RE = re.compile(r"github\.ref\s*==\s*'refs/heads/([^']+)'|github\.ref_name\s*==\s*'([^']+)'")
+
+
+def _never(wf: Workflow, event: str, branch: str) -> str:
+    """Why a run of this event never has this branch as its ref ("" when it can)."""
+    if event not in wf.on:
+        return f"the workflow has no `{event}` trigger"
+    if event == "pull_request":
+        return "on pull_request github.ref is refs/pull/<number>/merge, never a branch"
+    spec = wf.on.get(event) or {}
+    if event == "push" and isinstance(spec, dict):
+        pats = spec.get("branches")
+        if isinstance(pats, list) and not any(fnmatch.fnmatchcase(branch, str(p)) for p in pats
+                                              if not str(p).startswith("!")):
+            return f"push runs this workflow only for branches {', '.join(str(p) for p in pats)}"
+        if "tags" in spec and "branches" not in spec and "branches-ignore" not in spec:
+            return "push runs this workflow only for tags"
+    return ""
+
+
+def unreachable(wf: Workflow) -> list[Finding]:
+    """An `if:` that asks for a branch on an event that never carries it: the guarded job or step never runs."""
+    out = []
+    for expr, at in _conditions(wf):
+        if at[-1] != "if" or "||" in expr or "!" in expr.replace("!=", ""):
+            continue  # only plain conjunctions are judged
+        events = set(EVENT_RE.findall(expr))
+        branches = [a or b for a, b in BRANCH_RE.findall(expr)]
+        if len(events) != 1 or not branches:
+            continue
+        why = _never(wf, next(iter(events)), branches[0])
+        if why:
+            what = "job" if len(at) == 3 else "step"
+            out.append(wf.finding("expression-type", f"`{expr}` never holds: {why}, so the guarded {what} never "
+                                  "runs", *at, fix=f"add {branches[0]} to the trigger's branches, or make the "
+                                  "condition name a branch and event the workflow runs on"))
     return out

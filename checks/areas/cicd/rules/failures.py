@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Step, Workflow, steps
 from checks.areas.cicd.shell import sets_pipefail, terraform_commands
@@ -18,6 +20,16 @@ def _shell(wf: Workflow, job: Job, step: Step) -> str | None:
 
 def _pipefail(shell: str | None) -> bool:
     return shell == "bash" or (shell is not None and "pipefail" in shell)
+
+
+def _checked_later(job: Job, step: Step) -> bool:
+    """A later step fails the job on this step's outcome (`if: steps.<id>.outcome == 'failure'` ... `exit 1`)."""
+    sid = step.raw.get("id")
+    if not sid:
+        return False
+    pat = re.compile(rf"steps\.{re.escape(str(sid))}\.(?:outcome|conclusion)\s*(?:==\s*'failure'|!=\s*'success')")
+    return any(pat.search(str(s.raw.get("if", ""))) and re.search(r"\bexit\s+[1-9]", s.run)
+               for s in job.steps if s.index > step.index)
 
 
 def hidden_failures(wf: Workflow) -> list[Finding]:
@@ -41,7 +53,8 @@ def hidden_failures(wf: Workflow) -> list[Finding]:
                 out.append(wf.finding("pipefail", f"step {step.name!r} ignores the exit status of `terraform "
                                       f"{c.sub}` (`|| ...`)", *at, "run",
                                       fix=f"remove the `|| ...` after `terraform {c.sub}`"))
-        if cmds and step.raw.get("continue-on-error") is True and any(c.sub in ("plan", "apply") for c in cmds):
+        if cmds and step.raw.get("continue-on-error") is True and any(c.sub in ("plan", "apply") for c in cmds) \
+                and not _checked_later(job, step):
             out.append(wf.finding("pipefail", f"step {step.name!r} runs terraform with continue-on-error: true",
                                   *at, "continue-on-error",
                                   fix=f"delete `continue-on-error: true` from step {step.name!r}"))

@@ -8,9 +8,8 @@ from checks.areas.cicd.findings import Finding
 from checks.core.tf_versions import LOCK, lock_path
 
 
-def _ignoring_line(root: str, gitignores: dict[str, str]) -> tuple[str, int] | None:
-    """The .gitignore and line that ignore the root's lock file, if any."""
-    target = lock_path(root)
+def ignoring_line(target: str, gitignores: dict[str, str]) -> tuple[str, int] | None:
+    """The .gitignore and line that ignore a repo path, if any."""
     for rel, text in sorted(gitignores.items()):
         base = rel.rsplit("/", 1)[0] if "/" in rel else ""
         if base and not target.startswith(base + "/"):
@@ -24,7 +23,16 @@ def _ignoring_line(root: str, gitignores: dict[str, str]) -> tuple[str, int] | N
             if fnmatch.fnmatch(sub, pat) or fnmatch.fnmatch(sub.rsplit("/", 1)[-1], pat) or \
                     fnmatch.fnmatch(sub, f"**/{pat}"):
                 return rel, n
+            dirs = sub.split("/")[:-1]  # `dir/` (or `dir`) ignores everything below it
+            if any(fnmatch.fnmatch("/".join(dirs[:i + 1]), pat.rstrip("/")) or fnmatch.fnmatch(d, pat.rstrip("/"))
+                   for i, d in enumerate(dirs)):
+                return rel, n
     return None
+
+
+def _ignoring_line(root: str, gitignores: dict[str, str]) -> tuple[str, int] | None:
+    """The .gitignore and line that ignore the root's lock file, if any."""
+    return ignoring_line(lock_path(root), gitignores)
 
 
 def lock_file(root: str, files: list[str], gitignores: dict[str, str]) -> list[Finding]:

@@ -56,15 +56,30 @@ def id_token(wf: Workflow, repo: Repo | None = None) -> list[Finding]:
     if repo:
         for job in wf.jobs.values():
             callee = repo.callee(job)
-            if callee is None:
+            if callee is None or not needs_id_token(callee, repo, frozenset({wf.path})):
                 continue
-            if any(assumes_role(s) for j in callee.jobs.values() for s in j.steps):
-                perms = effective_permissions(wf, job)
-                if perms is not None and not grants_id_token(perms):
-                    out.append(wf.finding("id-token", f"job {job.id} calls {callee.file}, which assumes an AWS "
-                                          "role, without granting `id-token: write`", "jobs", job.id,
-                                          fix=FIX_ID_TOKEN))
+            perms = effective_permissions(wf, job)
+            if not grants_id_token(perms):
+                why = ("no permissions block, and the default token has no id-token" if perms is None else
+                       f"its permissions are {json.dumps(perms)}")
+                out.append(wf.finding("id-token", f"job {job.id} calls {callee.file}, which assumes an AWS role "
+                                      f"over OIDC, without granting `id-token: write` ({why}); a called workflow "
+                                      "can only keep or reduce its caller's permissions, so its role assumption "
+                                      "fails", "jobs", job.id, *(("permissions",) if "permissions" in job.raw
+                                                                 else ()),
+                                      fix=f"add `permissions: {{id-token: write, contents: read}}` to job {job.id}"))
     return out
+
+
+def needs_id_token(wf: Workflow, repo: Repo, seen: frozenset[str] = frozenset()) -> bool:
+    """The workflow assumes an AWS role over OIDC, itself or through the local workflows it calls."""
+    if any(assumes_role(s) for j in wf.jobs.values() for s in j.steps):
+        return True
+    for job in wf.jobs.values():
+        callee = repo.callee(job)
+        if callee is not None and callee.path not in seen and needs_id_token(callee, repo, seen | {wf.path}):
+            return True
+    return False
 
 
 def role_secret(wf: Workflow, env: str, account: str = "",

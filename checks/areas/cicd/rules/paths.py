@@ -10,7 +10,7 @@ from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Workflow
 from checks.areas.cicd.shell import EXPR_RE, logical_lines, terraform_commands, tokens
 
-HASHFILES_RE = re.compile(r"hashFiles\(([^)]*)\)")
+HASHFILES_RE = re.compile(r"hashFiles\(")
 INTERPRETERS = {"python", "python3", "bash", "sh", "zsh", "node", "pwsh", "ruby", "perl"}
 SCRIPT_SUFFIXES = (".py", ".sh", ".bash", ".js", ".mjs", ".ps1", ".rb", ".pl")
 MATRIX_RE = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
@@ -162,13 +162,72 @@ def missing_paths(wf: Workflow, tree: Tree) -> list[Finding]:
                             miss(f"step {step.name!r} runs script", _norm(d, s), *at, "run")
     text_at = [(str(v), at) for v, at in _strings(wf.doc.get("jobs", {}), ("jobs",))]
     for value, at in text_at:
-        for args in HASHFILES_RE.findall(value):
-            for pat in re.findall(r"'([^']*)'", args):
+        job = wf.jobs.get(str(at[1])) if len(at) > 1 else None
+        for m in HASHFILES_RE.finditer(value):
+            for pat in hashfiles_patterns(value, m.start() + len("hashFiles("), job):
                 if pat and not pat.startswith("!") and not tree.glob(pat.lstrip("./") if pat.startswith("./")
                                                                       else pat):
                     miss("hashFiles pattern", pat, *at, fix=f"correct hashFiles('{pat}'): it matches no file, so "
                                                                "the cache key never changes")
     return _dedupe(out)
+
+
+def _args(text: str, i: int) -> tuple[list[str], int]:
+    """The top-level arguments of a call whose `(` is just before text[i], and the index after its `)`."""
+    args, cur, depth, quote = [], "", 0, False
+    while i < len(text):
+        c = text[i]
+        i += 1
+        if quote:
+            if c == "'" and text[i:i + 1] == "'":  # '' is a quote inside a string
+                cur += "''"
+                i += 1
+                continue
+            quote = c != "'"
+            cur += c
+            continue
+        if c == "'":
+            quote = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            if depth == 0:
+                return [a.strip() for a in args + [cur] if a.strip()], i
+            depth -= 1
+        elif c == "," and depth == 0:
+            args.append(cur)
+            cur = ""
+            continue
+        cur += c
+    return [], i
+
+
+LITERAL_RE = re.compile(r"^'((?:[^']|'')*)'$")
+
+
+def hashfiles_patterns(text: str, i: int, job: Job | None) -> list[str]:
+    """The patterns of one hashFiles() call: its string literals, and `format('...{0}...', matrix.x)` for each
+    matrix value. Any other expression leaves the call unjudged (no patterns)."""
+    out = []
+    for arg in _args(text, i)[0]:
+        lit = LITERAL_RE.match(arg)
+        if lit:
+            out.append(lit.group(1).replace("''", "'"))
+            continue
+        fm = re.match(r"^format\(", arg)
+        inner = _args(arg, fm.end())[0] if fm else []
+        head = LITERAL_RE.match(inner[0]) if inner else None
+        keys = [re.fullmatch(r"matrix\.([A-Za-z0-9_-]+)", a) for a in inner[1:]]
+        if head is None or not all(keys) or job is None:
+            return []
+        values: list[str] = [head.group(1)]
+        for n, k in enumerate(keys):
+            opts = job.matrix.get(k.group(1)) if k else None
+            if not opts or not all(isinstance(o, (str, int, float)) for o in opts):
+                return []
+            values = [v.replace(f"{{{n}}}", str(o)) for v in values for o in opts]
+        out += values
+    return out
 
 
 def _strings(v: Any, at: tuple) -> Iterable[tuple[str, tuple]]:

@@ -24,3 +24,8 @@ resource "aws_dynamodb_table" "tenants" {
 resource "aws_s3_bucket" "templates" {
   bucket = "templates-${var.env}"
 }
+
+module "events" {
+  source = "../modules/table"
+  name   = "events-${var.env}"
+}

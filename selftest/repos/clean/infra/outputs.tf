@@ -1,0 +1,3 @@
+﻿output "table" {
+  value = module.events.name
+}

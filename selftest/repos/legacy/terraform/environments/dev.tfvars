@@ -1,0 +1,1 @@
+# values for dev: to be filled in
