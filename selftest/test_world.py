@@ -399,6 +399,19 @@ def check_fault(fid: str, w: World, resource: str | None) -> None:
         s3.put_object(Bucket=BUCKET, Key="selftest/after.html", Body=b"z")
         w.wait_replication()
         assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="selftest/after.html")
+    elif fid == "S3-05.filter":  # the world replicates by the filter: a key outside it stays put
+        prefix = s3.get_bucket_replication(Bucket=BUCKET)["ReplicationConfiguration"]["Rules"][0]["Filter"]["Prefix"]
+        s3.put_object(Bucket=BUCKET, Key="selftest/outside.html", Body=b"o")
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}inside.html", Body=b"i")
+        w.wait_replication()
+        assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="selftest/outside.html")
+        assert s3.head_object(Bucket=BUCKET, Key=f"{prefix}inside.html")["ReplicationStatus"] == "COMPLETED"
+    elif fid == "DDB-04.vault":  # UpdateBackupPlan (a moto patch) keeps the plan's id
+        backup = w.client("backup")
+        (plan,) = backup.list_backup_plans()["BackupPlansList"]
+        rule = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"][0]
+        assert rule["TargetBackupVaultName"] == f"{ENV.backup.vault}-old" and "RuleId" in rule
+        backup.describe_backup_vault(BackupVaultName=rule["TargetBackupVaultName"])
     elif fid == "CICD-05":
         item = ddb.get_item(TableName=TF.lock_table, Key={"LockID": {"S": f"{TF.state_bucket}/{TF.state_key}"}})
         info = json.loads(item["Item"]["Info"]["S"])
@@ -425,6 +438,8 @@ def test_parse_faults() -> None:
     assert parse_faults("DDB-03:products, S3-04:receipts/payment_failed.html", ENV) == [
         ("DDB-03", "products"), ("S3-04", "receipts/payment_failed.html")]
     assert parse_faults("", ENV) == []
+    assert parse_faults("s3-02.EXTERNAL,DDB-04.vault", ENV) == [("S3-02.external", BUCKET),
+                                                                ("DDB-04.vault", ENV.backup.plan)]
     with pytest.raises(ValueError, match=r"unknown fault 'DDB-99'; valid ids: DDB-01, .*PDV-07") as exc:
         parse_faults("DDB-99", ENV)
     assert "\n" not in str(exc.value)

@@ -157,6 +157,12 @@ class S3(_Model):
         Honoured("test_bucket_policy_not_public", means="the bucket policy statements expected, by Sid (S3-02)",
                  flip=(["DenyInsecureTransport", "DenyPublicAccess", "AllowLambdaReadTemplates",
                         "AllowTerraformManagement"], ["DenyInsecureTransport", "DenyPublicAccess"]))] = []
+    external_principals: Annotated[list[Annotated[str, Field(min_length=1)]],
+        Honoured("test_bucket_policy_external_principals",
+                 means="principals outside the account the bucket policy may Allow (S3-02): an account id (any "
+                       "principal in it), or an ARN, canonical user id or service name (`*`/`?` wildcards); any "
+                       "other is a finding",
+                 flip=(["111122223333"], ["arn:aws:iam::444455556666:role/partner-reader"]))] = []
     logging_bucket: Annotated[str,
         Honoured("test_access_logging", means="the access-logging target (`\"\"`: no access logging) (S3-02)",
                  flip=("base-logs", "flipped-logs"))] = ""

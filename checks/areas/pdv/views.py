@@ -342,25 +342,41 @@ class Drift:
         return {**self.view.context(), "address": self.address(), "resource": self.name}
 
 
-def unexpected(snapshot: Any, env: Any) -> list[str]:
-    """Tables and buckets in Terraform state, or tables live, that environments.toml does not expect."""
-    rep = env.s3.replication
-    expected = {"table": set(env.tables), "bucket": {env.s3.bucket, *([rep.destination] if rep else [])}}
-    probe = Drift(ddb.Table(snapshot, env, next(iter(env.tables), "")), "table")
-    state = probe.state_resources()
-    live_tables = probe.live_tables()
-    live_buckets = probe.live_buckets()
-    out = []
-    for kind, rtype in STATE_TYPE.items():
-        for r in state:
-            if r.type == rtype and r.identity not in expected[kind]:
-                live = r.identity in (live_tables if kind == "table" else live_buckets)
-                out.append(f"{kind} {r.identity} is in Terraform state ({r.address}) and "
-                           f"{'live' if live else 'not live'} but not expected by environments.toml")
-    managed = {r.identity for r in state if r.type == STATE_TYPE["table"]}
-    for name in sorted(live_tables - expected["table"] - managed - {env.terraform.lock_table}):
-        out.append(f"table {name} is live in {env.region} but neither expected nor in Terraform state")
-    return out
+class Inventory:
+    """PDV-07's 'nothing unexpected': the account's tables (in the env's region) and buckets, live and in the
+    Terraform state, against what environments.toml expects. Its resource is the account."""
+
+    def __init__(self, snapshot: Any, env: Any):
+        self.snapshot, self.env, self.name = snapshot, env, env.account
+        self.first_address = ""  # the state address of the first unexpected resource, for the remediation
+
+    def unexpected(self) -> list[str]:
+        """Tables and buckets in Terraform state, or tables live, that environments.toml does not expect."""
+        env = self.env
+        rep = env.s3.replication
+        expected = {"table": set(env.tables), "bucket": {env.s3.bucket, *([rep.destination] if rep else [])}}
+        probe = Drift(ddb.Table(self.snapshot, env, next(iter(env.tables), "")), "table")
+        state = probe.state_resources()
+        live_tables = probe.live_tables()
+        live_buckets = probe.live_buckets()
+        out = []
+        for kind, rtype in STATE_TYPE.items():
+            for r in state:
+                if r.type == rtype and r.identity not in expected[kind]:
+                    live = r.identity in (live_tables if kind == "table" else live_buckets)
+                    self.first_address = self.first_address or r.address
+                    out.append(f"{kind} {r.identity} is in Terraform state ({r.address}) and "
+                               f"{'live' if live else 'not live'} but not expected by environments.toml")
+        managed = {r.identity for r in state if r.type == STATE_TYPE["table"]}
+        for name in sorted(live_tables - expected["table"] - managed - {env.terraform.lock_table}):
+            out.append(f"table {name} is live in {env.region} but neither expected nor in Terraform state")
+        return out
+
+    def context(self) -> dict[str, Any]:
+        fix = (f"terraform plan -refresh-only; expect each resource it lists in environments.toml, or take it out "
+               f"of the deployment (e.g. terraform state rm {self.first_address}, then delete it)"
+               if self.first_address else "")
+        return {"resource": self.name, "address": self.first_address, "fix": fix}
 
 
 # --------------------------------------------------------------------------- PDV-08 parity
