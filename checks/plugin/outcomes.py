@@ -3,8 +3,9 @@
 InSpec's outcomes: a view that raises `Missing` makes the check *skipped* (another check reports the
 absent resource), or an *error* when that reporter is not part of the run; `Unverifiable` (the data
 could not be read) is an *error*; an assertion is a *failure*; a teardown that fails after a check ran
-makes it an *error* (its evidence cannot be trusted). A verdict (Missing, Unverifiable) gets its reason
-as text, with no traceback.
+makes it an *error* (its evidence cannot be trusted). Any other exception a check raises (a RecursionError,
+a KeyError in a view, a MemoryError) is an *error* too, never the failure of the check it would mask: only
+an assertion fails a check. A verdict (Missing, Unverifiable) gets its reason as text, with no traceback.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class Outcomes:
         if isinstance(exc, Missing) and exc.by and exc.by not in run.reporters:
             who = run.reporter_names.get(exc.by) or f"the test that reports it ({exc.by})"
             exc = Unverifiable(f"{exc.reason}, and {who} is not part of this run")
+        if call.when == "call" and _crashed(exc):
+            exc = Unverifiable(f"could not be evaluated: the check raised {type(exc).__name__}: "
+                               f"{_short(exc)}")
         if isinstance(exc, (Missing, Unverifiable)):
             report = _verdict_report(item, call, exc)
         else:
@@ -82,6 +86,18 @@ class Outcomes:
                                     f"symptom:     {rb['symptom']}\nroot cause:  {rb['cause']}\n"
                                     f"remediation: {rb['resolution']}\nprevention:  {rb['prevention']}"))
         return report
+
+
+def _crashed(exc: BaseException | None) -> bool:
+    """An exception that is neither an assertion, a verdict nor one of pytest's own outcomes (skip, xfail,
+    fail): the check did not judge anything, so it must not read as a finding."""
+    own = (pytest.skip.Exception, pytest.fail.Exception, pytest.xfail.Exception, pytest.exit.Exception)
+    return isinstance(exc, Exception) and not isinstance(exc, (AssertionError, Missing, Unverifiable, *own))
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _teardown(item: pytest.Item, report: pytest.TestReport) -> None:
