@@ -25,7 +25,7 @@ import pytest
 from checks import __version__
 from checks.core.record import CheckRecord
 from checks.core.snapshot import iso, now, parse_time
-from checks.evidence import bundle, redact, sarif
+from checks.evidence import bundle, ci_text, redact, sarif
 from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, decide, exit_status
 from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
@@ -33,6 +33,7 @@ from checks.plugin.pytest_internals import forget_interrupt_message, interrupt_m
 from checks.plugin.run import RUN, Run, is_worker
 
 RESULTS_SCHEMA = 1
+FENCE = "bbws-command-fence"
 
 
 def _active(config: pytest.Config) -> bool:
@@ -49,6 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
     ev.sign_key = _sign_key(config)
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
+    if ci_text.under_github_actions(os.environ):  # no line of repo data may run as a workflow command
+        config.pluginmanager.register(ci_text.Fence(), FENCE)
     _register_junit(config, ev.work / "junit.xml")
     if config.pluginmanager.hasplugin("html"):
         _register_html(config, ev)
@@ -338,8 +341,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         terminalreporter.write_line(f"{ev.not_gate}; `latest` was not moved", yellow=True)
     if gate.decision == NO_GO:
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
-    for line in ev.annotations:  # GitHub Actions turns these into annotations on the files
-        terminalreporter.write_line(line)
+    fence = config.pluginmanager.get_plugin(FENCE)
+    if fence is not None:  # GitHub Actions turns these into annotations on the files
+        fence.commands(terminalreporter, list(ev.annotations))
+    else:
+        for line in ev.annotations:
+            terminalreporter.write_line(line)
     _say_exit_once(terminalreporter, gate)
     return result
 

@@ -14,6 +14,7 @@ import pytest
 
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.record import CheckRecord, Outcome
+from checks.evidence.ci_text import one_line
 from checks.plugin.records import check_record, first_part
 from checks.plugin.run import RUN
 
@@ -82,6 +83,7 @@ class Outcomes:
         report.bbws = record  # type: ignore[attr-defined]
         if record.outcome == "failed":
             rb = record.runbook
+            rb = {k: one_line(v) for k, v in rb.items()}  # printed at column 0: one line per field, always
             report.sections.append((f"{RUNBOOK_SECTION}{rb['id']}: {rb['title']}",
                                     f"symptom:     {rb['symptom']}\nroot cause:  {rb['cause']}\n"
                                     f"remediation: {rb['resolution']}\nprevention:  {rb['prevention']}"))
