@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +20,7 @@ from typing import Any
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import reads
 from checks.areas.cicd.plan import UNPARSABLE
+from checks.core import linear
 from checks.core import tfstate as st
 from checks.core.collect import Context, read_bounded, record
 from checks.core.repo import TF_SUFFIXES, WORKFLOW_DIR, RepoListingError, infra_root, record_listing, repo_files
@@ -108,7 +108,7 @@ def _state_keys(ctx: Context, root: Path | None) -> list[str]:
             continue
         obs = ctx.file(root / rel, root)
         text = (obs.response or {}).get("text", "") if obs.ok else ""
-        keys += re.findall(r"""(?:^|\s|["'])key\s*=\s*"?([A-Za-z0-9_./-]+\.tfstate)""", text, flags=re.M)
+        keys += linear.findall(r"""(?m)(?:^|\s|["'])key\s*=\s*"?([A-Za-z0-9_./-]+\.tfstate)""", text)
     return list(dict.fromkeys(keys))
 
 

@@ -92,6 +92,7 @@ class Workflow:
     data: Any = None
     lines: dict[tuple, int] = field(default_factory=dict)
     problems: list[Finding] = field(default_factory=list)  # parse problems
+    refused: str = ""  # why the file was not evaluated at all (past the parser's bounds): an error, not a finding
 
     @property
     def file(self) -> str:
@@ -136,7 +137,7 @@ class Workflow:
 
 def parse(path: str, text: str) -> Workflow:
     parsed = load_yaml(text)
-    wf = Workflow(path, parsed.data, parsed.lines)
+    wf = Workflow(path, parsed.data, parsed.lines, refused=parsed.refused)
     wf.problems = [Finding(CHECK, "yaml", path, msg, "", line) for msg, line in parsed.problems]
     if not wf.problems and not isinstance(parsed.data, dict):
         kind = type(parsed.data).__name__

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +9,9 @@ from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Step, Workflow, steps
 from checks.areas.cicd.shell import EXPR_RE, TfCommand, cd_before, resolve, terraform_commands
+from checks.core import linear
 
-RUNTIME_RE = re.compile(r"\$\{\{|\$\{?[A-Za-z_]")  # a value only known when the workflow runs
+RUNTIME_RE = linear.compile(r"\$\{\{|\$\{?[A-Za-z_]")  # a value only known when the workflow runs
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,10 @@ def init_commands(wf: Workflow) -> list[tuple[Job, Step, TfCommand, list[str]]]:
             dirs = [norm_dir(base)]
             expanded = []
             for d in dirs:
-                keys = re.findall(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}", d)
+                keys = linear.findall(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}", d)
                 values = [d]
                 for k in keys:
-                    values = [re.sub(r"\$\{\{\s*matrix\." + re.escape(k) + r"\s*\}\}", str(v), x)
+                    values = [linear.sub(r"\$\{\{\s*matrix\." + linear.escape(k) + r"\s*\}\}", str(v), x)
                               for x in values for v in job.matrix.get(k, [])] or values
                 expanded += values
             out.append((job, step, c, expanded))

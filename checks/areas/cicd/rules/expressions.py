@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Workflow
 from checks.areas.cicd.shell import EXPR_RE
+from checks.core import linear
 
 # github.event.inputs.X holds strings; inputs.X keeps the declared type (boolean for a boolean input).
-CMP_RE = re.compile(r"(?P<ctx>github\.event\.inputs|inputs)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\s*(?P<op>==|!=)\s*"
-                    r"(?P<lit>true|false|'true'|'false')(?![\w-])")
-CMP_RE_REV = re.compile(r"(?P<lit>true|false|'true'|'false')\s*(?P<op>==|!=)\s*"
-                        r"(?P<ctx>github\.event\.inputs|inputs)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)")
-UNTRUSTED_RE = re.compile(
+# (linear.compile: RE2, linear in the expression's length; no lookarounds, so the boundaries consume a character)
+CMP_RE = linear.compile(r"(?P<ctx>github\.event\.inputs|inputs)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\s*"
+                        r"(?P<op>==|!=)\s*(?P<lit>true|false|'true'|'false')(?:[^\w-]|$)")
+CMP_RE_REV = linear.compile(r"(?P<lit>true|false|'true'|'false')\s*(?P<op>==|!=)\s*"
+                            r"(?P<ctx>github\.event\.inputs|inputs)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)")
+UNTRUSTED_RE = linear.compile(
     r"github\.event\.inputs\.[A-Za-z0-9_-]+"
     r"|github\.head_ref"
     r"|github\.event\.(?:issue|pull_request|discussion|comment|review|review_comment|head_commit|workflow_run)"
     r"(?:\.[A-Za-z0-9_]+)*\.(?:title|body|message|ref|label|name|email|head_branch|display_title)\b"
     r"|github\.event\.commits\[[^]]*\]\.(?:message|author\.(?:name|email))"
     r"|github\.event\.pages\[[^]]*\]\.page_name")
-INPUT_RE = re.compile(r"(?<![.\w])inputs\.([A-Za-z_][A-Za-z0-9_-]*)")
+INPUT_RE = linear.compile(r"(?:^|[^.\w])inputs\.([A-Za-z_][A-Za-z0-9_-]*)")
 
 
 def _input_types(wf: Workflow, triggers: tuple[str, ...] = ("workflow_dispatch", "workflow_call")) -> dict[str, str]:
@@ -80,7 +81,7 @@ def boolean_inputs(wf: Workflow) -> list[Finding]:
     return out
 
 
-REF_RE = re.compile(r"github\.(?:ref|ref_name|head_ref|base_ref)\s*(?:==|!=)\s*'(?P<lit>[^']*)'")
+REF_RE = linear.compile(r"github\.(?:ref|ref_name|head_ref|base_ref)\s*(?:==|!=)\s*'(?P<lit>[^']*)'")
 
 
 def ref_literals(wf: Workflow) -> list[Finding]:
@@ -115,7 +116,7 @@ def injection(wf: Workflow) -> list[Finding]:
                 bad += [f"inputs.{n}" for n in INPUT_RE.findall(expr) if types.get(n) == "string"
                         and f"github.event.inputs.{n}" not in bad]
                 for b in dict.fromkeys(bad):
-                    var = re.sub(r"[^A-Za-z0-9]+", "_", b.split(".")[-1]).upper()
+                    var = linear.sub(r"[^A-Za-z0-9]+", "_", b.split(".")[-1]).upper()
                     out.append(wf.finding("injection", f"step {step.name!r} puts `${{{{ {expr} }}}}` straight into "
                                           f"its script: {b} is free text, so a value with `\"; ...` runs as shell",
                                           "jobs", job.id, "steps", step.index, "run",

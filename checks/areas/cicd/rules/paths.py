@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Workflow
 from checks.areas.cicd.shell import EXPR_RE, logical_lines, terraform_commands, tokens
+from checks.core import linear
 
-HASHFILES_RE = re.compile(r"hashFiles\(([^)]*)\)")
+HASHFILES_RE = linear.compile(r"hashFiles\(([^)]*)\)")
 INTERPRETERS = {"python", "python3", "bash", "sh", "zsh", "node", "pwsh", "ruby", "perl"}
 SCRIPT_SUFFIXES = (".py", ".sh", ".bash", ".js", ".mjs", ".ps1", ".rb", ".pl")
-MATRIX_RE = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
+MATRIX_RE = linear.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
 
 
 class Tree:
@@ -33,12 +33,17 @@ class Tree:
         return f in self.files
 
     def glob(self, pattern: str) -> bool:
+        """Does any file or directory match? (True when the glob is too large to compile: never a finding
+        the suite cannot stand behind.) Matching is RE2's, linear in each path whatever the glob."""
         pattern = pattern.lstrip("./") if pattern.startswith("./") else pattern
-        rx = _glob_re(pattern)
+        try:
+            rx = _glob_re(pattern)
+        except linear.PatternError:
+            return True
         return any(rx.match(f) for f in self.files) or any(rx.match(d) for d in self.dirs if d)
 
 
-def _glob_re(pattern: str) -> re.Pattern:
+def _glob_re(pattern: str) -> Any:
     """GitHub's glob: ** crosses directories, * does not; a trailing / or ** matches everything below."""
     out, i = "", 0
     while i < len(pattern):
@@ -55,9 +60,9 @@ def _glob_re(pattern: str) -> re.Pattern:
             out += "[^/]"
             i += 1
         else:
-            out += re.escape(pattern[i])
+            out += linear.escape(pattern[i])
             i += 1
-    return re.compile(out + "(/.*)?$")
+    return linear.compile(out + "(/.*)?$")
 
 
 def _norm(*parts: str) -> str:
@@ -163,7 +168,7 @@ def missing_paths(wf: Workflow, tree: Tree) -> list[Finding]:
     text_at = [(str(v), at) for v, at in _strings(wf.doc.get("jobs", {}), ("jobs",))]
     for value, at in text_at:
         for args in HASHFILES_RE.findall(value):
-            for pat in re.findall(r"'([^']*)'", args):
+            for pat in linear.findall(r"'([^']*)'", args):
                 if pat and not pat.startswith("!") and not tree.glob(pat.lstrip("./") if pat.startswith("./")
                                                                       else pat):
                     miss("hashFiles pattern", pat, *at, fix=f"correct hashFiles('{pat}'): it matches no file, so "

@@ -1,0 +1,89 @@
+"""Issue 23 (4, 5, 9): hostile workflow files and options end in an error outcome or a one-line usage error.
+
+- a workflow of nested YAML aliases is refused before it expands (the file's checks are errors, the
+  run completes and writes its bundle);
+- every regular expression over repo text is RE2's (checks/core/linear.py), linear by construction:
+  inputs 100 times larger than the ones that took minutes finish (no wall-clock bound is asserted);
+- a symlinked workflow directory is never entered; absurd options are usage errors.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from checks.areas.cicd import views
+from checks.areas.cicd.model import parse
+from checks.areas.cicd.rules import expressions, paths
+from checks.areas.cicd.rules.paths import Tree
+from checks.areas.cicd.shell import EXPR_RE, sets_pipefail
+from checks.core.outcome import Unverifiable
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "selftest" / "infra_repo"
+WF = ".github/workflows"
+
+
+def alias_bomb(levels: int = 12, width: int = 8) -> str:
+    """`width` ** `levels` values from a few hundred bytes (the "billion laughs" of YAML)."""
+    rows = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    rows += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]" for i in range(1, levels)]
+    return ("on: workflow_dispatch\n" + "\n".join(rows) +
+            f"\njobs:\n  deploy:\n    runs-on: *l{levels - 1}\n    steps:\n      - run: echo\n")
+
+
+def test_nested_aliases_are_refused_before_they_expand() -> None:
+    wf = parse(f"{WF}/laughs.yml", alias_bomb())
+    assert wf.data is None and "alias bomb" in wf.refused
+    view = views.WorkflowView.__new__(views.WorkflowView)
+    view.path = wf.path
+    with pytest.raises(Unverifiable, match="expand to more than"):
+        view._evaluable(wf)
+    # merge keys (`<<:`) that double at each level are bounded the same way
+    rows = ["m0: &m0 {a: 1, b: 2}"] + [f"m{i}: &m{i}\n  <<: [*m{i - 1}, *m{i - 1}]\n  k{i}: 1" for i in range(1, 60)]
+    assert "alias bomb" in parse(f"{WF}/merge.yml", "on: push\n" + "\n".join(rows) + "\njobs: {}\n").refused
+    # anchors a real workflow uses stay fine
+    ok = parse(f"{WF}/ok.yml", "on: push\nx: &env {A: 1}\njobs:\n  j:\n    runs-on: ubuntu-latest\n    env: *env\n"
+                               "    steps: [{run: echo}]\n")
+    assert ok.ok and ok.jobs["j"].raw["env"] == {"A": 1}
+
+
+def test_repo_text_is_matched_in_linear_time_by_construction() -> None:
+    spaces = "echo ${{" + " " * 300_000  # 100x the 3000 spaces that took 157 s
+    assert EXPR_RE.search(spaces) is None and not sets_pipefail("set " * 100_000)
+    wf = parse(f"{WF}/spaces.yml", "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                   f"      - run: {json.dumps(spaces)}\n")
+    assert expressions.injection(wf) == []
+    tree = Tree([f"src/{'a' * 200}/{i}.txt" for i in range(500)])
+    assert not tree.glob("*a" * 60 + "*b")  # a glob of 60 stars against 500 long paths
+    assert not tree.glob("**/" * 400 + "x")  # 400 globstars: still linear in each path
+    assert tree.glob("src/**") and not tree.glob("lib/**")
+
+
+def test_no_backtracking_regex_reads_repo_text() -> None:
+    """By construction: the CI/CD rules and shell parsing use checks.core.linear (RE2), never `re`."""
+    area = REPO / "checks" / "areas" / "cicd"
+    for path in [area / "shell.py", area / "terraform.py", area / "collector.py",
+                 *sorted((area / "rules").glob("*.py"))]:
+        imported = {alias.name for node in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+        assert "re" not in imported, f"{path.relative_to(REPO)} imports re"
+    assert paths.linear is expressions.linear
+
+
+def test_hostile_workflows_end_in_error_outcomes_and_the_run_completes(suite, tmp_path: Path) -> None:
+    repo = tmp_path / "infra"
+    shutil.copytree(SAMPLE, repo)
+    (repo / WF / "laughs.yml").write_text(alias_bomb())
+    (repo / WF / "spaces.yml").write_text("on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                          f"      - run: {json.dumps('echo ${{' + ' ' * 300_000)}\n")
+    r = suite.run("-m", "cicd", "--infra-repo", str(repo), tests=("tests/cicd/test_workflows.py",))
+    assert "INTERNALERROR" not in r.stdout and r.bundle is not None, r.internal_error() or r.stdout[-3000:]
+    assert r.outcomes["test_workflow_schema[laughs.yml]"] == "error"
+    assert "alias bomb" in r.records["test_workflow_schema[laughs.yml]"]["message"]
+    assert r.outcomes["test_no_script_injection[spaces.yml]"] == "passed"
+    assert r.results_json["decision"] == "NO-GO"
