@@ -87,3 +87,33 @@ def test_hostile_workflows_end_in_error_outcomes_and_the_run_completes(suite, tm
     assert "alias bomb" in r.records["test_workflow_schema[laughs.yml]"]["message"]
     assert r.outcomes["test_no_script_injection[spaces.yml]"] == "passed"
     assert r.results_json["decision"] == "NO-GO"
+
+
+def test_a_symlinked_workflow_directory_is_never_entered(tmp_path: Path) -> None:
+    from checks.areas.cicd.fixtures import listing
+    from checks.core.config import load
+    from checks.core.repo import repo_files, repo_tree
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "private-runbook-name.yml").write_text("on: push\njobs: {}\n")
+    repo = tmp_path / "infra"
+    (repo / ".github").mkdir(parents=True)
+    (repo / ".github" / "workflows").symlink_to(outside, target_is_directory=True)
+    assert listing(load()["local"], repo)["workflows"] == []
+    assert "private-runbook-name" not in json.dumps(repo_files(repo, repo_tree(repo)))
+
+
+@pytest.mark.parametrize("args, said", [
+    (("--concurrency", "100000000"), "--concurrency must be between 1 and 256"),
+    (("--environments", "/dev/zero"), "/dev/zero: is not a regular file"),
+    (("--reports", "{file}/reports"), "cannot write there"),
+], ids=["concurrency", "endless-file", "unwritable-reports"])
+def test_absurd_options_are_one_line_usage_errors(suite, tmp_path: Path, args: tuple[str, ...], said: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = tuple(a.replace("{file}", str(blocker)) for a in args)
+    r = suite.run(*args, "-m", "static", tests=("tests/static",))
+    errors = [line for line in r.stdout.splitlines() if line.startswith("ERROR: ")]
+    assert r.ret == 4 and len(errors) == 1 and said in errors[0], r.stdout[-2000:]
+    assert "Traceback" not in r.stdout and "INTERNALERROR" not in r.stdout

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 KeyText = Annotated[str, Field(pattern=r"^[^:]+(:[SNB])?$", description="NAME or NAME:S|N|B")]
 Count = Annotated[int, Field(ge=1)]
+MAX_CONCURRENCY = 256  # threads of the collection pool: a larger pool only starves the machine (and hangs it)
+Concurrency = Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]
 
 
 class _Model(BaseModel):
@@ -133,7 +135,7 @@ class Env(_Model):
     profile: str = ""
     role_arn: str = ""
     embedded: bool = False
-    concurrency: Count = 16
+    concurrency: Concurrency = 16
     retry_mode: Literal["standard", "adaptive"] = "adaptive"
     max_attempts: Count = 6
     canary_allowed: bool = True

@@ -45,8 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _active(config):
         return
     run = config.stash[RUN]
-    ev = Evidence(config=config, run=run, base=reports_base(config, run),
-                  work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
+    base = reports_base(config, run)
+    writable(base)
+    ev = Evidence(config=config, run=run, base=base, work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
     ev.sign_key = _sign_key(config)
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
@@ -67,6 +68,17 @@ def reports_base(config: pytest.Config, run: Run) -> Path:
         if base == src or src in base.parents:
             base = Path(__file__).resolve().parents[2] / "reports"
     return base
+
+
+def writable(base: Path) -> None:
+    """The reports directory can take a bundle, or the run stops now with one line (exit 4), before any read."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=base, prefix=".bbws-write-test-"):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(f"--reports {base}: cannot write there ({exc.strerror or type(exc).__name__}); "
+                                "name a writable directory") from None
 
 
 def not_a_gate_run(status: int) -> str | None:
