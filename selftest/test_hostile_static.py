@@ -103,3 +103,22 @@ def test_the_bounds_are_far_above_what_a_real_configuration_needs() -> None:
     assert limits.MAX_ITEMS >= 1000 and limits.MAX_DEPTH >= 32 and limits.MAX_STEPS >= 100_000
     tf = _chain(40, "{ a = 1 }", "merge({p}, {{ b = [[2]] }})") + TABLE % "length(keys(local.s39)) == 2"
     assert verdict(tf) == "pass"
+
+
+def test_an_exception_in_a_check_is_an_error_never_a_failure(suite, monkeypatch, tmp_path) -> None:
+    """The one outcome hook: only an assertion fails a check; a crash in it (here a RecursionError in the
+    PITR rule, as a chain of locals once raised) is an error, and the gate is NO-GO, never CONDITIONAL GO."""
+    import shutil
+    from pathlib import Path
+
+    def crash(*_args: object) -> list[object]:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(rules, "pitr", crash)
+    repo = tmp_path / "infra"
+    shutil.copytree(Path(__file__).resolve().parent / "infra_repo", repo)
+    r = suite.run("-m", "static", "--infra-repo", str(repo), tests=("tests/static/test_dynamodb_tf.py",))
+    crashed = {t for t in r.outcomes if t.startswith("test_pitr_declared[")}
+    assert crashed and {r.outcomes[t] for t in crashed} == {"error"}, r.outcomes
+    assert "RecursionError" in r.records["test_pitr_declared[tenants]"]["message"]
+    assert r.results_json["decision"] == "NO-GO" and r.ret == 1
