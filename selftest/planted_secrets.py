@@ -57,4 +57,6 @@ NOT_SECRETS = [
     'password = var.db_password\n',
     "git sha 0123456789abcdef0123456789abcdef01234567\n",
     '"NextToken": "eyJwbGFudGVkIjogInBhZ2luYXRpb24ifQ=="',
+    "sts:GetCallerIdentity failed with NoCredentialsError: Unable to locate credentials",
+    "TokenRefreshRequired: Unable to refresh the token",
 ]

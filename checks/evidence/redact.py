@@ -46,8 +46,9 @@ PATTERNS = (
 # A field whose name says it holds a secret, in any spelling (aws-secret-access-key, aws_secret_access_key,
 # awsSecretAccessKey, SecretAccessKey, DB_PASSWORD, x-api-key, clientSecret, session_token, private_key),
 # followed by = or : and a literal value (raw, JSON-escaped or HTML-escaped quotes around it).
+# The name ends with the word (`NoCredentialsError: Unable ...` is a message, not a field); bounded: linear.
 _NAME = (r"(?i:[A-Za-z0-9_.-]{0,40}?(?:secret|passw(?:or)?d|passphrase|token|api[-_]?key|access[-_]?key"
-         r"|private[-_]?key|credentials?|auth[-_]?key)[A-Za-z0-9_.-]{0,40})")  # bounded: linear in the text
+         r"|private[-_]?key|credentials?|auth[-_]?key)(?:[-_]?(?:value|string|plain|text|b64))?)")
 _QUOTE = r"(?:\\?(?:[\"']|&quot;|&#34;|&#39;|&#x27;))"
 _FIELD = re.compile(rf"(?<![A-Za-z0-9_.-])(?P<name>{_NAME})(?P<sep>{_QUOTE}?[ \t]*[:=][ \t]*{_QUOTE}?)"
                     r"(?P<value>(?:(?!&quot;|&#34;|&#39;|&#x27;)[^\s\"'\\,;<>&{}\[\]])+)")
