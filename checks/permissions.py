@@ -1,16 +1,9 @@
 """The IAM policies the suite needs, derived from what the areas declare they read (AREA.reads): the
-read-only policy, the canary policy, and README's list of permissions.
-
-    python -m checks.permissions          # rewrite iam/*.json and README's block from the declarations
-    python -m checks.permissions --check  # exit 1 naming what is stale (what a selftest runs)
-"""
+read-only policy, the canary policy, and README's list of permissions (`python -m checks.derive` writes them)."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +13,6 @@ from checks.core.guard import CANARY_OPS, CANARY_PK, iam_action
 ROOT = Path(__file__).resolve().parents[1]
 READONLY = ROOT / "iam" / "bbws-checks-readonly.json"
 CANARY = ROOT / "iam" / "bbws-checks-canary.json"
-README = ROOT / "README.md"
-BLOCK = re.compile(r"(<!-- iam-readonly:begin -->\n)(.*?)(<!-- iam-readonly:end -->)", re.S)
 
 # Reads granted only on part of a resource: items of the canary partition; the Terraform lock table.
 CANARY_PARTITION = frozenset({("dynamodb", "GetItem"), ("dynamodb", "Query")})
@@ -69,37 +60,5 @@ def readme_block() -> str:
             ", ".join(f"`{a}`" for a in scan) + " only on\nthe Terraform lock table.\n")
 
 
-def _json(policy: dict[str, Any]) -> str:
+def policy_text(policy: dict[str, Any]) -> str:
     return json.dumps(policy, indent=2) + "\n"
-
-
-def expected_files() -> dict[Path, str]:
-    readme = README.read_text(encoding="utf-8")
-    if not BLOCK.search(readme):
-        raise SystemExit(f"{README} has no <!-- iam-readonly:begin --> ... <!-- iam-readonly:end --> block")
-    return {READONLY: _json(readonly_policy()), CANARY: _json(canary_policy()),
-            README: BLOCK.sub(lambda m: m.group(1) + readme_block() + m.group(3), readme, count=1)}
-
-
-def stale() -> list[Path]:
-    """The derived files that differ from what the declarations give."""
-    return [p for p, text in expected_files().items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m checks.permissions", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only say what is stale (exit 1), write nothing")
-    args = parser.parse_args(argv)
-    if args.check:
-        out = stale()
-        for p in out:
-            print(f"{p.relative_to(ROOT)} is stale: run `python -m checks.permissions`")
-        return 1 if out else 0
-    for p, text in expected_files().items():
-        p.write_text(text, encoding="utf-8")
-        print(f"wrote {p.relative_to(ROOT)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import areas, permissions
+from checks import areas, derive
 from checks.core.area import Area
 from checks.core.catalog import catalog
 from checks.world.faults import FAULTS
@@ -117,9 +117,10 @@ def test_each_fault_names_tests_that_exist_with_their_ids(fid: str) -> None:
     assert f.area in areas.declared(), f"fault {fid} is not declared in an area's faults module"
 
 
-def test_the_iam_policies_and_the_readme_list_are_derived_from_the_areas() -> None:
-    stale = [str(p.relative_to(ROOT)) for p in permissions.stale()]
-    assert stale == [], f"{stale} differ from the areas' declared reads: run `python -m checks.permissions`"
+def test_the_derived_files_are_current() -> None:
+    """environments.schema.json, iam/*.json and README's permission list and key table follow the declarations."""
+    stale = [str(p.relative_to(ROOT)) for p in derive.stale()]
+    assert stale == [], f"{stale} differ from the declarations: run `python -m checks.derive`"
 
 
 def test_markers_used_in_tests_are_declared() -> None:

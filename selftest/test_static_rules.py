@@ -483,3 +483,17 @@ def test_constraint_within(found, want, ok):
                                                 ("5.31.0", True), ("", False), ("!= 5.1.0", False)])
 def test_upper_bound(constraint, bounded):
     assert has_upper_bound(constraint) is bounded
+
+
+def test_a_nested_block_expectation_needs_no_rule_of_its_own():
+    """TableTf.block(check, name, **want): a check of one nested block (ttl, say) is a line in its test."""
+    env = ENVS["local"]
+    table = next(iter(env.tables))
+    v._CACHE.clear()
+    view = v.TableTf(snapshot_of(SAMPLE, env), env, table)
+    assert view.block("DDB-03", "point_in_time_recovery", enabled=True) == []
+    [wrong] = view.block("DDB-03", "point_in_time_recovery", enabled=False)
+    assert "enabled is True, expected False" in wrong.message and wrong.file.endswith(".tf") and wrong.line
+    [missing] = view.block("DDB-07", "on_demand_throughput", max_read_request_units=100)
+    assert missing.check == "DDB-07" and missing.message.startswith("declares no on_demand_throughput block")
+    assert "on_demand_throughput { max_read_request_units = 100 }" in missing.fix

@@ -14,14 +14,23 @@ AwsReads = Literal["all", "some", "none"]
 Operation = tuple[str, str]  # (boto3 service name, API operation), e.g. ("dynamodb", "DescribeTable")
 
 
+IAM_ACTIONS: dict[Operation, str] = {}  # declared with operations("s3:GetBucketX=s3:GetX") where IAM differs
+
+
 def operations(*labels: str) -> frozenset[Operation]:
-    """frozenset of (service, operation) from "service:Operation" labels."""
+    """frozenset of (service, operation) from "service:Operation" labels. Where the IAM action that
+    authorizes a call is not "service:Operation", say so: "s3:HeadBucket=s3:ListBucket"."""
     out = set()
     for label in labels:
-        service, sep, operation = label.partition(":")
-        if not (sep and service and operation):
-            raise ValueError(f"an operation is 'service:Operation', got {label!r}")
+        call, _, action = label.partition("=")
+        service, sep, operation = call.partition(":")
+        if not (sep and service and operation) or (action and ":" not in action):
+            raise ValueError(f"an operation is 'service:Operation' or 'service:Operation=iam:Action', got {label!r}")
         out.add((service, operation))
+        if action:
+            if IAM_ACTIONS.get((service, operation), action) != action:
+                raise ValueError(f"{call} is authorized by {IAM_ACTIONS[(service, operation)]}, not {action}")
+            IAM_ACTIONS[(service, operation)] = action
     return frozenset(out)
 
 

@@ -36,7 +36,7 @@ from checks.core.env_model import (
     TableSpec,
     Terraform,
 )
-from checks.core.env_schema import keys, schema, schema_text
+from checks.core.env_schema import honoured, key_table, keys, schema, schema_text
 from checks.core.files import FileRefused, read_bounded
 from checks.core.keys import Key
 from checks.core.nesting import deepest
@@ -44,7 +44,7 @@ from checks.core.nesting import deepest
 # What `checks.core.config` has always offered (the models, the schema and Key live in their own modules).
 __all__ = ["CRON", "DEFAULT_PATH", "MAX_DEPTH", "OPTIONAL_AREAS", "AppRole", "Backup", "ConfigError", "DynamoDB",
            "Env", "GitHub", "Gsi", "Iam", "Key", "Lifecycle", "Pdv", "Replication", "S3", "TableSpec", "Terraform",
-           "from_dict", "keys", "load", "schema", "schema_text"]
+           "from_dict", "honoured", "key_table", "keys", "load", "schema", "schema_text"]
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "environments.toml"
 MAX_CONFIG_BYTES = 1024 * 1024  # environments.toml is a few KiB

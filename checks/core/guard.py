@@ -12,13 +12,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.core.area import IAM_ACTIONS as DECLARED_IAM_ACTIONS
 from checks.core.snapshot import jsonable
 
 # ----- the read allowlist (issue 10.3): exactly the operations the collectors send -----
 # Closed: an operation is allowed because an area declares it (AREA.reads, each area's reads.py READS;
 # checks.areas.allowlist() is their union), never because of its name. The guard is given that set
 # (Aws(allowed=...)); selftest/test_safety_allowlist.py proves it equals what the collectors call against the
-# embedded world, and `python -m checks.permissions` derives the IAM policies and README's list from it.
+# embedded world, and `python -m checks.derive` derives the IAM policies and README's list from it.
 Operation = tuple[str, str]
 # The IAM action that authorizes each read, where it is not "<service>:<Operation>".
 IAM_ACTIONS: dict[tuple[str, str], str] = {
@@ -38,7 +39,9 @@ IAM_ACTIONS: dict[tuple[str, str], str] = {
 
 
 def iam_action(service: str, operation: str) -> str:
-    return IAM_ACTIONS.get((service, operation), f"{service}:{operation}")
+    """The IAM action that authorizes a call: this table's, or one an area declared with its READS."""
+    return IAM_ACTIONS.get((service, operation)) or DECLARED_IAM_ACTIONS.get((service, operation)) \
+        or f"{service}:{operation}"
 
 
 # The one credential exchange the suite itself makes (env.role_arn, in Aws._make_session).

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
@@ -22,6 +23,7 @@ ABSENT = frozenset({
     "NoSuchLifecycleConfiguration", "NoSuchPublicAccessBlockConfiguration", "FileNotFound",
     "NoSuchPublicAccessBlockConfigurationException",
 })
+_ABSENT_SHAPE = re.compile(r"NotFound|^NoSuch")
 DENIED = frozenset({
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
     "403", "Forbidden", "AllAccessDisabled",
@@ -57,7 +59,10 @@ class Observation:
 
     @property
     def absent(self) -> bool:
-        return self.code in ABSENT
+        """The answer says the thing read does not exist (whatever the service calls that: moto and AWS
+        spell it ResourceNotFoundException, ResourceNotFound, NoSuchX, XNotFoundError, 404)."""
+        code = self.code or ""
+        return code in ABSENT or bool(_ABSENT_SHAPE.search(code))
 
     @property
     def denied(self) -> bool:

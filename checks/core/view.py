@@ -14,6 +14,15 @@ from checks.core.read import Read
 from checks.core.snapshot import Observation, Snapshot
 
 
+class setting(property):  # noqa: N801  (a kind of property, spelled like one)
+    """A property that is part of the resource's configuration: PDV-08 compares every one between envs."""
+
+
+def settings(cls: type) -> list[str]:
+    """The names of a view class's settings, in definition order."""
+    return [name for klass in reversed(cls.__mro__) for name, v in vars(klass).items() if isinstance(v, setting)]
+
+
 class View:
     def __init__(self, snapshot: Snapshot, env: Env, name: str, region: str | None = None):
         self.snapshot, self.env, self.name = snapshot, env, name

@@ -17,7 +17,7 @@ import botocore.config
 from checks.core.aws import new_session, strip_account_host
 from checks.core.config import Env
 from checks.world import build as world_build
-from checks.world.faults import FAULTS, Fault, injection_order, parse_faults
+from checks.world.faults import FAULTS, Fault, area_deploys, injection_order, parse_faults
 from checks.world.patches import denygate, s3replication
 from checks.world.server import MotoServer
 
@@ -56,6 +56,8 @@ class World:
 
         try:
             world_build.build(self)
+            for deploy in area_deploys():
+                deploy(self)
             for fid, resource in injection_order(self.faults):
                 FAULTS[fid].inject(self, resource)
         except BaseException:

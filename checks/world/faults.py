@@ -42,6 +42,15 @@ def _checked(fid: str, fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], N
     return inject
 
 
+def area_deploys() -> list[Callable[[Any], None]]:
+    """Each area's own part of the reference deployment: a `deploy(world)` beside its faults, run after
+    checks/world/build.py (what an area expects that the common build does not make)."""
+    from checks import areas
+
+    found = [getattr(import_module(a.faults), "deploy", None) for a in areas.declared().values() if a.faults]
+    return [fn for fn in found if callable(fn)]
+
+
 class _Registry(Mapping[str, Fault]):
     """Every area's faults, loaded on first use (their modules drive moto: drills and self-tests only)."""
 

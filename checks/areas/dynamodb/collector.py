@@ -12,9 +12,8 @@ def collect(ctx: Context) -> None:
     for region in env.regions:
         ctx.spawn(aws.read, r.list_tables(region))
     for name in env.tables:
-        ctx.spawn(aws.read, r.describe_table(name))
-        ctx.spawn(aws.read, r.continuous_backups(name))
-        ctx.spawn(aws.read, r.table_tags(env, name))
+        for spec in r.TABLE_READS:
+            ctx.spawn(aws.read, spec(env, name))
         for region in env.dynamodb.replicas:
             ctx.spawn(aws.read, r.describe_table(name, region))
     if env.backup is not None:

@@ -25,7 +25,12 @@ def describe_table(name: str, region: str | None = None) -> Read:
     return read("dynamodb", "DescribeTable", region, TableName=name)
 
 
-def continuous_backups(name: str) -> Read:
+def table(env: Env, name: str) -> Read:
+    """DescribeTable of an expected table in the env's primary region."""
+    return describe_table(name)
+
+
+def continuous_backups(env: Env, name: str) -> Read:
     return read("dynamodb", "DescribeContinuousBackups", TableName=name)
 
 
@@ -65,3 +70,7 @@ def simulate_tables(env: Env, role: str, actions: list[str]) -> Read:
 def simulate_bucket(env: Env, role: str, actions: list[str]) -> Read:
     return pages("iam", "SimulatePrincipalPolicy", PolicySourceArn=role_arn(env, role), ActionNames=actions,
                  ResourceArns=[objects_arn(env.s3.bucket)])
+
+
+# What the collector reads of every expected table in the primary region: add a spec here and it is read.
+TABLE_READS = (table, continuous_backups, table_tags)

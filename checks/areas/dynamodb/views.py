@@ -12,7 +12,7 @@ from checks.core.config import Gsi
 from checks.core.keys import expected_keys, key_schema
 from checks.core.outcome import Unverifiable, read
 from checks.core.tags import tag_arg
-from checks.core.view import View, plan_missing, table_missing
+from checks.core.view import View, plan_missing, setting, table_missing
 
 
 class Table(View):
@@ -57,7 +57,7 @@ class Table(View):
     def status(self) -> str:
         return self.table.get("TableStatus", "")
 
-    @property
+    @setting
     def key_schema(self) -> dict[str, str]:
         return key_schema(self.table.get("KeySchema", []), self.table.get("AttributeDefinitions", []))
 
@@ -65,16 +65,16 @@ class Table(View):
         d = self.env.dynamodb
         return expected_keys(d.hash_key, d.range_key)
 
-    @property
+    @setting
     def gsis(self) -> dict[str, dict[str, Any]]:
         return {g["IndexName"]: g for g in self.table.get("GlobalSecondaryIndexes", [])}
 
     def gsi(self, name: str) -> GsiView:
         return GsiView(self, name)
 
-    @property
+    @setting
     def pitr_status(self) -> str:
-        obs = self.seen(reads.continuous_backups(self.name))
+        obs = self.seen(reads.continuous_backups(self.env, self.name))
         data = read(obs, f"PITR of {self.name}", absent_ok=True)
         if data is None:
             raise table_missing(self.name, self.region)
@@ -89,23 +89,23 @@ class Table(View):
             raise table_missing(self.name, self.region)
         return {t["Key"]: t["Value"] for t in data.get("Tags", [])}
 
-    @property
+    @setting
     def replicas(self) -> dict[str, str]:
         return {r["RegionName"]: r.get("ReplicaStatus", "") for r in self.table.get("Replicas", [])}
 
     def replica(self, region: str) -> Table:
         return Table(self.snapshot, self.env, self.name, region)
 
-    @property
+    @setting
     def billing_mode(self) -> str:
         return self.table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
 
-    @property
+    @setting
     def stream_view_type(self) -> str:
         spec = self.table.get("StreamSpecification", {})
         return spec.get("StreamViewType", "") if spec.get("StreamEnabled") else "disabled"
 
-    @property
+    @setting
     def deletion_protection(self) -> bool:
         return bool(self.table.get("DeletionProtectionEnabled", False))
 
@@ -117,7 +117,7 @@ class Table(View):
             return "DEFAULT"
         return sse.get("SSEType", "DEFAULT")
 
-    @property
+    @setting
     def sse_type(self) -> str:
         sse = self.table.get("SSEDescription") or {}
         return sse.get("SSEType", "DEFAULT (AWS owned key)") if sse.get("Status", "ENABLED") == "ENABLED" else ""

@@ -24,11 +24,17 @@ from checks.core import config as cfg
 from checks.core.keys import key_schema
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.snapshot import Snapshot
+from checks.core.view import settings
 from checks.evidence.replay import BundleError, verified_snapshot
 
 __all__ = ["BundleError", "Difference", "bundle_side", "compare", "configuration", "is_declared", "main"]
 
 ABSENT = "(absent)"
+# The settings (views' @setting properties) compared above in a form of their own; any other is compared as it is.
+TABLE_SHOWN = {"key_schema", "billing_mode", "stream_view_type", "deletion_protection", "sse_type", "pitr_status",
+               "replicas", "gsis"}
+BUCKET_SHOWN = {"versioning", "public_access_block", "encryption_rules", "lifecycle_rules", "logging", "replication",
+                "statements"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ def configuration(snapshot: Snapshot, env: cfg.Env) -> tuple[dict[str, Any], lis
                 lambda g=g, attrs=attrs: ", ".join(f"{k} {v}" for k, v in
                                                    sorted(key_schema(g.get("KeySchema", []), attrs).items())))
             put(f"{base}.gsis.{index}.projection", lambda g=g: g.get("Projection", {}).get("ProjectionType"))
+        for name in set(settings(ddb.Table)) - TABLE_SHOWN:  # a table setting added since: compared as it is
+            put(f"{base}.{name}", lambda t=t, name=name: getattr(t, name))
         try:
             for k, v in t.tags.items():
                 out[f"{base}.tags.{k}"] = norm(v)
@@ -139,6 +147,8 @@ def configuration(snapshot: Snapshot, env: cfg.Env) -> tuple[dict[str, Any], lis
         f"{r.get('ID')} {r.get('Status')} -> {r.get('Destination', {}).get('Bucket')}"
         for r in (b.replication or {}).get("Rules", [])) or "none")
     put("bucket.policy_sids", lambda: sorted(str(s.get("Sid", "")) for s in b.statements))
+    for name in set(settings(s3.Bucket)) - BUCKET_SHOWN:
+        put(f"bucket.{name}", lambda name=name: getattr(b, name))
     try:
         for k, v in b.tags.items():
             out[f"bucket.tags.{k}"] = norm(v)

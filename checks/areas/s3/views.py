@@ -14,7 +14,7 @@ from checks.core.outcome import Unverifiable, read
 from checks.core.read import caller_identity, get_role
 from checks.core.snapshot import Snapshot
 from checks.core.tags import tag_arg
-from checks.core.view import View, bucket_missing
+from checks.core.view import View, bucket_missing, setting
 
 
 class Bucket(View):
@@ -63,17 +63,17 @@ class Bucket(View):
         listing = read(self.seen(r.list_buckets()), "the account's bucket list")
         return any(b.get("Name") == self.name for b in listing.get("Buckets", []))
 
-    @property
+    @setting
     def versioning(self) -> str:
         data = self._get("GetBucketVersioning", "versioning") or {}
         return data.get("Status", "never enabled")
 
-    @property
+    @setting
     def encryption_rules(self) -> list[dict[str, Any]]:
         data = self._get("GetBucketEncryption", "default encryption") or {}
         return data.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
 
-    @property
+    @setting
     def public_access_block(self) -> dict[str, bool]:
         data = self._get("GetPublicAccessBlock", "the public access block") or {}
         return data.get("PublicAccessBlockConfiguration", {})
@@ -86,22 +86,22 @@ class Bucket(View):
         except json.JSONDecodeError as exc:
             raise Unverifiable(f"the policy of bucket {self.name} is not valid JSON: {exc}") from None
 
-    @property
+    @setting
     def statements(self) -> list[dict[str, Any]]:
         st = self.policy.get("Statement", [])
         return st if isinstance(st, list) else [st]
 
-    @property
+    @setting
     def lifecycle_rules(self) -> list[dict[str, Any]]:
         data = self._get("GetBucketLifecycleConfiguration", "the lifecycle configuration") or {}
         return data.get("Rules", [])
 
-    @property
+    @setting
     def logging(self) -> dict[str, Any]:
         data = self._get("GetBucketLogging", "access logging") or {}
         return data.get("LoggingEnabled", {})
 
-    @property
+    @setting
     def replication(self) -> dict[str, Any] | None:
         data = self._get("GetBucketReplication", "the replication configuration")
         return None if data is None else data.get("ReplicationConfiguration", {})

@@ -141,3 +141,23 @@ def tags(i: Instance, expected: dict[str, str]) -> list[Finding]:
             out.append(_f("DDB-05", i, "tags", f"tag {key} is {state}, expected {want!r}",
                           f'{key} = "{want}" in the tags of {i.address} (or the provider\'s default_tags)'))
     return out
+
+
+def nested_block(t: Instance, check: str, name: str, want: dict[str, Any]) -> list[Finding]:
+    """A nested block `name` of the resource whose attributes hold `want` (e.g. `ttl { attribute_name = "x"
+    enabled = true }`): a finding naming what differs, or that the block is missing, with the block to write."""
+    hcl = " ".join(f"{k} = {_hcl(v)}" for k, v in want.items())
+    found = t.blocks(name)
+    if not found:
+        return [_f(check, t, name, f"declares no {name} block", f"add `{name} {{ {hcl} }}` to {t.address}")]
+    block = found[0]
+    wrong = [f"{k} is {block.get(k, '(unset)')!r}, expected {v!r}" for k, v in want.items()
+             if (is_true(block.get(k, False)) if isinstance(v, bool) else block.get(k, None)) != v]
+    if not wrong:
+        return []
+    return [_f(check, t, name, f"{name}: " + "; ".join(wrong), f"set `{name} {{ {hcl} }}` in {t.address}")]
+
+
+def _hcl(value: Any) -> str:
+    return "true" if value is True else "false" if value is False else f'"{value}"' if isinstance(value, str) \
+        else str(value)

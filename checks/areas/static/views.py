@@ -148,6 +148,10 @@ class TableTf(StaticView):
     def rule(self, fn: Callable[..., list[Finding]], *args: Any) -> list[Finding]:
         return judge(self.where(), fn, self.table, self.env, *args)
 
+    def block(self, check: str, name: str, **want: Any) -> list[Finding]:
+        """The table's nested block `name` holds `want` (a check needs no rule of its own for this)."""
+        return judge(self.where(), rules.nested_block, self.table, check, name, want)
+
     def tags(self) -> list[Finding]:
         return judge(self.where(), rules.tags, self.table, self.env.table_tags())
 
