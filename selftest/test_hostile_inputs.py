@@ -1,7 +1,7 @@
-"""Issue 23 (4, 5, 9): hostile workflow files and options end in an error outcome or a one-line usage error.
+"""Issue 23 (3, 4, 5, 9): hostile input ends in an error outcome or a one-line usage error.
 
 - a workflow of nested YAML aliases is refused before it expands (the file's checks are errors, the
-  run completes and writes its bundle);
+  run completes and writes its bundle); an exception in a check is an error, never a failure;
 - every regular expression over repo text is RE2's (checks/core/linear.py), linear by construction:
   inputs 100 times larger than the ones that took minutes finish (no wall-clock bound is asserted);
 - a symlinked workflow directory is never entered; absurd options are usage errors.
@@ -75,19 +75,31 @@ def test_no_backtracking_regex_reads_repo_text() -> None:
     assert paths.linear is expressions.linear
 
 
-def test_hostile_workflows_end_in_error_outcomes_and_the_run_completes(suite, tmp_path: Path) -> None:
+def test_hostile_input_ends_in_error_outcomes_and_the_run_completes(suite, monkeypatch, tmp_path: Path) -> None:
+    """One run: an alias bomb and a regex bomb among the workflows, and a static check that crashes (a
+    RecursionError in the PITR rule, as a chain of locals once raised). Only an assertion fails a check:
+    the crash is an error (checks/plugin/outcomes.py), so the gate is NO-GO, never CONDITIONAL GO."""
+    from checks.areas.static import rules
+
+    def crash(*_args: object) -> list[object]:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(rules, "pitr", crash)
     repo = tmp_path / "infra"
     shutil.copytree(SAMPLE, repo)
     (repo / WF / "laughs.yml").write_text(alias_bomb())
     (repo / WF / "spaces.yml").write_text("on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n"
                                           f"      - run: {json.dumps('echo ${{' + ' ' * 300_000)}\n")
-    r = suite.run("-m", "cicd", "--infra-repo", str(repo), tests=("tests/cicd/test_workflows.py",))
+    r = suite.run("-m", "cicd or static", "--infra-repo", str(repo),
+                  tests=("tests/cicd/test_workflows.py", "tests/static/test_dynamodb_tf.py"))
     assert "INTERNALERROR" not in r.stdout and r.bundle is not None, r.internal_error() or r.stdout[-3000:]
     assert r.outcomes["test_workflow_schema[laughs.yml]"] == "error"
     assert "alias bomb" in r.records["test_workflow_schema[laughs.yml]"]["message"]
     assert r.outcomes["test_no_script_injection[spaces.yml]"] == "passed"
-    assert r.results_json["decision"] == "NO-GO"
-
+    crashed = {t for t in r.outcomes if t.startswith("test_pitr_declared[")}
+    assert crashed and {r.outcomes[t] for t in crashed} == {"error"}, r.outcomes
+    assert "RecursionError" in r.records["test_pitr_declared[tenants]"]["message"]
+    assert r.results_json["decision"] == "NO-GO" and r.ret == 1
 
 def test_a_symlinked_workflow_directory_is_never_entered(tmp_path: Path) -> None:
     from checks.areas.cicd.fixtures import listing
