@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 
 from checks.evidence import bundle as bundle_mod
+from checks.evidence.hooks import export_names
 from checks.evidence.replay import BundleError, verified_snapshot, verify
 
 AWS_SUITES = ("tests/dynamodb", "tests/s3")
-FILES = {"report.html", "results.json", "results.sarif", "junit.xml", "snapshot.json", "gate.json", "manifest.json"}
+FILES = {"report.html", "results.json", "results.sarif", "junit.xml", "snapshot.json", "gate.json", "manifest.json",
+         *export_names()}
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY"
 TOKEN = "ghp_0123456789abcdefFAKEtokenFORtests00"
 
@@ -239,7 +241,7 @@ def test_bundle_files_hashes_manifest_and_latest(fake: Fake) -> None:
     results = load(bundle, "results.json")
     assert set(results) >= {"env", "decision", "started", "finished", "results"}
     assert {tuple(sorted(x)) for x in results["results"]} == {
-        ("check", "message", "outcome", "remediation", "resource", "severity", "test")}
+        ("check", "controls", "message", "outcome", "remediation", "resource", "severity", "test")}
     junit = (bundle / "junit.xml").read_text()
     assert "<testsuite" in junit and "test_fails" in junit
     assert not list(bundle.parent.glob(".*"))  # no temporary files left behind

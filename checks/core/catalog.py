@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import string
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
+
+from checks.core import controls as ctl
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
 ROLLBACK = {
@@ -28,9 +28,19 @@ class Entry:
     resolution: str
     prevention: str
     overrides: dict[str, str] = field(default_factory=dict)
+    controls: tuple[str, ...] = ()  # what every test of the id evidences ("<framework>:<id>")
+    test_controls: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what one test function adds
 
     def severity_for(self, test_name: str) -> str:
         return self.overrides.get(test_name.split("[")[0], self.severity)
+
+    def controls_for(self, test_name: str) -> tuple[str, ...]:
+        """The controls a test of this id provides evidence for, related requirements included."""
+        return ctl.expand((*self.controls, *self.test_controls.get(test_name.split("[")[0], ())))
+
+    def all_controls(self) -> tuple[str, ...]:
+        """Every control any test of this id evidences."""
+        return ctl.expand((*self.controls, *(r for refs in self.test_controls.values() for r in refs)))
 
     def remediation(self, **context: Any) -> str:
         return fill(self.resolution, context)
@@ -57,11 +67,15 @@ def fill(template: str, context: dict[str, Any]) -> str:
 
 @cache
 def catalog() -> dict[str, Entry]:
-    raw = tomllib.loads((Path(__file__).with_name("catalog.toml")).read_text(encoding="utf-8"))
     out = {}
-    for cid, e in raw.items():
+    for cid, e in ctl.raw().items():
+        if cid in ctl.RESERVED:
+            continue
         if isinstance(e.get("resolution"), list):  # one command (or "# prose") per line
             e = {**e, "resolution": "\n".join(e["resolution"])}
+        tests = e.get("test_controls") or {}
+        e = {**e, "controls": ctl.check_refs(cid, e.get("controls") or ()),
+             "test_controls": {t: ctl.check_refs(f"{cid} {t}", refs) for t, refs in tests.items()}}
         entry = Entry(id=cid, **e)
         assert entry.severity in SEVERITIES, f"catalog {cid}: bad severity {entry.severity}"
         out[cid] = entry

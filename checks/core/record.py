@@ -16,7 +16,7 @@ Outcome = Literal["passed", "failed", "error", "skipped"]
 OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "skipped")
 BAD: tuple[str, ...] = ("failed", "error")  # the outcomes that are findings or unverified checks
 # results.json's per-result fields (schema 1: fields are only ever added)
-RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation")
+RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation", "controls")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ class CheckRecord:
     runbook: Mapping[str, str] = field(default_factory=dict)
     observations: tuple[Mapping[str, Any], ...] = ()
     location: Location | None = None
+    controls: tuple[str, ...] = ()  # the controls it evidences, "<framework>:<id>" (catalog.toml)
+    arn: str = ""  # the resource's ARN, when it is an AWS resource
 
     @property
     def bad(self) -> bool:
@@ -72,11 +74,12 @@ class CheckRecord:
                 "resource": self.resource, "outcome": self.outcome, "severity": self.severity, "area": self.area,
                 "message": self.message, "remediation": self.remediation, "runbook": dict(self.runbook),
                 "observations": [dict(o) for o in self.observations],
-                "location": self.location.to_dict() if self.location else None}
+                "location": self.location.to_dict() if self.location else None,
+                "controls": list(self.controls), "arn": self.arn}
 
     def result(self) -> dict[str, Any]:
         """The record's row in results.json."""
-        return {k: getattr(self, k) for k in RESULT_FIELDS}
+        return {k: list(v) if isinstance(v := getattr(self, k), tuple) else v for k in RESULT_FIELDS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckRecord:
@@ -90,7 +93,9 @@ class CheckRecord:
                    message=str(data.get("message") or ""), remediation=str(data.get("remediation") or ""),
                    runbook=dict(data.get("runbook") or {}),
                    observations=tuple(o for o in data.get("observations") or () if isinstance(o, Mapping)),
-                   location=Location.of(data.get("location")))
+                   location=Location.of(data.get("location")),
+                   controls=tuple(str(c) for c in data.get("controls") or () if isinstance(c, str)),
+                   arn=str(data.get("arn") or ""))
 
     @classmethod
     def unevaluated(cls, test: str, when: str, detail: str) -> CheckRecord:

@@ -82,7 +82,8 @@ class Evidence:
                 "endpoint": snap.meta.get("endpoint") if snap is not None else None,
                 "replay_of": self.replay_of(), "bundle": str(self.dir) if self.dir else None,
                 "bundle_name": f"{self.dir.parent.name}/{self.dir.name}" if self.dir else None,
-                "libraries": library_versions()}
+                "libraries": library_versions(),
+                "selection": self.run.selection() if self.run.partial else None}
 
 
 def evidence_of(config: pytest.Config) -> Evidence | None:

@@ -25,12 +25,12 @@ import pytest
 from checks import __version__
 from checks.core.record import CheckRecord
 from checks.core.snapshot import iso, now, parse_time
-from checks.evidence import bundle, ci_text, redact, sarif
+from checks.evidence import asff, bundle, ci_text, csv_export, ocsf, redact, sarif
 from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, decide, exit_status
 from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
 from checks.plugin.pytest_internals import forget_interrupt_message, interrupt_message, junit_xml_writer
-from checks.plugin.run import RUN, Run, is_worker
+from checks.plugin.run import RUN, Run, is_worker, selection_label
 
 RESULTS_SCHEMA = 1
 FENCE = "bbws-command-fence"
@@ -269,6 +269,7 @@ def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     bundle.write_json(ev.dir / "gate.json", {"env": meta["env"], "run_id": meta["run_id"], "started": meta["started"],
                                              "finished": meta["finished"], "replay_of": meta["replay_of"],
                                              "gate_run": ev.not_gate is None, "not_gate_run": ev.not_gate,
+                                             **({"selection": ev.run.selection()} if ev.run.partial else {}),
                                              **ev.gate.to_dict()})
     snap = ev.run.snapshot
     data = snap.to_dict() if snap is not None else {"meta": {"env_name": ev.run.env.name, "run_id": ev.run.run_id,
@@ -283,12 +284,28 @@ def ci_outputs(ev: Evidence, meta: dict[str, Any]) -> None:
     assert ev.dir is not None and ev.gate is not None
     records = list(ev.records.values())
     bundle.write_json(ev.dir / "results.sarif", sarif.sarif(records, meta), sort_keys=False)
+    standard_exports(ev.dir, records, meta)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as f:
             f.write(redact.text(markdown(ev.gate, meta, github_links(os.environ))))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         ev.annotations = [redact.text(line) for line in sarif.annotations(records)]
+
+
+OCSF_FILE, ASFF_FILE = "findings.ocsf.json", "findings.asff.json"
+
+
+def export_names() -> list[str]:
+    """The standard exports every bundle holds (beside results.json, junit.xml and results.sarif)."""
+    return [*csv_export.names(), OCSF_FILE, ASFF_FILE]
+
+
+def standard_exports(directory: Path, records: list[CheckRecord], meta: dict[str, Any]) -> None:
+    """results.csv, compliance_<framework>.csv, findings.ocsf.json (OCSF) and findings.asff.json (ASFF)."""
+    csv_export.write(directory, records)
+    bundle.write_json(directory / OCSF_FILE, ocsf.ocsf(records, meta), sort_keys=False)
+    bundle.write_json(directory / ASFF_FILE, asff.asff(records, meta), sort_keys=False)
 
 
 def results_json(ev: Evidence, meta: dict[str, Any]) -> dict[str, Any]:
@@ -349,6 +366,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         if ev.signature:
             terminalreporter.write_line(f"signed:   manifest.json.sig, Ed25519 key {ev.signature} "
                                         "(ssh-keygen -Y verify -n bbws-evidence)")
+    if ev.run.partial:
+        terminalreporter.write_line(f"selection: {selection_label(ev.run.selection())} (not every check ran)",
+                                    yellow=True)
     if ev.not_gate:
         terminalreporter.write_line(f"{ev.not_gate}; `latest` was not moved", yellow=True)
     if gate.decision == NO_GO:

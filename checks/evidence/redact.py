@@ -166,7 +166,7 @@ def record(r: CheckRecord, values: list[str] | None = None) -> CheckRecord:
     """A check record with every string redacted; the record itself when nothing changed."""
     values = secrets() if values is None else values
     changes: dict[str, Any] = {}
-    for name in ("check", "title", "test", "name", "resource", "message", "remediation"):
+    for name in ("check", "title", "test", "name", "resource", "message", "remediation", "arn"):
         before = getattr(r, name)
         after = text(before, values)
         if after != before:

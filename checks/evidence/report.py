@@ -30,12 +30,13 @@ import markupsafe
 from checks import areas
 from checks.core.catalog import SEVERITIES
 from checks.core.record import OUTCOMES, CheckRecord
-from checks.evidence import remedy
+from checks.evidence import compliance, remedy
 from checks.evidence.evidence import Evidence
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate, reason_of
 from checks.evidence.summary import headline
 from checks.plugin.outcomes import RUNBOOK_SECTION
 from checks.plugin.pytest_internals import HtmlPage, html_resource, self_contained_html_report
+from checks.plugin.run import selection_label
 
 TEMPLATES = Path(__file__).with_name("templates")
 BANNER = {GO: "go", CONDITIONAL: "conditional", NO_GO: "nogo"}
@@ -121,6 +122,8 @@ def run_rows(meta: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
         ("Evidence bundle", meta.get("bundle_name") or "–", True)]
     if meta.get("replay_of"):
         rows.append(("Replay of", Path(str(meta["replay_of"])).name, True))
+    if meta.get("selection"):
+        rows.append(("Selection", selection_label(meta["selection"]), False))
     return rows
 
 
@@ -136,7 +139,7 @@ def view(ev: Evidence, logs: Mapping[str, str]) -> dict[str, Any]:
             "env": meta["env"], "reasons": reasons[:BANNER_REASONS], "more": max(0, len(reasons) - BANNER_REASONS),
             "picture": picture(records, gate), "findings": findings(records, logs), "run": run_rows(meta),
             "approvers": list(ev.run.env.approvers) or ["Approver"], "files": sorted(_bundle_files(ev)),
-            "run_id": meta["run_id"], "finished": meta["finished"]}
+            "run_id": meta["run_id"], "finished": meta["finished"], "compliance": compliance.view(records)}
 
 
 def _bundle_files(ev: Evidence) -> list[str]:

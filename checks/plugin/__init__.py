@@ -29,6 +29,7 @@ from checks.plugin.outcomes import Outcomes, reporters
 from checks.plugin.progress import ProgressPlugin
 from checks.plugin.replaying import ORIGINAL, original_of, replay_selection, replayed
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
+from checks.plugin.selection import LIST_CHECKS, by_severity, listing, parse_severity
 from checks.plugin.xdist import XdistController
 
 PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks",
@@ -77,6 +78,11 @@ def pytest_configure(config: pytest.Config) -> None:
     run = Run(env=env, options=run_options(env, opt), args=list(config.invocation_params.args),
               canary=bool(replayed_snapshot.meta.get("canary")) if replayed_snapshot else bool(opt.canary),
               replay=replay, snapshot=replayed_snapshot)
+    if parse_severity(opt.severity):
+        run.selectors["--severity"] = ",".join(parse_severity(opt.severity))
+    if opt.list_checks:  # the catalog, from collection alone: no AWS read, no world, no bundle
+        config.stash[LIST_CHECKS] = True
+        opt.collectonly = True
     if ORIGINAL in config.stash:  # a replay says what its original said about being incomplete
         run.incomplete.extend(config.stash[ORIGINAL].incomplete)
     if opt.fault:
@@ -149,6 +155,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[RUN].reporter_names = reporters(items)
     replay_selection(config, items)
     run = config.stash[RUN]
+    run.deselected += by_severity(config, items, tuple(run.selectors.get("--severity", "").split(",")) if
+                                  run.selectors.get("--severity") else ())
     reason = canary_skip_reason(run)
     if reason:
         for item in items:
@@ -156,14 +164,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """The final selection (after -m / -k), for Missing's 'reported by' rule."""
+    """The final selection (after -m / -k), for Missing's 'reported by' rule; --list-checks prints the
+    catalog in place of pytest's list of items."""
     run = session.config.stash[RUN]
+    if session.config.stash.get(LIST_CHECKS, False):
+        terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+        severities = tuple(run.selectors["--severity"].split(",")) if "--severity" in run.selectors else ()
+        for line in listing(session.items, severities):
+            terminal.write_line(line) if terminal is not None else print(line)
+        session.items = []  # pytest's own list of them would follow
+        return
     run.reporters = set(reporters(session.items))
     hint = nothing_here_hint(session.config) if not session.config.stash.get(COLLECTED, 0) else None
     if hint:
         session.config.stash[NOTHING_HERE] = hint  # no bundle: this was not a run of the suite
         raise pytest.UsageError(hint)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """--list-checks lists the catalog even when -m or --severity leave no test item: that is not a failure."""
+    if session.config.stash.get(LIST_CHECKS, False) and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -31,6 +31,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--verify-key", default=None, help="with --replay: refuse the bundle unless manifest.json.sig "
                 "verifies with this ssh-ed25519 public key")
     g.addoption("--concurrency", type=int, default=None, help="parallel AWS reads (default: from environments.toml)")
+    g.addoption("--severity", default=None, help="run only the checks of these catalog severities, e.g. P0,P1 "
+                "(a partial selection, labelled as such in the evidence)")
+    g.addoption("--list-checks", action="store_true", help="print the check catalog (id, title, severity, area, "
+                "markers, tests, static counterpart, controls) and exit; reads no AWS, needs no credentials")
 
 
 def load_env(path: str | None, name: str) -> cfg.Env:

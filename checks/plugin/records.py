@@ -62,6 +62,14 @@ def remediation_of(e: Any, ctx: dict[str, Any]) -> str:
     return str(ctx.get("fix") or e.remediation(**ctx))
 
 
+def arn_of(ctx: dict[str, Any]) -> str:
+    """The ARN of the resource a view judged: its own (a table, a bucket), or an object's in its bucket."""
+    arn = str(ctx.get("arn") or "")
+    if arn.startswith("arn:aws:s3:::") and "/" not in arn and ctx.get("key") and ctx.get("resource") == ctx.get("key"):
+        return f"{arn}/{ctx['key']}"
+    return arn
+
+
 def check_record(item: pytest.Item, outcome: Outcome, message: str) -> CheckRecord:
     check_id = item.get_closest_marker("issue").args[0]
     e = entry(check_id)
@@ -75,4 +83,5 @@ def check_record(item: pytest.Item, outcome: Outcome, message: str) -> CheckReco
     return CheckRecord(check=check_id, title=e.title, test=item.nodeid, name=item.name, resource=ctx["resource"],
                        outcome=outcome, severity=e.severity_for(item.name), area=areas.area_of(str(item.path)),
                        message=message, remediation=remediation_of(e, ctx) if full else "",
-                       runbook=e.runbook(**ctx), observations=observations, location=location_of(ctx))
+                       runbook=e.runbook(**ctx), observations=observations, location=location_of(ctx),
+                       controls=e.controls_for(item.name), arn=arn_of(ctx))
