@@ -466,3 +466,23 @@ def test_start_timing() -> None:
         elapsed = time.perf_counter() - started
         assert 0 < w.start_seconds <= elapsed  # the world's own timer covers start(), inside this span
     print(f"World.start() {elapsed:.2f}s")
+
+
+def test_object_versions_while_versioning_is_off_behave_as_in_s3(world: World) -> None:
+    """patches/s3versions: HeadObject of versionId=null in a never-versioned bucket; in a suspended bucket a
+    versioned HeadObject works and a versioned DeleteObject removes that one version only."""
+    s3 = suite_client(world, "s3")
+    plain, paused = "bbws-selftest-unversioned", "bbws-selftest-suspended"
+    for b in (plain, paused):
+        s3.create_bucket(Bucket=b, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=plain, Key="k", Body=b"x")
+    assert s3.head_object(Bucket=plain, Key="k", VersionId="null")["ContentLength"] == 1
+    s3.put_bucket_versioning(Bucket=paused, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket=paused, Key="k", Body=b"first")  # version null
+    s3.put_bucket_versioning(Bucket=paused, VersioningConfiguration={"Status": "Enabled"})
+    second = s3.put_object(Bucket=paused, Key="k", Body=b"second")["VersionId"]
+    s3.put_bucket_versioning(Bucket=paused, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.head_object(Bucket=paused, Key="k", VersionId=second)["ContentLength"] == 6
+    s3.delete_object(Bucket=paused, Key="k", VersionId=second)
+    left = [v["VersionId"] for v in s3.list_object_versions(Bucket=paused).get("Versions", [])]
+    assert left == ["null"] and s3.get_object(Bucket=paused, Key="k")["Body"].read() == b"first"

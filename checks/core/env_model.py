@@ -28,6 +28,8 @@ class Honoured:
 
 KeyText = Annotated[str, Field(pattern=r"^[^:]+(:[SNB])?$", description="NAME or NAME:S|N|B")]
 Count = Annotated[int, Field(ge=1)]
+MAX_CONCURRENCY = 256  # threads of the collection pool: a larger pool only starves the machine (and hangs it)
+Concurrency = Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]
 
 
 class _Model(BaseModel):
@@ -272,8 +274,9 @@ class Env(_Model):
                  means="optional credentials: a role to assume (renewed before it expires)")] = ""
     embedded: Annotated[bool,
         Honoured("checks/plugin/live.py::start_live", means="start the embedded moto world (env `local`)")] = False
-    concurrency: Annotated[Count,
-        Honoured("checks/core/collect.py::collect_all", means="collection pool size (`--concurrency` wins)")] = 16
+    concurrency: Annotated[Concurrency,
+        Honoured("checks/core/collect.py::collect_all",
+                 means=f"collection pool size, 1 to {MAX_CONCURRENCY} (`--concurrency` wins)")] = 16
     retry_mode: Annotated[Literal["standard", "adaptive"],
         Honoured("checks/core/aws.py::Aws", means="botocore's retry mode")] = "adaptive"
     max_attempts: Annotated[Count,

@@ -14,6 +14,7 @@ from typing import Any
 from checks.core.waivers import BUNDLE_NAME
 from checks.evidence import approvals, bundle, remedy
 from checks.evidence.changes import changes, replayed_changes, since_line
+from checks.evidence.ci_text import code
 from checks.evidence.evidence import Evidence
 from checks.evidence.summary import _cell
 
@@ -127,11 +128,11 @@ def markdown_lines(ev: Evidence) -> list[str]:
                        f"{_cell(w['approved_by'])} | {_cell(w['ticket'])} | {w['expires']} | "
                        f"{_cell(w['justification'])} |")
         out += [""] if summary["expired"] or summary["expiring_soon"] or summary["unused"] else []
-        out += [f"- expired, not applied: {i['check']} `{_cell(i['resource'])}` (expired {i['waiver']['expires']})"
+        out += [f"- expired, not applied: {i['check']} {code(i['resource'])} (expired {i['waiver']['expires']})"
                 for i in summary["expired"]]
-        out += [f"- expiring soon: {w['where']} {w['check']} expires {w['expires']} ({w['days_left']} days)"
+        out += [f"- expiring soon: {_cell(w['where'])} {w['check']} expires {w['expires']} ({w['days_left']} days)"
                 for w in summary["expiring_soon"]]
-        out += [f"- unused: {w['where']} {w['check']} {_cell(w['resource']) or '(every resource)'}"
+        out += [f"- unused: {_cell(w['where'])} {w['check']} {_cell(w['resource']) or '(every resource)'}"
                 for w in summary["unused"]]
     found = _part(ev, "approvals")
     if found and found.get("required"):

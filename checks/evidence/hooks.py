@@ -25,7 +25,7 @@ import pytest
 from checks import __version__
 from checks.core.record import CheckRecord
 from checks.core.snapshot import iso, now, parse_time
-from checks.evidence import asff, bundle, csv_export, ocsf, redact, sarif
+from checks.evidence import asff, bundle, ci_text, csv_export, ocsf, redact, sarif
 from checks.evidence.changes import previous_gate_run
 from checks.evidence.evidence import EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, decide, exit_status
@@ -35,6 +35,7 @@ from checks.plugin.pytest_internals import forget_interrupt_message, interrupt_m
 from checks.plugin.run import RUN, Run, is_worker, selection_label
 
 RESULTS_SCHEMA = 1
+FENCE = "bbws-command-fence"
 
 
 def _active(config: pytest.Config) -> bool:
@@ -46,13 +47,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _active(config):
         return
     run = config.stash[RUN]
-    ev = Evidence(config=config, run=run, base=reports_base(config, run),
-                  work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
+    base = reports_base(config, run)
+    writable(base)
+    ev = Evidence(config=config, run=run, base=base, work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
     ev.sign_key = _sign_key(config)
     ev.signers = _allowed_signers(config)
     ev.previous = previous_gate_run(ev.base, run.env.name) if run.replay is None else None
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
+    if ci_text.under_github_actions(os.environ):  # no line of repo data may run as a workflow command
+        config.pluginmanager.register(ci_text.Fence(), FENCE)
     _register_junit(config, ev.work / "junit.xml")
     if config.pluginmanager.hasplugin("html"):
         _register_html(config, ev)
@@ -68,6 +72,17 @@ def reports_base(config: pytest.Config, run: Run) -> Path:
         if base == src or src in base.parents:
             base = Path(__file__).resolve().parents[2] / "reports"
     return base
+
+
+def writable(base: Path) -> None:
+    """The reports directory can take a bundle, or the run stops now with one line (exit 4), before any read."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=base, prefix=".bbws-write-test-"):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(f"--reports {base}: cannot write there ({exc.strerror or type(exc).__name__}); "
+                                "name a writable directory") from None
 
 
 def not_a_gate_run(status: int) -> str | None:
@@ -382,8 +397,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         terminalreporter.write_line(f"{ev.not_gate}; `latest` was not moved", yellow=True)
     if gate.decision == NO_GO:
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
-    for line in ev.annotations:  # GitHub Actions turns these into annotations on the files
-        terminalreporter.write_line(line)
+    fence = config.pluginmanager.get_plugin(FENCE)
+    if fence is not None:  # GitHub Actions turns these into annotations on the files
+        fence.commands(terminalreporter, list(ev.annotations))
+    else:
+        for line in ev.annotations:
+            terminalreporter.write_line(line)
     _say_exit_once(terminalreporter, gate)
     return result
 

@@ -117,7 +117,10 @@ def annotations(records: Iterable[CheckRecord]) -> list[str]:
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's data: the runner decodes %25, %0D and %0A; other line separators, which some
+    log readers break lines at, are shown escaped."""
+    return (text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            .replace("\x85", "\\x85").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def _prop(text: str) -> str:

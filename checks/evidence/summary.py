@@ -1,13 +1,17 @@
-"""The gate as text: the terminal summary and the Markdown job summary ($GITHUB_STEP_SUMMARY)."""
+"""The gate as text: the terminal summary and the Markdown job summary ($GITHUB_STEP_SUMMARY).
+
+Every value that may come from the infra repo or AWS goes through ci_text: one line on the terminal,
+escaped Markdown or a code span in the job summary.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from checks.core.catalog import SEVERITIES
 from checks.evidence import remedy
+from checks.evidence.ci_text import block, code, md, one_line
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate
 
 ICON = {GO: "✅", CONDITIONAL: "⚠️", NO_GO: "⛔"}
@@ -58,7 +62,7 @@ def outcome_line(gate: Gate) -> str:
 
 
 def _where(r: Any) -> str:
-    return f"{r.check} {r.resource}".strip() if r.check else (r.test or "run")
+    return one_line(f"{r.check} {r.resource}".strip() if r.check else (r.test or "run"))
 
 
 def terminal_lines(gate: Gate, bundle: str | None) -> list[str]:
@@ -69,16 +73,17 @@ def terminal_lines(gate: Gate, bundle: str | None) -> list[str]:
         lines.append(f"rollback: {gate.rollback}")
     for r in gate.reasons:
         label = r.severity or "--"
-        lines.append(f"  [{r.effect}] {label} {_where(r)} ({r.outcome}): {r.message}")
+        lines.append(f"  [{r.effect}] {label} {_where(r)} ({r.outcome}): {one_line(r.message)}")
         if r.outcome != "incomplete":
-            lines.append(f"      rollback: {r.rollback}")
+            lines.append(f"      rollback: {one_line(r.rollback)}")
     if bundle:
-        lines.append(f"evidence: {bundle}")
+        lines.append(f"evidence: {one_line(bundle)}")
     return lines
 
 
 def _cell(text: str) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ").strip()
+    """A value as literal Markdown text, safe in a table cell."""
+    return md((text or "").strip())
 
 
 def github_links(environ: Mapping[str, str]) -> dict[str, str]:
@@ -92,8 +97,7 @@ def github_links(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _fenced(command: str) -> list[str]:
-    fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", command)), default=0))
-    return [f"   {fence}sh", f"   {command}", f"   {fence}"]
+    return block(command, "sh", "   ")
 
 
 def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None,
@@ -103,8 +107,9 @@ def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None =
     approvals: governance.py) follows the reasons."""
     links = links or {}
     out = [f"## {ICON[gate.decision]} BBWS post-deploy gate: **{decision_label(gate)}**", "",
-           f"env **{meta.get('env', '')}**, account `{meta.get('account', '')}`, region `{meta.get('region', '')}`"
-           f" · {headline(gate)}", *(["", f"**Since the previous gate run:** {since}"] if since else []), ""]
+           f"env **{md(meta.get('env', ''))}**, account {code(meta.get('account', ''))}, "
+           f"region {code(meta.get('region', ''))}"
+           f" · {headline(gate)}", *(["", f"**Since the previous gate run:** {md(since)}"] if since else []), ""]
     if gate.rollback:
         out += [f"**Rollback:** {gate.rollback}", ""]
     kinds = ("passed", "failed", "error", "skipped", *(("waived",) if waived(gate) else ()))
@@ -115,7 +120,7 @@ def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None =
     if gate.reasons:
         out += ["", "### What to fix", ""]
         for i, r in enumerate(gate.reasons, 1):
-            what = (f"{r.severity} `{_cell(r.check)}` {_cell(r.title)} · `{_cell(r.resource)}` ({r.outcome})"
+            what = (f"{r.severity} {code(r.check)} {_cell(r.title)} · {code(r.resource)} ({r.outcome})"
                     if r.check else "incomplete run")
             out.append(f"{i}. **{r.effect}** {what}: {_cell(remedy_first_line(r.message))}")
             command = remedy.first_command(r.remediation)
@@ -134,10 +139,11 @@ def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None =
     name = meta.get("bundle_name") or ""
     if links.get("run"):
         artifact = f"gate-evidence-{meta.get('env', '')}-{links['run_id']}-{links.get('attempt') or '1'}"
-        out.append(f"Evidence: [workflow run {links['run_id']}]({links['run']}) · artifact `{artifact}` "
-                   f"([download]({links['artifacts']})), bundle `{name}` (report.html, results.sarif, manifest.json)")
+        out.append(f"Evidence: [workflow run {md(links['run_id'])}]({links['run']}) · artifact {code(artifact)} "
+                   f"([download]({links['artifacts']})), bundle {code(name)} (report.html, results.sarif, "
+                   "manifest.json)")
     elif name:
-        out.append(f"Evidence bundle: `{name}` (under the run's reports directory)")
+        out.append(f"Evidence bundle: {code(name)} (under the run's reports directory)")
     return "\n".join(out) + "\n"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from checks import areas
+from checks.core.env_model import MAX_CONCURRENCY
 from checks.plugin import hookspecs
 from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
 from checks.plugin.options import (
@@ -72,8 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         env = load_env(opt.environments, opt.env)
     if opt.concurrency is not None:
-        if opt.concurrency < 1:
-            raise pytest.UsageError(f"--concurrency must be at least 1, got {opt.concurrency}")
+        if not 1 <= opt.concurrency <= MAX_CONCURRENCY:
+            raise pytest.UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {opt.concurrency}")
         env = env.model_copy(update={"concurrency": opt.concurrency})
     run = Run(env=env, options=run_options(env, opt), args=list(config.invocation_params.args),
               canary=bool(replayed_snapshot.meta.get("canary")) if replayed_snapshot else bool(opt.canary),

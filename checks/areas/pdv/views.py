@@ -186,8 +186,7 @@ class BucketCanary(_Canary):
     def _marked(self, bucket: str, region: str, key: str) -> bool:
         """Does any version of the key carry the suite's marker? (Foreign data is never a leftover.)"""
         versions = read(self.bucket.seen(rq.object_versions(bucket, region, key)), f"the versions of s3://{bucket}/{key}")
-        ids = [v.get("VersionId") for v in versions.get("Versions", []) if v.get("Key") == key] or [None]
-        for vid in ids:
+        for vid in rq.version_ids(versions, key):  # each exact version, `null` included, as the collector read it
             head = read(self.bucket.seen(rq.head_object(bucket, region, key, vid)), f"s3://{bucket}/{key}",
                         absent_ok=True)
             if head is not None and rq.is_own_object(key, head):
