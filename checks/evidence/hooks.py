@@ -28,16 +28,19 @@ import pytest
 from checks import __version__
 from checks.core.record import CheckRecord
 from checks.core.snapshot import iso, now, parse_time
-from checks.evidence import asff, bundle, csv_export, keys, ocsf, provenance, redact, sarif, signing
+from checks.evidence import asff, bundle, ci_text, csv_export, keys, ocsf, provenance, redact, sarif, signing
+from checks.evidence.changes import previous_gate_run
 from checks.evidence.evidence import CHECKOUT, EVIDENCE, Evidence, evidence_of
 from checks.evidence.gate import NO_GO, RAN, decide, exit_status
+from checks.evidence.governance import govern, markdown_lines, since_of, text_lines
 from checks.evidence.runkind import RunKind, kind_of
-from checks.evidence.summary import COLOUR, github_links, markdown, terminal_lines
+from checks.evidence.summary import COLOUR, decision_label, github_links, markdown, terminal_lines
 from checks.plugin.pytest_internals import forget_interrupt_message, interrupt_message, junit_xml_writer
 from checks.plugin.replaying import ORIGINAL
 from checks.plugin.run import RUN, Run, is_worker
 
 RESULTS_SCHEMA = 1
+FENCE = "bbws-command-fence"
 
 
 def _active(config: pytest.Config) -> bool:
@@ -51,11 +54,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _active(config):
         return
     run = config.stash[RUN]
-    ev = Evidence(config=config, run=run, base=reports_base(config, run),
-                  work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
+    base = reports_base(config, run)
+    writable(base)
+    ev = Evidence(config=config, run=run, base=base, work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
     ev.sign_key = _sign_key(config)
+    ev.signers = _allowed_signers(config)
+    ev.previous = previous_gate_run(ev.base, run.env.name) if run.replay is None else None
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
+    if ci_text.under_github_actions(os.environ):  # no line of repo data may run as a workflow command
+        config.pluginmanager.register(ci_text.Fence(), FENCE)
     _register_junit(config, ev.work / "junit.xml")
     if config.pluginmanager.hasplugin("html"):
         _register_html(config, ev)
@@ -71,6 +79,17 @@ def reports_base(config: pytest.Config, run: Run) -> Path:
         if base == src or src in base.parents:
             base = Path(__file__).resolve().parents[2] / "reports"
     return base
+
+
+def writable(base: Path) -> None:
+    """The reports directory can take a bundle, or the run stops now with one line (exit 4), before any read."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=base, prefix=".bbws-write-test-"):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(f"--reports {base}: cannot write there ({exc.strerror or type(exc).__name__}); "
+                                "name a writable directory") from None
 
 
 def not_a_gate_run(status: int) -> str | None:
@@ -91,6 +110,20 @@ def _sign_key(config: pytest.Config) -> Any:
         return keys.load_private(Path(path))
     except keys.KeyError_ as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _allowed_signers(config: pytest.Config) -> Any:
+    path = getattr(config.option, "allowed_signers", None)
+    if not path:
+        return None
+    if not getattr(config.option, "replay", None):
+        raise pytest.UsageError("--allowed-signers checks a bundle's recorded approvals: use it with --replay DIR "
+                                "(or python -m checks.evidence.index --allowed-signers)")
+    from checks.evidence import allowed_signers
+    try:
+        return allowed_signers.load(config.invocation_params.dir / path)
+    except allowed_signers.AllowedSignersError as exc:
+        raise pytest.UsageError(f"--allowed-signers: {exc}") from None
 
 
 def _register_junit(config: pytest.Config, path: Path) -> None:
@@ -192,6 +225,7 @@ def pytest_report_from_serializable(data: dict[str, Any]) -> Generator[None, Any
 
 
 JUNIT_PROPERTIES = ("check_id", "severity", "resource", "outcome")
+WAIVER_PROPERTIES = ("expires", "approved_by", "ticket", "justification", "status")  # as waiver_<name>
 
 
 def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
@@ -202,8 +236,10 @@ def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
     have = {name for name, _ in report.user_properties}
     values = {"check_id": record.check, "severity": record.severity, "resource": record.resource,
               "outcome": record.outcome}
+    if record.waiver is not None:
+        values.update({f"waiver_{k}": record.waiver.get(k) for k in WAIVER_PROPERTIES})
     report.user_properties = [*report.user_properties,
-                              *((k, str(values[k] or "")) for k in JUNIT_PROPERTIES if k not in have)]
+                              *((k, str(v or "")) for k, v in values.items() if k not in have)]
 
 
 def _redact_report(report: pytest.TestReport) -> None:
@@ -271,8 +307,9 @@ def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     ev.staging = bundle.staging_of(ev.dir)
     ev.staging.mkdir()
     meta, portable = ev.meta(), ev.portable()
+    governance = govern(ev, ev.staging)
     bundle.write_json(ev.staging / "results.json", results_json(ev, meta), portable=portable)
-    bundle.write_json(ev.staging / "gate.json", gate_json(ev, meta), portable=portable)
+    bundle.write_json(ev.staging / "gate.json", gate_json(ev, meta, governance), portable=portable)
     snap = ev.run.snapshot
     data = snap.to_dict() if snap is not None else {"meta": {"env_name": ev.run.env.name, "run_id": ev.run.run_id,
                                                              "started": ev.run.started}, "observations": []}
@@ -285,12 +322,13 @@ def _decide_and_write(ev: Evidence, session: pytest.Session) -> None:
     session.exitstatus = exit_status(ev.gate, session.exitstatus)
 
 
-def gate_json(ev: Evidence, meta: dict[str, Any]) -> dict[str, Any]:
-    """gate.json: the decision, what kind of run made it (and its selection), and its provenance."""
+def gate_json(ev: Evidence, meta: dict[str, Any], governance: dict[str, Any]) -> dict[str, Any]:
+    """gate.json: the decision, what kind of run made it (and its selection), its provenance, and its governance
+    (accepted risks, changes since the previous gate run, approvals)."""
     assert ev.gate is not None and ev.kind is not None
     return {"env": meta["env"], "run_id": meta["run_id"], "started": meta["started"], "finished": meta["finished"],
             "replay_of": meta["replay_of"], "not_gate_run": ev.not_gate, **ev.kind.to_dict(),
-            "provenance": meta["provenance"], **ev.gate.to_dict()}
+            "provenance": meta["provenance"], **ev.gate.to_dict(), **governance}
 
 
 OCSF_FILE, ASFF_FILE = "findings.ocsf.json", "findings.asff.json"
@@ -387,7 +425,7 @@ def _after_seal(ev: Evidence, session: pytest.Session) -> None:
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary and ev.gate is not None:
         with open(step_summary, "a", encoding="utf-8") as f:
-            f.write(redact.text(markdown(ev.gate, ev.meta(), github_links(os.environ),
+            f.write(redact.text(markdown(ev.gate, ev.meta(), github_links(os.environ), since_of(ev), markdown_lines(ev),
                                          problems=[p for p in (ev.error, ev.latest_error, ev.unsigned) if p])))
 
 
@@ -402,8 +440,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     gate = ev.gate
     colour = COLOUR[gate.decision]
     kind = "" if ev.kind is None or ev.kind.gate_run else f" ({ev.kind.label})"
-    terminalreporter.write_sep("=", f"BBWS gate: {gate.decision}{kind}", **{colour: True, "bold": True})
+    terminalreporter.write_sep("=", f"BBWS gate: {decision_label(gate)}{kind}", **{colour: True, "bold": True})
     for line in terminal_lines(gate, str(ev.dir) if ev.dir else None):
+        terminalreporter.write_line(line)
+    for line in text_lines(ev):
         terminalreporter.write_line(line)
     if ev.error:
         terminalreporter.write_line(f"{ev.error} -- the bundle was not sealed and the decision is NO-GO", red=True)
@@ -422,8 +462,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         terminalreporter.write_line(f"latest:   {ev.latest_error}", red=True, bold=True)
     if gate.decision == NO_GO:
         terminalreporter.write_line("exit status is non-zero: the gate says NO-GO", red=True)
-    for line in ev.annotations:  # GitHub Actions turns these into annotations on the files
-        terminalreporter.write_line(line)
+    fence = config.pluginmanager.get_plugin(FENCE)
+    if fence is not None:  # GitHub Actions turns these into annotations on the files
+        fence.commands(terminalreporter, list(ev.annotations))
+    else:
+        for line in ev.annotations:
+            terminalreporter.write_line(line)
     _say_exit_once(terminalreporter, gate)
     return result
 

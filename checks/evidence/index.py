@@ -32,9 +32,11 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
-from checks.evidence import keys, trust
+from checks.evidence import allowed_signers, keys, trust
+from checks.evidence.allowed_signers import Signer
 from checks.evidence.bundle import MANIFEST, resolve, sha256, write_json, write_manifest, write_text
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO
+from checks.evidence.timeline import timeline, with_approvals
 
 UNVERIFIED = "UNVERIFIED"
 _ORDER = {GO: 0, CONDITIONAL: 1, NO_GO: 2, UNVERIFIED: 3}
@@ -64,6 +66,7 @@ class Row:
     gate_run: bool = False
     infra: str = ""  # the infra commit checked
     ci: str = ""  # the CI run that made the bundle (text, never a link)
+    approvals: str = ""  # its recorded approvals (timeline.with_approvals)
 
 
 def _walk(root: Path) -> Iterable[Path]:
@@ -154,18 +157,25 @@ body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24}table{border-col
 th,td{border-bottom:1px solid #d0d7de;padding:.4rem .6rem;text-align:left;vertical-align:top}
 .d{font-weight:700;padding:.1rem .5rem;border-radius:4px}.GO{background:#dafbe1}.NO-GO,.UNVERIFIED{background:#ffebe9}
 .CONDITIONAL{background:#fff8c5}small{color:#57606a}code{font-size:.85em}.notgate{color:#9a3412;font-weight:600}
-tr.aside td{opacity:.75}
+tr.aside td{opacity:.75}tr.current{outline:2px solid #0969da}h2{font-size:1.1rem;margin-top:1.6rem}
 </style></head><body>
 <h1>Evidence index <span class="d {{ decision.split()[0] }}">{{ decision }}</span></h1>
 <p>{{ rows|length }} bundles: {{ signed }} verified (signature by a pinned key), {{ digests }} with digests checked and
 signature not verified, {{ unverified }} UNVERIFIED; built {{ built }}. {{ keys }}
 The overall decision is the worst of the gate runs; an unverified bundle counts as NO-GO, and a run that is not a gate
 run (a review, a drill, a replay, a partial selection) is listed but decides nothing. Decisions are derived again
-from each bundle's results.</p>
+from each bundle's results. Each env's runs are listed newest first; its current gate run is outlined.</p>
+{%- for t in timeline %}
+<h2>{{ t.env }} <small>trend of its gate runs, oldest to newest:
+{%- for d in t.trend %} <span class="d {{ d.decision.split()[0] }}" title="{{ d.run_id }}">{{ d.decision }}</span>
+{%- if not loop.last %} →{% endif %}{% endfor %}</small></h2>
 <table><thead><tr><th>env</th><th>account / region</th><th>decision</th><th>run kind</th>
-<th>passed / failed / error / skipped</th><th>run</th><th>provenance</th><th>evidence</th></tr></thead><tbody>
-{%- for r in rows %}
-<tr class="{{ '' if r.gate_run or r.decision == 'UNVERIFIED' else 'aside' }}"><td>{{ r.env }}</td>
+<th>passed / failed / error / skipped</th><th>run (newest first)</th><th>provenance</th><th>approvals</th>
+<th>evidence</th></tr></thead><tbody>
+{%- for r in t.rows %}
+{%- set cur = r.run_id and r.run_id == t.current %}
+<tr class="{{ '' if r.gate_run or r.decision == 'UNVERIFIED' else 'aside' }}{{ ' current' if cur }}"><td>{{ r.env }}
+{%- if cur %}<br><b>current gate run</b>{% endif %}</td>
 <td>{{ r.account }}<br><small>{{ r.region }}</small></td>
 <td><span class="d {{ r.decision.split()[0] }}">{{ r.decision }}</span>{% if not r.complete and not r.problem %}
 <br><small>incomplete run</small>{% endif %}
@@ -174,15 +184,19 @@ from each bundle's results.</p>
 <td>{% if r.kind %}{% if r.gate_run %}{{ r.kind_label }}{% else %}<span class="notgate">not a gate run</span><br>
 <small>{{ r.kind_label }}</small>{% endif %}{% endif %}</td>
 <td>{{ r.counts.get("passed", 0) }} / {{ r.counts.get("failed", 0) }} / {{ r.counts.get("error", 0) }}
- / {{ r.counts.get("skipped", 0) }}</td>
+ / {{ r.counts.get("skipped", 0) }}
+{%- if r.counts.get("waived") %}<br><small>{{ r.counts.waived }} waived</small>{% endif %}</td>
 <td><small>{{ r.run_id }}<br>{{ r.started }} – {{ r.finished }}</small></td>
 <td><small>{% if r.infra %}infra <code>{{ r.infra }}</code><br>{% endif %}{% if r.ci %}CI <code>{{ r.ci }}</code>
 {% endif %}</small></td>
+<td><small>{{ r.approvals or "–" }}</small></td>
 <td>{% if r.report %}<a href="{{ r.report }}">report.html</a><br>{% endif %}<small><code>{{ r.bundle }}</code>
 <br>{{ r.verification }}
 {%- if r.manifest_sha256 %}<br>manifest SHA-256 <code>{{ r.manifest_sha256[:16] }}…</code>{% endif %}</small></td></tr>
 {%- endfor %}
-</tbody></table></body></html>
+</tbody></table>
+{%- endfor %}
+</body></html>
 """
 
 _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -199,16 +213,20 @@ def missing(name: str, others: Sequence[Row] = ()) -> Row:
 
 
 def build(bundles: Sequence[Path], out: Path, expect: Sequence[str] = (),
-          pinned: Sequence[keys.Signer] | None = None) -> tuple[str, list[Row]]:
+          pinned: Sequence[keys.Signer] | None = None,
+          signers: Sequence[Signer] | None = None) -> tuple[str, list[Row]]:
     """Judge every bundle and write index.html, index.json and manifest.json to `out`; an env in `expect`
-    without a gate run is an UNVERIFIED row."""
+    without a gate run is an UNVERIFIED row. Each env's runs show as a timeline (timeline.py), with their
+    recorded approvals (checked against `signers`, an allowed_signers file's approval keys, when given)."""
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
     found = [row_of(b, out, pinned) for b in bundles]
     gated = {r.env for r in found if counts_toward(r)}
     found += [missing(name, [r for r in found if r.env == name]) for name in expect if name not in gated]
+    found = with_approvals(found, out, signers)
     rows = sorted(found, key=lambda r: (not counts_toward(r), -_ORDER[r.decision], r.env, r.account, r.region,
                                         r.run_id))
+    runs = timeline(rows, out)
     decision = overall(rows)
     built = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     signed = sum(r.verification.startswith("verified") for r in rows)
@@ -217,10 +235,11 @@ def build(bundles: Sequence[Path], out: Path, expect: Sequence[str] = (),
             "No key was pinned (--verify-key / --allowed-signers): no bundle's signature was verified.")
     write_text(out / "index.html", _env.from_string(TEMPLATE).render(
         rows=rows, decision=decision, built=built, signed=signed, digests=len(rows) - signed - unverified,
-        unverified=unverified, keys=pins))
+        unverified=unverified, keys=pins, timeline=runs))
     write_json(out / "index.json", {"schema": 2, "decision": decision, "built": built, "bundles": len(rows),
                                     "verified": signed, "unverified": unverified,
-                                    "pinned": [s.fingerprint for s in pinned or ()], "rows": [asdict(r) for r in rows]})
+                                    "pinned": [s.fingerprint for s in pinned or ()], "rows": [asdict(r) for r in rows],
+                                    "timeline": [{**t, "rows": [r.run_id for r in t["rows"]]} for t in runs]})
     write_manifest(out, {"kind": "evidence-index", "decision": decision, "built": built})
     return decision, rows
 
@@ -233,16 +252,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--verify-key", type=Path, default=None,
                         help="a bundle is verified only when manifest.json.sig verifies with this ssh-ed25519 key")
     parser.add_argument("--allowed-signers", type=Path, default=None,
-                        help="ssh-keygen's allowed_signers file: the keys (and principals) a bundle may be signed by")
+                        help="ssh-keygen's allowed_signers file: the keys a bundle may be signed by (namespace "
+                        "bbws-evidence), and the principal allowed for each approval's role (bbws-approval)")
     args = parser.parse_args(argv)
     expect = [e.strip() for e in args.expect.split(",") if e.strip()]
     try:
         pinned = keys.pinned(args.verify_key, args.allowed_signers)
+        signers = allowed_signers.load(args.allowed_signers) if args.allowed_signers else None
         bundles = find_bundles(args.bundles, allow_empty=bool(expect), skip=args.out.resolve())
-    except (OSError, keys.KeyError_) as exc:
+    except (OSError, keys.KeyError_, allowed_signers.AllowedSignersError) as exc:
         print(f"evidence index: {exc}", file=sys.stderr)
         return 4
-    decision, rows = build(bundles, args.out, expect, pinned)
+    decision, rows = build(bundles, args.out, expect, pinned, signers)
     for r in rows:
         kind = "" if r.gate_run or r.decision == UNVERIFIED else f" [not a gate run: {r.kind_label}]"
         print(f"{r.decision:<14} {r.env:<8} {r.account:<12} {r.region:<14} {r.report or r.bundle}{kind} "

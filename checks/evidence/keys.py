@@ -177,8 +177,9 @@ def _in_window(options: dict[str, str], now: dt.datetime) -> bool:
 
 
 def load_allowed_signers(path: Path, option: str = "--allowed-signers",
-                         now: dt.datetime | None = None) -> list[Signer]:
-    """The ssh-ed25519 keys an allowed_signers file allows for namespace bbws-evidence, each with its principals."""
+                         now: dt.datetime | None = None, required: bool = True) -> list[Signer]:
+    """The ssh-ed25519 keys an allowed_signers file allows for namespace bbws-evidence, each with its principals
+    (`required`: none is an error; else a file of approval keys only pins nothing)."""
     path = Path(path)
     data = _read(path, option)
     if _is_private(data):
@@ -199,7 +200,7 @@ def load_allowed_signers(path: Path, option: str = "--allowed-signers",
             continue
         _, key = _public_of(" ".join(tokens[at:]), f"{option} {path}:{n}")
         signers.append(Signer(principal=tokens[0], key=key))
-    if not signers:
+    if not signers and required:
         raise KeyError_(f"{option} {path}: no ssh-ed25519 key in it is valid for namespace {NAMESPACE} now")
     return signers
 
@@ -210,7 +211,7 @@ def pinned(verify_key: Path | None = None, allowed_signers: Path | None = None) 
     if verify_key is not None:
         keys.append(Signer(principal=Path(verify_key).name, key=load_public(Path(verify_key))))
     if allowed_signers is not None:
-        keys += load_allowed_signers(Path(allowed_signers))
+        keys += load_allowed_signers(Path(allowed_signers), required=False)
     return keys or None
 
 

@@ -34,14 +34,15 @@ from checks.core.record import OUTCOMES, CheckRecord
 from checks.evidence import compliance, remedy
 from checks.evidence.evidence import Evidence
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate, reason_of
+from checks.evidence.governance import approvals_view, changes_view, waived_anchor, waived_view
 from checks.evidence.report_run import provenance_rows, run_kind_view, selection_text
-from checks.evidence.summary import headline
+from checks.evidence.summary import decision_label, headline
 from checks.plugin.outcomes import RUNBOOK_SECTION
 from checks.plugin.pytest_internals import HtmlPage, html_resource, self_contained_html_report
 
 TEMPLATES = Path(__file__).with_name("templates")
 BANNER = {GO: "go", CONDITIONAL: "conditional", NO_GO: "nogo"}
-OUTCOME_ORDER = {"error": 0, "failed": 1, "skipped": 2, "passed": 3}
+OUTCOME_ORDER = {"error": 0, "failed": 1, "waived": 2, "skipped": 3, "passed": 4}
 BANNER_REASONS = 8
 
 
@@ -70,7 +71,7 @@ def picture(records: list[CheckRecord], gate: Gate) -> dict[str, Any]:
         counts, total = by_area[name], sum(by_area[name].values())
         rows.append({"label": areas.label(name), "total": total, "counts": counts,
                      "segments": [{"outcome": o, "n": counts[o], "pct": round(100 * counts[o] / total, 2)}
-                                  for o in ("failed", "error", "skipped", "passed") if counts.get(o)]})
+                                  for o in ("failed", "error", "waived", "skipped", "passed") if counts.get(o)]})
     sev = gate.counts["by_severity"]
     severities = [{"sev": s, **{o: sev.get(s, {}).get(o, 0) for o in OUTCOMES}} for s in SEVERITIES]
     return {"areas": rows, "severities": severities, "totals": gate.counts["by_outcome"],
@@ -137,7 +138,9 @@ def view(ev: Evidence, logs: Mapping[str, str]) -> dict[str, Any]:
     meta = ev.meta()
     records = list(ev.records.values())
     reasons = banner_reasons(gate)
-    return {"decision": gate.decision, "cls": BANNER[gate.decision], "headline": headline(gate),
+    return {"decision": gate.decision, "label": decision_label(gate), "cls": BANNER[gate.decision],
+            "headline": headline(gate), "changes": changes_view(ev), "waived": waived_view(ev),
+            "approvals": approvals_view(ev),
             "complete": gate.complete, "incomplete": gate.incomplete, "rollback": gate.rollback,
             "env": meta["env"], "reasons": reasons[:BANNER_REASONS], "more": max(0, len(reasons) - BANNER_REASONS),
             "picture": picture(records, gate), "findings": findings(records, logs), "run": run_rows(meta),
@@ -230,6 +233,10 @@ class HtmlEvidence:
         record = self.ev.records.get(nodeid) or getattr(report, "bbws", None)
         if record is not None and record.outcome == "skipped":  # the reason, not pytest's (path, line, text)
             data[:] = [f"Skipped: {escape(record.message or 'no reason given')}"]
+            return
+        if record is not None and record.outcome == "waived":
+            data[:] = [f'Waived (an accepted risk): the finding and its waiver are in '
+                       f'<a href="#{waived_anchor(nodeid)}">{escape(record.check)} {escape(record.resource)}</a>']
             return
         if record is None or not record.bad or not record.check:
             return

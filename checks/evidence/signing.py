@@ -61,11 +61,11 @@ def _signed_data(namespace: bytes, reserved: bytes, hash_alg: bytes, message: by
     return _MAGIC + _string(namespace) + _string(reserved) + _string(hash_alg) + _string(digest)
 
 
-def sign(message: bytes, key: Ed25519PrivateKey) -> str:
-    """The armored SSH signature of `message` (what `ssh-keygen -Y sign -n bbws-evidence` writes)."""
-    sig = key.sign(_signed_data(NAMESPACE.encode(), b"", _HASH.encode(), message))
+def sign(message: bytes, key: Ed25519PrivateKey, namespace: str = NAMESPACE) -> str:
+    """The armored SSH signature of `message` (what `ssh-keygen -Y sign -n <namespace>` writes)."""
+    sig = key.sign(_signed_data(namespace.encode(), b"", _HASH.encode(), message))
     data = (_MAGIC + struct.pack(">I", _VERSION) + _string(blob(key.public_key()))
-            + _string(NAMESPACE.encode()) + _string(b"") + _string(_HASH.encode())
+            + _string(namespace.encode()) + _string(b"") + _string(_HASH.encode())
             + _string(_string(b"ssh-ed25519") + _string(sig)))
     b64 = base64.b64encode(data).decode()
     return "\n".join([_BEGIN, *(b64[i:i + 70] for i in range(0, len(b64), 70)), _END]) + "\n"
@@ -116,11 +116,11 @@ def parse(armored: str) -> Parsed:
     return Parsed(public, namespace, reserved, hash_alg, raw)
 
 
-def verify_signed(message: bytes, armored: str, signers: Sequence[Signer]) -> Signer:
+def verify_signed(message: bytes, armored: str, signers: Sequence[Signer], namespace: str = NAMESPACE) -> Signer:
     """The pinned signer whose key signed `message`; SigningError (saying why, without the file name) otherwise."""
     sig = parse(armored)
-    if sig.namespace != NAMESPACE.encode():
-        raise SigningError(f"has namespace {sig.namespace.decode(errors='replace')!r}, expected {NAMESPACE!r}")
+    if sig.namespace != namespace.encode():
+        raise SigningError(f"has namespace {sig.namespace.decode(errors='replace')!r}, expected {namespace!r}")
     if sig.hash_alg not in (b"sha512", b"sha256"):
         raise SigningError(f"uses an unknown hash {sig.hash_alg.decode(errors='replace')!r}")
     signer = next((s for s in signers if s.blob == sig.public), None)
@@ -131,14 +131,14 @@ def verify_signed(message: bytes, armored: str, signers: Sequence[Signer]) -> Si
     try:
         signer.key.verify(sig.raw, _signed_data(sig.namespace, sig.reserved, sig.hash_alg, message))
     except InvalidSignature:
-        raise SigningError(f"does not match manifest.json: the bundle was modified after it was signed "
-                           f"by {signer.fingerprint}") from None
+        what = "manifest.json: the bundle" if namespace == NAMESPACE else "the file it signs: it"
+        raise SigningError(f"does not match {what} was modified after it was signed by {signer.fingerprint}") from None
     return signer
 
 
-def verify(message: bytes, armored: str, key: Ed25519PublicKey) -> None:
-    """Raise SigningError unless `armored` signs `message` with `key`."""
-    verify_signed(message, armored, [Signer(principal="", key=key)])
+def verify(message: bytes, armored: str, key: Ed25519PublicKey, namespace: str = NAMESPACE) -> None:
+    """Raise SigningError unless `armored` signs `message` with `key` in `namespace`."""
+    verify_signed(message, armored, [Signer(principal="", key=key)], namespace)
 
 
 def sign_bundle(bundle: Path, key: Ed25519PrivateKey) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from checks import areas
+from checks.core.env_model import MAX_CONCURRENCY
 from checks.plugin import hookspecs
 from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
 from checks.plugin.options import (
@@ -29,6 +30,7 @@ from checks.plugin.progress import ProgressPlugin
 from checks.plugin.replaying import ORIGINAL, original_of, replay_selection, replayed
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.selection import LIST_CHECKS, by_severity, listing, parse_severity
+from checks.plugin.waiving import waivers_for
 from checks.plugin.xdist import XdistController
 
 PLUGINS = ("checks.plugin.fixtures", "checks.plugin.selected", *areas.fixture_plugins(), "checks.evidence.hooks",
@@ -71,8 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         env = load_env(opt.environments, opt.env)
     if opt.concurrency is not None:
-        if opt.concurrency < 1:
-            raise pytest.UsageError(f"--concurrency must be at least 1, got {opt.concurrency}")
+        if not 1 <= opt.concurrency <= MAX_CONCURRENCY:
+            raise pytest.UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {opt.concurrency}")
         env = env.model_copy(update={"concurrency": opt.concurrency})
     run = Run(env=env, options=run_options(env, opt), args=list(config.invocation_params.args),
               canary=bool(replayed_snapshot.meta.get("canary")) if replayed_snapshot else bool(opt.canary),
@@ -97,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run.snapshot_path = Path(workerinput["bbws_snapshot"])
         run.endpoint_url = workerinput.get("bbws_endpoint") or None
         run.run_id = workerinput["bbws_run_id"]
+        run.started = workerinput.get("bbws_started") or run.started
+    run.waivers = waivers_for(config, env, run.started, replayed_snapshot)
     config.stash[RUN] = run
     for name in PLUGINS:
         config.pluginmanager.import_plugin(name)

@@ -15,6 +15,7 @@ from checks.core.aws import Aws
 from checks.core.collect import Options
 from checks.core.outcome import Unverifiable
 from checks.core.snapshot import Snapshot, iso, now
+from checks.core.waivers import Waivers
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Run:
     selectors: dict[str, str] = field(default_factory=dict)  # the suite's own selection options given
     # ({"--severity": "P0,P1"}): recorded in the selection's `others` (checks.plugin.selected)
     deselected: int = 0  # the items those selectors deselected
+    waivers: Waivers | None = None  # the accepted risks that apply to this env (checks/plugin/waiving.py)
 
     @property
     def complete(self) -> bool:
