@@ -54,7 +54,8 @@ def main() -> None:
         print(json.dumps({
             "bundles": args.count, "bundle_mb_each": round(size / args.count / 2**20, 2),
             "total_mb_verified": round(size / 2**20, 1), "exit": proc.returncode,
-            "verified": index["verified"], "decision": index["decision"], "wall_s": round(wall, 2),
+            "signature_verified": index["verified"], "unverified": index.get("unverified"),
+            "decision": index["decision"], "wall_s": round(wall, 2),
             "cpu_s": round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 2),
             "peak_rss_mb": round(after.ru_maxrss / 1024),
             "index_html_kb": round((tmp / "index" / "index.html").stat().st_size / 1024, 1)}))

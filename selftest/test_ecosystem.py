@@ -125,13 +125,15 @@ REVIEW_RECORDS = [
             "- .github/workflows/deploy-prod.yml:40 jobs.apply: no environment\n  fix: add `environment: prod`"),
     *(_record("CICD-03", name, "error", NOT_READ) for name in ("tenants", "products", "campaigns")),
 ]
-REVIEW_META = {"env": "prod", "account": "093646564004", "region": "af-south-1",
+REVIEW_META = {"env": "prod", "account": "093646564004", "region": "af-south-1", "gate_run": False,
+               "kind_label": "review: no AWS read, -m cicd",
                "offline": "credential-free review of cicd: no AWS credentials for env 'prod'; ..."}
 
 
 def test_a_reviews_job_summary_is_titled_and_led_by_what_to_fix():
     md = markdown(decide(REVIEW_RECORDS), REVIEW_META)
-    assert md.startswith("## ⛔ BBWS credential-free review: **NO-GO**") and "post-deploy" not in md.split("\n")[0]
+    assert md.startswith("## BBWS review: no AWS read, -m cicd: **NO-GO** (not a gate run)"), md.split("\n")[0]
+    assert "post-deploy" not in md.split("\n")[0] and "**Credential-free review:** not a deployment" in md
     what = md.split("### What to fix", 1)[1].split("\n\n| effect", 1)[0]
     assert "**Rollback:**" not in md and "rollback" not in what.lower(), md
     assert "aws sts get-caller-identity" not in what and what.strip().startswith("1. **NO-GO** P1 `CICD-01`"), what

@@ -46,6 +46,10 @@ def pytest_configure(config):
     run.snapshot = Snapshot({"env_name": env.name, "run_id": run.run_id, "caller": {
         "arn": "arn:aws:sts::123456789012:user/moto", "account": env.account, "region": env.region}})
     run.snapshot.meta["token_seen"] = os.environ.get("GITHUB_TOKEN", "")
+    if os.environ.get("FAKE_OFFLINE"):  # a review that read no AWS (live.offline_reason)
+        run.snapshot.meta["offline"] = os.environ["FAKE_OFFLINE"]
+    if os.environ.get("FAKE_FAULTS"):  # a drill
+        run.faults = [tuple(f.split(":")) for f in os.environ["FAKE_FAULTS"].split(",")]
     config.stash[RUN] = run
     config.pluginmanager.import_plugin("checks.evidence.hooks")
 
@@ -88,7 +92,8 @@ class Fake:
         self.pytester, self.monkeypatch = pytester, monkeypatch
         pytester.makeconftest(CONFTEST)
         for k in ("GITHUB_STEP_SUMMARY", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                  "AWS_ACCESS_KEY_ID", "FAKE_CRASH", "FAKE_GUARD"):
+                  "AWS_ACCESS_KEY_ID", "FAKE_CRASH", "FAKE_GUARD", "FAKE_OFFLINE", "FAKE_FAULTS", "GITHUB_ACTIONS",
+                  "GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"):
             monkeypatch.delenv(k, raising=False)
 
     def run(self, body: str, *args: str, **environ: str) -> tuple[Any, Path | None]:
@@ -178,6 +183,9 @@ def test_no_check_ran_is_no_go(fake: Fake) -> None:
     assert r.ret == 5 and bundle is not None
     gate = load(bundle, "gate.json")
     assert gate["decision"] == "NO-GO" and not gate["complete"] and "no check ran" in gate["incomplete"][0]
+    html = (bundle / "report.html").read_text()  # issue 20: said in the report's banner, not only the terminal
+    assert "NOT A GATE RUN" in html and "not a gate run: no check was selected (exit 5)" in html
+    assert "No check failed" not in html and "No check was evaluated: this is not a gate run." in html
 
 
 def test_keyboard_interrupt_writes_an_incomplete_bundle(fake: Fake) -> None:
@@ -298,6 +306,8 @@ def test_xdist_writes_one_bundle(fake: Fake) -> None:
     verify(bundle)
     assert r.ret == 1 and load(bundle, "gate.json")["decision"] == "NO-GO"
     assert len(load(bundle, "results.json")["results"]) == 5
+    gate = load(bundle, "gate.json")  # issue 20: the workers' selection reaches the controller
+    assert gate["kind"] == "gate" and gate["selection"]["selected"] == 5 and gate["selection"]["deselected"] == 0
 
 
 def test_selftest_style_session_is_not_gated(fake: Fake) -> None:

@@ -85,4 +85,4 @@ def test_terminal_and_markdown_show_decision_counts_and_rollback() -> None:
     assert "emergency rollback" in text and "S3-02 bbws-templates-sit" in text and "P0 1 failed" in text
     md = markdown(gate, {"env": "sit", "account": "815856636111", "region": "eu-west-1", "bundle": "/r/sit/x"})
     assert "**NO-GO**" in md and "| P0 | 1 | 1 | 0 | 0 |" in md and "emergency rollback" in md
-    assert "| NO-GO | S3-02 | bbws-templates-sit | P0 | failed | policy allows * |" in md
+    assert "| NO-GO | S3-02 | bbws-templates-sit | P0 | failed | policy allows \\* |" in md

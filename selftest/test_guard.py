@@ -83,7 +83,8 @@ def test_canary_writes_only_on_permitted_keys_and_only_when_opted_in(world):
     aws.permits.item("PutItem", "tenants", item, ("PK", "SK"))
     aws.permits.item("DeleteItem", "tenants", item, ("PK", "SK"))
     aws.permits.obj("PutObject", ENV.s3.bucket, key)
-    aws.permits.obj("DeleteObject", ENV.s3.bucket, key)
+    with pytest.raises(WriteRefused, match="not granted"):
+        aws.client("s3").delete_object(Bucket=ENV.s3.bucket, Key=key, VersionId="null")
     with pytest.raises(WriteRefused, match="canary id sort key"):
         aws.client("dynamodb").put_item(TableName="tenants", Item={"PK": {"S": "HEALTHCHECK#uptime"},
                                                                    "SK": {"S": "METADATA"}})
@@ -100,8 +101,12 @@ def test_canary_writes_only_on_permitted_keys_and_only_when_opted_in(world):
     assert sent == []
     aws.client("dynamodb").put_item(TableName="tenants", Item=item)
     aws.client("dynamodb").delete_item(TableName="tenants", Key=item)
-    aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key=key, Body=b"ok")
-    aws.client("s3").delete_object(Bucket=ENV.s3.bucket, Key=key)
+    version = aws.client("s3").put_object(Bucket=ENV.s3.bucket, Key=key, Body=b"ok")["VersionId"]
+    aws.permits.obj("DeleteObject", ENV.s3.bucket, key, version)
+    with pytest.raises(WriteRefused, match="must name the exact version"):  # by key alone: never
+        aws.client("s3").delete_object(Bucket=ENV.s3.bucket, Key=key)
+    assert len(sent) == 3
+    aws.client("s3").delete_object(Bucket=ENV.s3.bucket, Key=key, VersionId=version)
     assert len(sent) == 4
 
 

@@ -82,6 +82,17 @@ def test_marker_names() -> None:
         changed("_pytest.mark.expression.Scanner", "marker_names", "lexes an unexpected character")
 
 
+def test_markexpr_matcher(pytester: pytest.Pytester) -> None:
+    """_pytest.mark Expression and MarkMatcher (selection.Selection: what `-m` alone keeps of a deselected item)."""
+    pytester.makeini("[pytest]\nmarkers =\n    smoke: a probe\n")
+    source = "import pytest\n@pytest.mark.smoke\ndef test_s(): pass\ndef test_p(): pass\n"
+    items = pytester.genitems([pytester.getmodulecol(source, configargs=PLAIN)])
+    keeps = pi.markexpr_matcher("smoke and not extended")
+    assert [keeps(i) for i in items] == [True, False], \
+        changed("_pytest.mark.Expression / MarkMatcher", "markexpr_matcher", "`-m smoke` keeps other items")
+    assert all(pi.markexpr_matcher("")(i) for i in items)
+
+
 def test_terminal_writer(pytester: pytest.Pytester) -> None:
     """TerminalReporter._tw: the collection progress draws on it (progress.ProgressPlugin)."""
     reporter = pytester.parseconfigure(*PLAIN).pluginmanager.get_plugin("terminalreporter")

@@ -77,10 +77,14 @@ def test_a_real_run_from_another_directory_with_both_forms(outside):
     bundles = [p.parent for p in outside["reports"].glob("local/*/manifest.json") if p.parent.name != "latest"]
     assert len(bundles) == 1, out[-3000:]
     results = json.loads((bundles[0] / "results.json").read_text())
-    assert results["decision"] == "GO" and results["gate_run"] is True
+    # a partial selection (issue 20): recorded as such, never a gate run
+    assert results["decision"] == "GO" and results["gate_run"] is False and results["kind"] == "partial"
     assert {x["check"] for x in results["results"]} == {f"CICD-0{i}" for i in range(1, 7)}
     snapshot = json.loads((bundles[0] / "snapshot.json").read_text())
-    assert snapshot["meta"]["infra_repo"] == str(outside["infra"])
+    # issue 20: no runner path in the bundle: the infra repo and environments.toml by name, outside the checkout
+    assert snapshot["meta"]["infra_repo"] == outside["infra"].name
+    assert snapshot["meta"]["env"]["source"] == outside["environments"].name
+    assert str(outside["infra"]) not in (bundles[0] / "junit.xml").read_text()
     assert not (outside["cwd"] / "reports").exists()
 
 
@@ -123,10 +127,13 @@ def test_known_markers_in_an_expression_pass_the_check(suite):
 
 
 def test_nothing_selected_is_not_a_gate_run_and_latest_stays(suite):
+    from checks.evidence.bundle import point_latest
+
     first = suite.run("-m", "cicd and smoke and not canary")
     assert first.ret == 0, first.stdout[-3000:]
     latest = first.reports_dir / "local" / "latest"
-    assert latest.resolve() == first.bundle.resolve()
+    assert not latest.exists(), "a partial selection moved latest"
+    point_latest(first.bundle)  # as if it had been a gate run
     # the second run writes into the same reports dir
     r = suite.run("-m", "canary and cicd", "--reports", str(first.reports_dir))
     assert r.ret == pytest.ExitCode.NO_TESTS_COLLECTED

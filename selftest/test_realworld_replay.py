@@ -81,11 +81,22 @@ def test_replay_from_outside_the_checkout_writes_under_the_checkout(tmp_path, fo
         assert f"replay of {gate_of(made)['run_id']}: {manifest_files(made)} files verified" in out
         assert not (bundle / "reports").exists() and sorted(p.name for p in bundle.iterdir()) == sorted(
             p.name for p in made.iterdir())
-        written = [p for p in set(ours.iterdir()) - existing if p.name != "latest"]
-        assert len(written) == 1 and gate_of(written[0])["replay_of"] == str(bundle)
-    finally:  # leave the checkout's reports/ as it was
-        for p in set(ours.iterdir()) - existing if ours.is_dir() else ():
+        assert len(ours_of(ours, existing, bundle)) == 1
+        assert (os.readlink(latest) if latest.is_symlink() else None) == pointed, "a replay moved latest"
+    finally:  # leave the checkout's reports/ as it was (another test's run may be writing there too)
+        for p in ours_of(ours, existing, bundle, markers=True):
             shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
-        if pointed is not None:
-            latest.unlink(missing_ok=True)
-            os.symlink(pointed, latest)
+
+
+def ours_of(reports: Path, existing: set[Path], source: Path, markers: bool = False) -> list[Path]:
+    """The bundles (and with markers, the started-run markers) a replay of `source` wrote under `reports`."""
+    out = []
+    for p in set(reports.iterdir()) - existing if reports.is_dir() else ():
+        doc = p / "gate.json" if p.is_dir() else p
+        if (p.is_dir() and not p.name.startswith(".")) or (markers and p.name.endswith(".started.json")):
+            try:
+                if json.loads(doc.read_text()).get("replay_of") == str(source):
+                    out.append(p)
+            except (OSError, ValueError):
+                continue
+    return out

@@ -48,7 +48,9 @@ def test_review_without_credentials_from_outside_the_checkout(tmp_path, monkeypa
     by_check: dict[str, set[str]] = {}
     for x in results["results"]:
         by_check.setdefault(x["check"], set()).add(x["outcome"])
-    assert results["decision"] == "NO-GO" and results["gate_run"] is True
+    # issue 20: a review without AWS reads is never a gate run, and says so
+    assert results["decision"] == "NO-GO" and results["gate_run"] is False and results["kind"] == "review"
+    assert not (reports / "remote" / "latest").exists()
     # CICD-01 reads only the workflows: it ran (the env "remote" has no deploy-remote.yml, which it reports)
     assert "passed" in by_check["CICD-01"] and "error" not in by_check["CICD-01"], by_check
     outcomes = {name_of(x["test"]): x["outcome"] for x in results["results"]}

@@ -88,6 +88,20 @@ def test_signed_bundle_verifies_with_the_suite_and_forgeries_are_refused(signed,
     out = suite.run("--replay", str(r.bundle), "--verify-key", str(other), tests=TESTS)
     assert out.ret == 4 and "was not made by the verify key SHA256:" in out.stdout
 
+    # issue 20.4: a file the signed manifest does not list is refused (it was accepted)
+    extra = copy(r.bundle, tmp_path / "extra")
+    (extra / "evidence-note.html").write_text("<p>approved</p>")
+    out = suite.run("--replay", str(extra), "--verify-key", str(public), tests=TESTS)
+    assert out.ret == 4 and "evidence-note.html is in the bundle but listed in no manifest" in out.stdout
+    # issue 20.2: a snapshot of another run, re-hashed, is refused
+    swapped = copy(r.bundle, tmp_path / "swapped")
+    snap = json.loads((swapped / "snapshot.json").read_text())
+    snap["meta"]["run_id"] = "20250101T000000Z-0badc0"
+    (swapped / "snapshot.json").write_text(json.dumps(snap))
+    rehash(swapped)
+    out = suite.run("--replay", str(swapped), tests=TESTS)
+    assert out.ret == 4 and "a snapshot from another run" in out.stdout
+
 
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None,
                     reason="ssh-keygen is not on PATH (Debian package openssh-client): the auditor's command "
@@ -172,3 +186,131 @@ def test_json_text_is_json_dumps_indented():
     data = {"b": [1, {"x": "é <script>", "a": None, "n": 1.5}], "a": "s", "t": list(range(70000))}
     assert json_text(data) == json.dumps(data, indent=1, sort_keys=True)
     assert json_text(data, sort_keys=False) == json.dumps(data, indent=1)
+
+
+# ----- issue 20: replay signs only what it verified; unlisted files; the parser reads as ssh-keygen; keys -----
+
+def test_a_replay_signs_only_a_source_verified_against_a_pinned_key(signed, suite, tmp_path: Path) -> None:
+    r, private, public = signed
+    laundered = copy(r.bundle, tmp_path / "laundered")
+    forge(laundered)  # the NO-GO made GO, re-hashed ...
+    (laundered / signing.SIGNATURE).unlink()  # ... and unsigned
+    out = suite.run("--replay", str(laundered), "--sign-key", str(private), tests=TESTS)
+    assert out.outcomes[PITR] == "passed" and out.bundle is not None
+    assert not (out.bundle / signing.SIGNATURE).exists(), "a replay of an unverified source was signed"
+    assert "unsigned: not signed: a replay is signed only when its source verified" in out.stdout
+    assert json.loads((out.bundle / "manifest.json").read_text())["replay_of"]["signer"] is None
+
+    vouched = suite.run("--replay", str(r.bundle), "--verify-key", str(public), "--sign-key", str(private),
+                        tests=TESTS)
+    assert vouched.bundle is not None and (vouched.bundle / signing.SIGNATURE).is_file()
+    manifest = json.loads((vouched.bundle / "manifest.json").read_text())
+    assert manifest["kind"] == "replay" and manifest["gate_run"] is False
+    assert manifest["replay_of"]["signer"] == signing.fingerprint(signing_key(public))
+    assert manifest["replay_of"]["run_id"] == json.loads((r.bundle / "gate.json").read_text())["run_id"]
+
+
+def signing_key(public: Path):
+    from checks.evidence import keys
+
+    return keys.load_public(public)
+
+
+def _sig_cases() -> dict[str, object]:
+    import base64
+    import struct
+
+    def armor(blob: bytes) -> str:
+        b64 = base64.b64encode(blob).decode()
+        return "\n".join(["-----BEGIN SSH SIGNATURE-----", *(b64[i:i + 70] for i in range(0, len(b64), 70)),
+                          "-----END SSH SIGNATURE-----"]) + "\n"
+
+    def s(b: bytes) -> bytes:
+        return struct.pack(">I", len(b)) + b
+
+    def blob(armored: str, version: int = 1, after: bytes = b"", inside: bytes = b"") -> bytes:
+        p = signing.parse(armored)
+        return (b"SSHSIG" + struct.pack(">I", version) + s(p.public) + s(p.namespace) + s(p.reserved)
+                + s(p.hash_alg) + s(s(b"ssh-ed25519") + s(p.raw) + inside) + after)
+
+    return {"as written": lambda a: a, "trailing data after the blob": lambda a: armor(blob(a, after=b"\0" * 4)),
+            "trailing data inside the signature": lambda a: armor(blob(a, inside=b"xx")),
+            "version 0": lambda a: armor(blob(a, version=0)), "version 2": lambda a: armor(blob(a, version=2)),
+            "text after END": lambda a: a + "note: reviewed\n", "a space before BEGIN": lambda a: " " + a,
+            "CRLF line ends": lambda a: a.replace("\n", "\r\n"), "no final newline": lambda a: a.rstrip("\n")}
+
+
+@pytest.mark.parametrize("case", list(_sig_cases()))
+def test_the_signature_is_read_exactly_as_ssh_keygen_reads_it(tmp_path: Path, case: str) -> None:
+    private, public = keypair(tmp_path, "k")
+    message = b'{"files": {}}\n'
+    key = serialization.load_ssh_private_key(private.read_bytes(), None)
+    armored = _sig_cases()[case](signing.sign(message, key))  # type: ignore[operator]
+    try:
+        signing.verify(message, armored, key.public_key())
+        ours = True
+    except signing.SigningError:
+        ours = False
+    expected = {"trailing data after the blob": False, "trailing data inside the signature": False,
+                "version 2": False, "a space before BEGIN": False, "CRLF line ends": False}.get(case, True)
+    assert ours is expected
+    if shutil.which("ssh-keygen") is not None:
+        (tmp_path / "allowed").write_text(f"auditor {public.read_text()}")
+        (tmp_path / "sig").write_text(armored)
+        theirs = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(tmp_path / "allowed"), "-I", "auditor",
+                                 "-n", "bbws-evidence", "-s", str(tmp_path / "sig")], input=message,
+                                capture_output=True, timeout=60)
+        assert (theirs.returncode == 0) is ours, theirs.stderr
+
+
+@pytest.mark.parametrize("what", ["private", "allowed_signers", "rsa"])
+def test_verify_key_loading_failures_are_one_line_exit_4(suite, tmp_path: Path, what: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private, public = keypair(tmp_path, "k")
+    given = {"private": private, "allowed_signers": tmp_path / "allowed_signers", "rsa": tmp_path / "id_rsa.pub"}[what]
+    (tmp_path / "allowed_signers").write_text(f"auditor {public.read_text()}")
+    (tmp_path / "id_rsa.pub").write_bytes(rsa.generate_private_key(65537, 1024).public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
+    from checks.evidence.bundle import write_json, write_manifest
+
+    replayable = tmp_path / "bundle"  # enough of a bundle for replay to reach the key
+    replayable.mkdir()
+    write_json(replayable / "snapshot.json", {"meta": {}, "observations": []})
+    write_manifest(replayable, {"env": "local"})
+    out = suite.run("--replay", str(replayable), "--verify-key", str(given), tests=TESTS)
+    lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
+    assert out.ret == 4 and len(lines) == 1 and lines[0].startswith(f"ERROR: --verify-key {given}: "), out.stdout
+    assert "Traceback" not in out.stdout and "INTERNALERROR" not in out.stdout
+
+
+def test_a_passphrase_protected_signing_key_works_and_names_the_variable(suite, tmp_path: Path, monkeypatch) -> None:
+    from checks.evidence import keys
+
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path / "protected"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                       serialization.BestAvailableEncryption(b"correct horse")))
+    monkeypatch.delenv(keys.PASSPHRASE_VAR, raising=False)
+    out = suite.run("--sign-key", str(path), tests=TESTS)
+    assert out.ret == 4 and f"passphrase-protected; set {keys.PASSPHRASE_VAR}" in out.stdout, out.stdout
+    monkeypatch.setenv(keys.PASSPHRASE_VAR, "wrong")
+    with pytest.raises(keys.KeyError_, match=f"the passphrase in {keys.PASSPHRASE_VAR} does not decrypt"):
+        keys.load_private(path)
+    monkeypatch.setenv(keys.PASSPHRASE_VAR, "correct horse")
+    loaded = keys.load_private(path)
+    message = b"manifest"
+    signing.verify(message, signing.sign(message, loaded), key.public_key())
+
+
+def test_env_names_are_matched_in_full(tmp_path: Path) -> None:
+    from checks.core.snapshot import Snapshot
+    from checks.evidence.bundle import new_dir
+    from checks.evidence.replay import BundleError, check_paths
+
+    snap = Snapshot({"env_name": "local\n", "run_id": "20261202T000000Z-abc123"})
+    with pytest.raises(BundleError, match="is not a plain name"):
+        check_paths(snap, type("Env", (), {"name": "local\n"})())
+    with pytest.raises(OSError, match="is not a plain name"):
+        new_dir(tmp_path, "local\n")
+    assert not (tmp_path / "local\n").exists()

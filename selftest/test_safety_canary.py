@@ -118,3 +118,61 @@ def test_table_keyed_differently_gets_an_error_and_no_write(suite: Any) -> None:
     assert watch.after == [{"id": {"S": "HEALTHCHECK#bbws-canary"}, "real": {"S": "customer"}}]
     # the other tables' canaries ran as usual
     assert "test_dynamodb_canary[products]" in r.passed
+
+
+# --------------------------------------------------------------------------- issue 23.1: exact versions
+
+LEFT = f"{CANARY_OBJECT_DIR}bbws~20240229T235959Z-00c0ffee.txt"  # an earlier run's key
+
+
+class Stacked(Foreign):
+    """Under an earlier run's canary key: a foreign version written while versioning was off (version id
+    `null`), below a newer version that carries the suite's marker. The primary bucket is left with
+    versioning suspended (a key-only delete would destroy the null version for good), the DR bucket with
+    versioning enabled (a key-only delete would hide it under a delete marker)."""
+
+    def pytest_bbws_world_ready(self, world: World) -> None:
+        self.world = world
+        for bucket, region, final in ((BUCKET, ENV.region, "Suspended"), (DR_BUCKET, ENV.dr_region, "Enabled")):
+            s3 = world.client("s3", region)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+            s3.put_object(Bucket=bucket, Key=LEFT, Body=b"someone else's bytes")
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_object(Bucket=bucket, Key=LEFT, Body=b"left over",
+                          Metadata={"bbws-canary": LEFT.rsplit("/", 1)[1].removesuffix(".txt")})
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": final})
+        s3replication.run_pending()
+        self.before = self.read()
+
+    def read(self) -> dict[str, Any]:
+        """Per bucket: the key's versions as (version id, carries the suite's marker), its delete markers,
+        and the bytes of its `null` version."""
+        assert self.world is not None
+        out: dict[str, Any] = {}
+        for bucket, region in ((BUCKET, ENV.region), (DR_BUCKET, ENV.dr_region)):
+            s3 = self.world.client("s3", region)
+            listing = s3.list_object_versions(Bucket=bucket, Prefix=LEFT)
+            versions = sorted((v["VersionId"], "bbws-canary" in s3.head_object(
+                Bucket=bucket, Key=LEFT, VersionId=v["VersionId"]).get("Metadata", {}))
+                for v in listing.get("Versions", []))
+            out[bucket] = {"versions": versions, "markers": len(listing.get("DeleteMarkers", [])), "null": (
+                s3.get_object(Bucket=bucket, Key=LEFT, VersionId="null")["Body"].read()
+                if ("null", False) in versions else None)}
+        return out
+
+
+def test_a_leftover_delete_names_each_version_and_never_touches_a_foreign_null_version(suite: Any) -> None:
+    stacked = Stacked()
+    r = suite.run("--canary", tests=PDV, plugins=[stacked])
+    assert r.outcomes, r.stdout[-2000:]
+    for bucket in (BUCKET, DR_BUCKET):
+        before, after = stacked.before[bucket], stacked.after[bucket]
+        assert ("null", False) in before["versions"] and any(marked for _, marked in before["versions"])
+        # exactly the suite's versions went; the foreign null version is there, on top, with its bytes
+        assert after["versions"] == [v for v in before["versions"] if not v[1]], (bucket, after)
+        assert after["markers"] == 0 and after["null"] == b"someone else's bytes", (bucket, after)
+    deletes = [o["params"] for o in writes(r) if o["operation"] == "DeleteObject"]
+    assert deletes and all(p.get("VersionId") for p in deletes), deletes  # never a delete by key alone
+    assert not [p for p in deletes if p["Key"] == LEFT and p["VersionId"] == "null"]
+    msg = r.records[f"test_no_leftover_canary_objects[{BUCKET}]"]["message"]
+    assert f"s3://{BUCKET}/{LEFT} (removed by this run)" in msg, msg  # the suite's own version, and only it

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.core import collect
+from checks.core import files
 from checks.core.collect import FileRefused, read_bounded
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def test_read_bounded_refuses_what_leaves_the_root_or_is_not_a_bounded_regular_f
 def test_a_crafted_repo_puts_no_outside_text_in_the_evidence(suite, tmp_path: Path, monkeypatch) -> None:
     repo = crafted(tmp_path)
     (repo / "terraform" / "huge.tf").write_bytes(b"# padding\n" * 200)
-    monkeypatch.setattr(collect, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)
     r = suite.run("--infra-repo", str(repo), tests=("tests/cicd",))
     assert "INTERNALERROR" not in r.stdout and "MemoryError" not in r.stdout, r.internal_error()
     assert r.bundle is not None

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from checks.evidence import redact
+from selftest.planted_secrets import PLANTED as HOSTILE
 
 REPO = Path(__file__).resolve().parent.parent
 KEY_ID = "AKIAZZPLANTEDKEY0042"
@@ -23,7 +24,8 @@ GHP = "ghp_PlantedGitHubTokenValue0123456789abcdEF"
 GHS = "ghs_PlantedInstallationToken0123456789abcd"
 PAT = "github_pat_11PLANTED0123456789_PlantedFineGrainedTokenValue0123456789"
 ENV_SECRET = "planted-db-password-value-981"
-PLANTED = {"key id": KEY_ID, "secret key": SECRET, "ghp": GHP, "ghs": GHS, "pat": PAT, "env": ENV_SECRET}
+PLANTED = {"key id": KEY_ID, "secret key": SECRET, "ghp": GHP, "ghs": GHS, "pat": PAT, "env": ENV_SECRET,
+           **{name: secret for name, _, secret in HOSTILE}}  # issue 23: every form of selftest/planted_secrets
 
 
 def test_patterns_are_masked_but_digests_and_shas_are_not() -> None:
@@ -41,7 +43,8 @@ def test_planted_secrets_reach_no_bundle_file_terminal_or_cache(suite, tmp_path:
     shutil.copytree(REPO / "selftest" / "infra_repo", repo)
     wf = repo / ".github" / "workflows" / "deploy-dev.yml"
     wf.write_text(wf.read_text() + f"\n# leaked: {KEY_ID} {SECRET}\n# {GHP}\n# {GHS}\n# {PAT}\n"
-                  f"# {ENV_SECRET}\n")
+                  f"# {ENV_SECRET}\n" + "".join(f"# {line}\n" for _, text, _ in HOSTILE for line in text.splitlines()))
+    (repo / "terraform" / "keys.tf").write_text(dict((n, t) for n, t, _ in HOSTILE)["OpenSSH key in a heredoc"])
     cache = REPO / ".pytest_cache" / "bbws"
     before = set(cache.rglob("*")) if cache.exists() else set()
     pytest_cache = tmp_path / "pytest-cache"  # pytest's own cache (--lf, --ff, --sw) holds test ids only

@@ -399,6 +399,19 @@ def check_fault(fid: str, w: World, resource: str | None) -> None:
         s3.put_object(Bucket=BUCKET, Key="selftest/after.html", Body=b"z")
         w.wait_replication()
         assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="selftest/after.html")
+    elif fid == "S3-05.filter":  # the world replicates by the filter: a key outside it stays put
+        prefix = s3.get_bucket_replication(Bucket=BUCKET)["ReplicationConfiguration"]["Rules"][0]["Filter"]["Prefix"]
+        s3.put_object(Bucket=BUCKET, Key="selftest/outside.html", Body=b"o")
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}inside.html", Body=b"i")
+        w.wait_replication()
+        assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="selftest/outside.html")
+        assert s3.head_object(Bucket=BUCKET, Key=f"{prefix}inside.html")["ReplicationStatus"] == "COMPLETED"
+    elif fid == "DDB-04.vault":  # UpdateBackupPlan (a moto patch) keeps the plan's id
+        backup = w.client("backup")
+        (plan,) = backup.list_backup_plans()["BackupPlansList"]
+        rule = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"][0]
+        assert rule["TargetBackupVaultName"] == f"{ENV.backup.vault}-old" and "RuleId" in rule
+        backup.describe_backup_vault(BackupVaultName=rule["TargetBackupVaultName"])
     elif fid == "CICD-05":
         item = ddb.get_item(TableName=TF.lock_table, Key={"LockID": {"S": f"{TF.state_bucket}/{TF.state_key}"}})
         info = json.loads(item["Item"]["Info"]["S"])
@@ -425,6 +438,8 @@ def test_parse_faults() -> None:
     assert parse_faults("DDB-03:products, S3-04:receipts/payment_failed.html", ENV) == [
         ("DDB-03", "products"), ("S3-04", "receipts/payment_failed.html")]
     assert parse_faults("", ENV) == []
+    assert parse_faults("s3-02.EXTERNAL,DDB-04.vault", ENV) == [("S3-02.external", BUCKET),
+                                                                ("DDB-04.vault", ENV.backup.plan)]
     with pytest.raises(ValueError, match=r"unknown fault 'DDB-99'; valid ids: DDB-01, .*PDV-07") as exc:
         parse_faults("DDB-99", ENV)
     assert "\n" not in str(exc.value)
@@ -451,3 +466,23 @@ def test_start_timing() -> None:
         elapsed = time.perf_counter() - started
         assert 0 < w.start_seconds <= elapsed  # the world's own timer covers start(), inside this span
     print(f"World.start() {elapsed:.2f}s")
+
+
+def test_object_versions_while_versioning_is_off_behave_as_in_s3(world: World) -> None:
+    """patches/s3versions: HeadObject of versionId=null in a never-versioned bucket; in a suspended bucket a
+    versioned HeadObject works and a versioned DeleteObject removes that one version only."""
+    s3 = suite_client(world, "s3")
+    plain, paused = "bbws-selftest-unversioned", "bbws-selftest-suspended"
+    for b in (plain, paused):
+        s3.create_bucket(Bucket=b, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=plain, Key="k", Body=b"x")
+    assert s3.head_object(Bucket=plain, Key="k", VersionId="null")["ContentLength"] == 1
+    s3.put_bucket_versioning(Bucket=paused, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket=paused, Key="k", Body=b"first")  # version null
+    s3.put_bucket_versioning(Bucket=paused, VersioningConfiguration={"Status": "Enabled"})
+    second = s3.put_object(Bucket=paused, Key="k", Body=b"second")["VersionId"]
+    s3.put_bucket_versioning(Bucket=paused, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.head_object(Bucket=paused, Key="k", VersionId=second)["ContentLength"] == 6
+    s3.delete_object(Bucket=paused, Key="k", VersionId=second)
+    left = [v["VersionId"] for v in s3.list_object_versions(Bucket=paused).get("Versions", [])]
+    assert left == ["null"] and s3.get_object(Bucket=paused, Key="k")["Body"].read() == b"first"

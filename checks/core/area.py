@@ -48,7 +48,7 @@ class Area:
     faults: str = ""  # the module that registers its faults (checks.areas.<name>.faults), imported for drills only
 
 
-Kind = Literal["table", "bucket", "template", "none"]
+Kind = Literal["table", "bucket", "template", "plan", "none"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ class Fault:
             return [env.s3.bucket]
         if self.kind == "template":
             return list(env.s3.templates)
+        if self.kind == "plan":
+            return [env.backup.plan] if getattr(env, "backup", None) else []
         return []
 
     def default_resource(self, env: Any) -> str | None:
@@ -88,13 +90,14 @@ class Fault:
 
     def expect(self, env: Any, resource: str | None) -> dict[str, Expected]:
         """What this fault on `resource` must do: test id -> the check that fails (or errors) and the
-        resource its record names (the fault's own where the id is written with `{r}`, else the test's
-        parameter: the lock table, the state key)."""
+        resource its record names (the fault's own where the id is written with `{r}` or has no parameter,
+        e.g. test_backup_plan; else the test's parameter: the lock table, the state key)."""
         out = {}
         for outcome, tests in (("failed", self.fails), ("error", self.errors)):
             for template, check in tests.items():
                 test = _fill(template, env, resource)
-                named = resource if "{r}" in template else test.partition("[")[2].removesuffix("]")
+                own = "{r}" in template or "[" not in template
+                named = resource if own else test.partition("[")[2].removesuffix("]")
                 out[test] = Expected(check, outcome, str(named))
         return out
 

@@ -9,8 +9,6 @@ returns when every spawned task has finished.
 
 from __future__ import annotations
 
-import os
-import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +18,10 @@ from typing import Any
 
 from checks.core.aws import Aws
 from checks.core.config import Env
+from checks.core.files import MAX_FILE_BYTES, FileRefused, read_bounded
+
+__all__ = ["MAX_FILE_BYTES", "FileRefused", "read_bounded", "Context", "Options", "record", "collect_all",
+           "CollectorCrashed"]
 from checks.core.snapshot import Observation, Snapshot, iso, now
 
 
@@ -84,39 +86,6 @@ class Context:
         except OSError as exc:
             obs.error = {"code": type(exc).__name__, "message": f"{rel}: {exc.strerror or exc}"}
         return self.snapshot.add(obs)
-
-
-MAX_FILE_BYTES = 5 * 1024 * 1024
-
-
-class FileRefused(OSError):
-    """A file the suite will not read: outside the repo, not a regular file, or too large."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-
-
-def read_bounded(path: Path, root: Path | None = None, limit: int | None = None) -> str:
-    """The UTF-8 text of a regular file, refusing what leaves `root` (after symlinks) or exceeds `limit`."""
-    limit = MAX_FILE_BYTES if limit is None else limit
-    real = Path(os.path.realpath(path))
-    if root is not None:
-        base = Path(os.path.realpath(root))
-        if real != base and base not in real.parents:
-            raise FileRefused("OutsideRepo", "is a symlink that leaves the repository; it was not read")
-    # O_NONBLOCK: opening a FIFO must not hang; fstat on the open descriptor, so the check is on what is read
-    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise FileRefused("NotARegularFile", "is not a regular file; it was not read")
-        if info.st_size > limit:
-            raise FileRefused("TooLarge", f"is {info.st_size} bytes, above the {limit}-byte limit; it was not read")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise FileRefused("TooLarge", f"is above the {limit}-byte limit; it was not read")
-    return data.decode("utf-8")
 
 
 def record(ctx: Context, service: str, operation: str, params: dict[str, Any], response: Any = None,

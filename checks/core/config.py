@@ -37,6 +37,7 @@ from checks.core.env_model import (
     Terraform,
 )
 from checks.core.env_schema import honoured, key_table, keys, schema, schema_text
+from checks.core.files import FileRefused, read_bounded
 from checks.core.keys import Key
 from checks.core.nesting import deepest
 
@@ -47,6 +48,7 @@ __all__ = ["CRON", "DEFAULT_PATH", "FILE_NAME", "MAX_DEPTH", "OPTIONAL_AREAS", "
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "environments.toml"  # the checkout's (a source install)
 FILE_NAME = "environments.toml"
+MAX_CONFIG_BYTES = 1024 * 1024  # environments.toml is a few KiB
 MAX_DEPTH = 32  # deeper TOML is refused before validation (Python's recursion limit is not a usage error)
 
 
@@ -65,10 +67,12 @@ def default_path(project: Path | None = None) -> Path:
 def load(path: Path | str | None = None) -> dict[str, Env]:
     """All envs in the file, validated. Raises ConfigError listing every problem with file, key path and line."""
     path = Path(path) if path else default_path()
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # bounded: `--environments /dev/zero` is one line of usage error, not a read without end
+        text = read_bounded(path, None, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except FileRefused as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read it: {exc}") from None
     _depth_guard(text, path)

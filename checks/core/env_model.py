@@ -28,6 +28,8 @@ class Honoured:
 
 KeyText = Annotated[str, Field(pattern=r"^[^:]+(:[SNB])?$", description="NAME or NAME:S|N|B")]
 Count = Annotated[int, Field(ge=1)]
+MAX_CONCURRENCY = 256  # threads of the collection pool: a larger pool only starves the machine (and hangs it)
+Concurrency = Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]
 
 
 class _Model(BaseModel):
@@ -157,6 +159,12 @@ class S3(_Model):
         Honoured("test_bucket_policy_not_public", means="the bucket policy statements expected, by Sid (S3-02)",
                  flip=(["DenyInsecureTransport", "DenyPublicAccess", "AllowLambdaReadTemplates",
                         "AllowTerraformManagement"], ["DenyInsecureTransport", "DenyPublicAccess"]))] = []
+    external_principals: Annotated[list[Annotated[str, Field(min_length=1)]],
+        Honoured("test_bucket_policy_external_principals",
+                 means="principals outside the account the bucket policy may Allow (S3-02): an account id (any "
+                       "principal in it), or an ARN, canonical user id or service name (`*`/`?` wildcards); any "
+                       "other is a finding",
+                 flip=(["111122223333"], ["arn:aws:iam::444455556666:role/partner-reader"]))] = []
     logging_bucket: Annotated[str,
         Honoured("test_access_logging", means="the access-logging target (`\"\"`: no access logging) (S3-02)",
                  flip=("base-logs", "flipped-logs"))] = ""
@@ -266,8 +274,9 @@ class Env(_Model):
                  means="optional credentials: a role to assume (renewed before it expires)")] = ""
     embedded: Annotated[bool,
         Honoured("checks/plugin/live.py::start_live", means="start the embedded moto world (env `local`)")] = False
-    concurrency: Annotated[Count,
-        Honoured("checks/core/collect.py::collect_all", means="collection pool size (`--concurrency` wins)")] = 16
+    concurrency: Annotated[Concurrency,
+        Honoured("checks/core/collect.py::collect_all",
+                 means=f"collection pool size, 1 to {MAX_CONCURRENCY} (`--concurrency` wins)")] = 16
     retry_mode: Annotated[Literal["standard", "adaptive"],
         Honoured("checks/core/aws.py::Aws", means="botocore's retry mode")] = "adaptive"
     max_attempts: Annotated[Count,
@@ -280,6 +289,23 @@ class Env(_Model):
     approvers: Annotated[list[str],
         Honoured("checks/evidence/report.py::view",
                  means="the gate's sign-off block (Product Owner, Tech Lead, Operations Lead)")] = []
+    approvals_required: Annotated[list[str],
+        Honoured("checks/evidence/approvals.py::status",
+                 means="the roles whose signed approval a gate bundle needs (`python -m checks.evidence.approve`); "
+                       "the report, replay and the index show \"approved by … (2 of 2)\" or \"awaiting: …\"")] = []
+    waivers: Annotated[str,
+        Honoured("checks/plugin/waiving.py::waivers_for",
+                 means="accepted risks: a waivers file of `[[waiver]]` tables, relative to this file (`--waivers` "
+                       "wins; see \"Accepting a risk\")")] = ""
+    waivable: Annotated[list[Literal["P0", "P1", "P2", "P3"]],
+        Honoured("checks/core/waivers.py::parse",
+                 means="the severities a waiver may accept (a P0 only where an env lists it)")] = ["P1", "P2", "P3"]
+    waiver_max_days: Annotated[Count,
+        Honoured("checks/core/waivers.py::parse",
+                 means="how many days after the run's start a waiver may expire (further is a usage error)")] = 90
+    waiver_warning_days: Annotated[int, Field(ge=0),
+        Honoured("checks/core/waivers.py::parse",
+                 means="a waiver expiring within this many days of the run's start is flagged")] = 14
     env_specific: Annotated[list[str],
         Honoured("test_parity", means="PDV-08: configuration paths allowed to differ between envs")] = []
     tags: Annotated[dict[str, str],

@@ -62,7 +62,7 @@ CANARY_OBJECT_DIR = "healthcheck/bbws-canary/"
 CANARY_MARKER = "bbws_canary"           # item attribute naming the run that wrote it
 CANARY_META = "bbws-canary"             # object metadata (x-amz-meta-bbws-canary) naming the run
 # A canary id: "bbws~" + the run id (UTC second, random hex). No human key has this form.
-CANARY_ID = re.compile(r"^bbws~[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6,32}$")
+CANARY_ID = re.compile(r"bbws~[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6,32}")  # fullmatch: `$` would let "...\n" through
 
 
 def canary_id(run_id: str) -> str:
@@ -74,7 +74,7 @@ def canary_object_key(cid: str) -> str:
 
 
 def is_canary_id(value: Any) -> bool:
-    return isinstance(value, str) and bool(CANARY_ID.match(value))
+    return isinstance(value, str) and bool(CANARY_ID.fullmatch(value))
 
 
 def is_canary_object_key(key: Any) -> bool:
@@ -102,7 +102,7 @@ class Permits:
     with environments.toml) or, for an earlier run's leftover, seen the suite's own marker on it.
     `key_names[table]` is the table's real key, from DescribeTable: the guard compares the
     Item's or Key's values of exactly those attributes."""
-    granted: set[tuple[str, str, str]] = field(default_factory=set)
+    granted: set[tuple[str, ...]] = field(default_factory=set)
     key_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     scan_tables: set[str] = field(default_factory=set)  # tables a bounded Scan may read: the lock table
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,9 +112,10 @@ class Permits:
             self.key_names[table] = key_names
             self.granted.add((operation, table, _frozen(key)))
 
-    def obj(self, operation: str, bucket: str, key: str) -> None:
+    def obj(self, operation: str, bucket: str, key: str, version: str = "") -> None:
+        """Permit one object write; a DeleteObject is permitted for one exact version id ("null" included)."""
         with self._lock:
-            self.granted.add((operation, bucket, key))
+            self.granted.add((operation, bucket, key, version))
 
     def allows(self, service: str, operation: str, params: dict[str, Any]) -> str:
         """'' when permitted, else why not."""
@@ -122,8 +123,13 @@ class Permits:
             key = params.get("Key")
             if not is_canary_object_key(key):
                 return f"canary writes must target this run's {CANARY_OBJECT_DIR}<canary id>.txt key"
-            if (operation, params.get("Bucket"), key) not in self.granted:
-                return f"s3://{params.get('Bucket')}/{key} was not granted to this run's canary"
+            version = params.get("VersionId") or ""
+            if operation == "DeleteObject" and not (isinstance(version, str) and version):
+                return (f"a canary DeleteObject must name the exact version it checked (s3://{params.get('Bucket')}/"
+                        f"{key} names none; by key alone it would hide or destroy another version)")
+            if (operation, params.get("Bucket"), key, version) not in self.granted:
+                which = f" version {version}" if version else ""
+                return f"s3://{params.get('Bucket')}/{key}{which} was not granted to this run's canary"
             return ""
         table = params.get("TableName")
         names = self.key_names.get(table)

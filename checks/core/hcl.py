@@ -29,6 +29,7 @@ def parse(text: str) -> tuple[dict[str, Any] | None, HclError | None]:
     except Exception as exc:  # noqa: BLE001  lark raises many types: UnexpectedToken, UnexpectedCharacters, VisitError...
         line = getattr(exc, "line", 0) or 0
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first if len(first) <= 300 else first[:297] + "..."  # lark quotes the whole offending token
         return None, HclError(f"does not parse as HCL ({type(exc).__name__}): {first}",
                               int(line) if isinstance(line, int) else 0)
     return normalize(raw), None

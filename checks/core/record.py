@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["passed", "failed", "error", "skipped"]
-OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "skipped")
+Outcome = Literal["passed", "failed", "error", "skipped", "waived"]
+# "waived": a failed check an active waiver (an accepted risk, checks/core/waivers.py) matches; it no longer
+# decides the gate. An error is never waived: what was not verified cannot be approved.
+OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "skipped", "waived")
 BAD: tuple[str, ...] = ("failed", "error")  # the outcomes that are findings or unverified checks
 # results.json's per-result fields (schema 1: fields are only ever added)
 RESULT_FIELDS = ("check", "test", "resource", "outcome", "severity", "message", "remediation", "controls")
+# and "waiver", on a row a waiver matched (waived, or its expiry or why it was not applied)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class CheckRecord:
     location: Location | None = None
     controls: tuple[str, ...] = ()  # the controls it evidences, "<framework>:<id>" (catalog.toml)
     arn: str = ""  # the resource's ARN, when it is an AWS resource
+    # the waiver that matched (Waiver.to_dict() with its `status`: applied, expired, not applied), else None
+    waiver: Mapping[str, Any] | None = None
 
     @property
     def bad(self) -> bool:
@@ -75,11 +80,15 @@ class CheckRecord:
                 "message": self.message, "remediation": self.remediation, "runbook": dict(self.runbook),
                 "observations": [dict(o) for o in self.observations],
                 "location": self.location.to_dict() if self.location else None,
-                "controls": list(self.controls), "arn": self.arn}
+                "controls": list(self.controls), "arn": self.arn,
+                "waiver": dict(self.waiver) if self.waiver is not None else None}
 
     def result(self) -> dict[str, Any]:
         """The record's row in results.json."""
-        return {k: list(v) if isinstance(v := getattr(self, k), tuple) else v for k in RESULT_FIELDS}
+        row = {k: list(v) if isinstance(v := getattr(self, k), tuple) else v for k in RESULT_FIELDS}
+        if self.waiver is not None:
+            row["waiver"] = dict(self.waiver)
+        return row
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckRecord:
@@ -95,7 +104,8 @@ class CheckRecord:
                    observations=tuple(o for o in data.get("observations") or () if isinstance(o, Mapping)),
                    location=Location.of(data.get("location")),
                    controls=tuple(str(c) for c in data.get("controls") or () if isinstance(c, str)),
-                   arn=str(data.get("arn") or ""))
+                   arn=str(data.get("arn") or ""),
+                   waiver=dict(data["waiver"]) if isinstance(data.get("waiver"), Mapping) else None)
 
     @classmethod
     def unevaluated(cls, test: str, when: str, detail: str) -> CheckRecord:

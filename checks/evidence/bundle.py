@@ -1,4 +1,10 @@
-"""The evidence bundle on disk: atomic writes, the manifest of SHA-256 digests, the `latest` pointer."""
+"""The evidence bundle on disk: atomic writes, the manifest of SHA-256 digests, sealing, the `latest` pointer.
+
+A bundle is written into a hidden sibling, `.<name>.partial`, and renamed onto its reserved (empty) directory
+`<name>` once its manifest is written (and signed): a directory named like a bundle is always a sealed one.
+A bundle that cannot be sealed (a full disk) loses every file that states a decision and becomes
+`<name>.unsealed` with a NO-GO gate.json, when even that can be written.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ import hashlib
 import itertools
 import json
 import os
-import subprocess
+import re
+import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +24,13 @@ from checks.evidence import redact
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = 1
+Portable = Sequence[tuple[str, str]]  # absolute prefixes and what they become (provenance.portable_paths)
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # matched in full (fullmatch), never `$`
+DECIDING = ("gate.json", "results.json", "report.html", MANIFEST, "manifest.json.sig")  # files stating a decision
+
+
+class LatestError(OSError):
+    """`latest` is not the suite's own pointer (e.g. a real directory): it is never replaced."""
 
 
 def unwritable(base: Path) -> str | None:
@@ -35,7 +49,11 @@ def unwritable(base: Path) -> str | None:
 
 
 def new_dir(base: Path, env: str, when: dt.datetime | None = None) -> Path:
-    """reports/<env>/<UTC timestamp>/, created; a suffix only when two runs share a second."""
+    """reports/<env>/<UTC timestamp>/, created (empty: a reservation until sealed); a suffix only when two runs
+    share a second."""
+    if not PLAIN_NAME.fullmatch(env):
+        raise OSError(f"env name {env!r} is not a plain name (letters, digits, '.', '_', '-'): no bundle directory "
+                      "is made from it")
     when = when or dt.datetime.now(dt.UTC)
     stamp = when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     parent = base / env
@@ -73,10 +91,14 @@ def _write_atomic(path: Path, parts: Iterable[bytes]) -> None:
 SLICE = 1 << 20  # characters encoded at a time: a 17 MB page is never held twice over as bytes
 
 
-def write_text(path: Path, text: str) -> None:
-    """Redact secrets (over the whole text: a credential may span what any chunking would cut), then
-    write atomically, encoding a slice at a time."""
+def write_text(path: Path, text: str, portable: Portable | None = None) -> None:
+    """Redact secrets (over the whole text: a credential may span what any chunking would cut), make the
+    runner's absolute paths relative (`portable`: prefix -> replacement, see provenance.portable_paths),
+    then write atomically, encoding a slice at a time."""
     text = redact.text(text)
+    for prefix, short in portable or ():
+        if prefix in text:
+            text = text.replace(prefix, short)
     _write_atomic(path, (text[i:i + SLICE].encode("utf-8") for i in range(0, len(text), SLICE)))
 
 
@@ -91,16 +113,16 @@ def json_text(data: Any, sort_keys: bool = True) -> str:
     return "".join(batches)
 
 
-def write_json(path: Path, data: Any, sort_keys: bool = True) -> None:
+def write_json(path: Path, data: Any, sort_keys: bool = True, portable: Portable | None = None) -> None:
     """JSON, indented; sort_keys=False where order is meaning (the snapshot's env: its tables' order)."""
-    write_text(path, json_text(data, sort_keys) + "\n")
+    write_text(path, json_text(data, sort_keys) + "\n", portable)
 
 
-def adopt(written: Path, final: Path) -> bool:
+def adopt(written: Path, final: Path, portable: Portable | None = None) -> bool:
     """Move a file another plugin wrote (pytest-html, junitxml) into place, redacted. False when absent."""
     if not written.is_file():
         return False
-    write_text(final, written.read_text(encoding="utf-8", errors="replace"))
+    write_text(final, written.read_text(encoding="utf-8", errors="replace"), portable)
     if written != final:
         written.unlink()
     return True
@@ -114,27 +136,71 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def git_sha(where: Path) -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    sha = out.stdout.strip()
-    return sha if out.returncode == 0 and len(sha) == 40 else None
-
-
-def write_manifest(bundle: Path, info: dict[str, Any]) -> dict[str, Any]:
+def write_manifest(bundle: Path, info: dict[str, Any], portable: Portable | None = None
+                   ) -> dict[str, Any]:
     """Hash every file in the bundle (but the manifest) and write manifest.json last."""
     files = {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size}
              for p in sorted(bundle.iterdir()) if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")}
     manifest = {"schema": MANIFEST_SCHEMA, **info, "files": files}
-    write_json(bundle / MANIFEST, manifest)
+    write_json(bundle / MANIFEST, manifest, portable=portable)
     return manifest
 
 
+def staging_of(final: Path) -> Path:
+    """The hidden sibling a bundle is written into before it is sealed."""
+    return final.parent / f".{final.name}.partial"
+
+
+def seal(staging: Path, final: Path) -> None:
+    """Rename the written, hashed (and signed) bundle onto its reserved empty directory."""
+    try:
+        os.rename(staging, final)  # POSIX: replaces the empty reservation atomically
+    except OSError:
+        final.rmdir()
+        os.rename(staging, final)
+
+
+def unseal(staging: Path, final: Path, why: str) -> Path:
+    """A bundle that could not be sealed: drop every file that states a decision (deleting needs no space),
+    write a NO-GO gate.json if it can, and move it to `<name>.unsealed` (the bundle's name stays free)."""
+    for name in DECIDING:
+        (staging / name).unlink(missing_ok=True)
+    for leftover in staging.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+    try:
+        write_json(staging / "gate.json", {"decision": "NO-GO", "complete": False, "sealed": False, "gate_run": False,
+                                          "incomplete": [f"the bundle could not be sealed: {why}"]})
+    except OSError:
+        (staging / "gate.json").unlink(missing_ok=True)
+    if final.is_dir() and not any(final.iterdir()):
+        final.rmdir()
+    target = final.parent / f"{final.name}.unsealed"
+    if target.exists():
+        shutil.rmtree(target, ignore_errors=True)
+    os.rename(staging, target)
+    return target
+
+
+def is_pointer(latest: Path) -> bool:
+    """Is `latest` the suite's own pointer: a symlink, or a short text file naming a sibling?"""
+    if latest.is_symlink():
+        return True
+    if not latest.is_file() or latest.stat().st_size > 256:
+        return False
+    try:
+        return bool(PLAIN_NAME.fullmatch(latest.read_text(encoding="utf-8").strip()))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def point_latest(bundle: Path) -> Path:
-    """reports/<env>/latest -> <bundle>: a relative symlink, or a text file naming it where symlinks fail."""
+    """reports/<env>/latest -> <bundle>: a relative symlink, or a text file naming it where symlinks fail.
+    Raises LatestError, replacing nothing, when `latest` exists and is not the suite's own pointer."""
     latest = bundle.parent / "latest"
+    if (latest.exists() or latest.is_symlink()) and not is_pointer(latest):
+        what = "a real directory" if latest.is_dir() else "not the suite's pointer"
+        raise LatestError(f"{latest.parent.name}/latest is {what}, not the suite's pointer: refusing to replace "
+                          f"it, so `latest` was not moved to {bundle.name}; move it away and re-run")
     tmp = bundle.parent / f".latest.{os.getpid()}.tmp"
     try:
         tmp.unlink(missing_ok=True)
@@ -150,6 +216,6 @@ def point_latest(bundle: Path) -> Path:
 
 def resolve(path: Path) -> Path:
     """A bundle directory, following a `latest` symlink or text pointer."""
-    if path.is_file() and path.name == "latest":
+    if path.name == "latest" and not path.is_symlink() and is_pointer(path):
         return path.parent / path.read_text(encoding="utf-8").strip()
     return path

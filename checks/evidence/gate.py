@@ -6,7 +6,8 @@ The matrix (SPEC "The gate"):
   a collection error, stopped early, or no check ran at all);
 - CONDITIONAL GO when the only failures are P2;
 - GO otherwise; a failed P3 is information only.
-Every failing or error record becomes a reason carrying the rollback runbook's action.
+Every failing or error record becomes a reason carrying the rollback runbook's action. A waived record
+(a failure an active waiver accepts) is counted, and decides nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from checks.core.record import BAD, OUTCOMES, CheckRecord
 GO = "GO"
 CONDITIONAL = "CONDITIONAL GO"
 NO_GO = "NO-GO"
-RAN = ("passed", "failed", "error")
+RAN = ("passed", "failed", "error", "waived")
 RERUN = "re-run the gate to completion; nothing can be promoted until it completes"
 UNEVALUATED = "could not be evaluated: fix access or evidence and re-run the gate; if the deployment is at fault: "
 

@@ -1,6 +1,7 @@
 """report.html: the page a gate approver signs, rendered from templates/report.html.jinja2 (autoescaped).
 
-First screen: the decision, why, and for each blocking finding the one command that fixes it (with a
+First screen: what kind of run made the page and its provenance (report_run.py, _run_kind.html.jinja2), the
+decision, why, and for each blocking finding the one command that fixes it (with a
 copy button); beside it an at-a-glance picture (area x outcome, counts by severity). Then one card per
 failing or unevaluated check (message, remediation steps, runbook, raw observations and traceback one
 click away), the sign-off block, pytest-html's interactive table with its filters above it, and the
@@ -33,14 +34,15 @@ from checks.core.record import OUTCOMES, CheckRecord
 from checks.evidence import compliance, remedy
 from checks.evidence.evidence import Evidence
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate, reason_of
-from checks.evidence.summary import headline
+from checks.evidence.governance import approvals_view, changes_view, waived_anchor, waived_view
+from checks.evidence.report_run import provenance_rows, run_kind_view, selection_text
+from checks.evidence.summary import decision_label, headline
 from checks.plugin.outcomes import RUNBOOK_SECTION
 from checks.plugin.pytest_internals import HtmlPage, html_resource, self_contained_html_report
-from checks.plugin.run import selection_label
 
 TEMPLATES = Path(__file__).with_name("templates")
 BANNER = {GO: "go", CONDITIONAL: "conditional", NO_GO: "nogo"}
-OUTCOME_ORDER = {"error": 0, "failed": 1, "skipped": 2, "passed": 3}
+OUTCOME_ORDER = {"error": 0, "failed": 1, "waived": 2, "skipped": 3, "passed": 4}
 BANNER_REASONS = 8
 
 
@@ -69,7 +71,7 @@ def picture(records: list[CheckRecord], gate: Gate) -> dict[str, Any]:
         counts, total = by_area[name], sum(by_area[name].values())
         rows.append({"label": areas.label(name), "total": total, "counts": counts,
                      "segments": [{"outcome": o, "n": counts[o], "pct": round(100 * counts[o] / total, 2)}
-                                  for o in ("failed", "error", "skipped", "passed") if counts.get(o)]})
+                                  for o in ("failed", "error", "waived", "skipped", "passed") if counts.get(o)]})
     sev = gate.counts["by_severity"]
     severities = [{"sev": s, **{o: sev.get(s, {}).get(o, 0) for o in OUTCOMES}} for s in SEVERITIES]
     return {"areas": rows, "severities": severities, "totals": gate.counts["by_outcome"],
@@ -119,11 +121,13 @@ def run_rows(meta: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
         ("Run id", meta.get("run_id"), False), ("Started (UTC)", meta.get("started"), False),
         ("Finished (UTC)", meta.get("finished"), False), ("Command", meta.get("command"), True),
         ("Libraries", ", ".join(f"{k} {v}" for k, v in libs.items()), False),
-        ("Evidence bundle", meta.get("bundle_name") or "–", True)]
+        ("Evidence bundle", meta.get("bundle_name") or "–", True),
+        ("Run kind", meta.get("kind_label") or "–", False),
+        *((label, value, True) for label, value in provenance_rows(meta))]
     if meta.get("replay_of"):
         rows.append(("Replay of", Path(str(meta["replay_of"])).name, True))
     if meta.get("selection"):
-        rows.append(("Selection", selection_label(meta["selection"]), False))
+        rows.append(("Selection", selection_text(meta["selection"]), False))
     return rows
 
 
@@ -134,7 +138,9 @@ def view(ev: Evidence, logs: Mapping[str, str]) -> dict[str, Any]:
     meta = ev.meta()
     records = list(ev.records.values())
     reasons = banner_reasons(gate)
-    return {"decision": gate.decision, "cls": BANNER[gate.decision], "headline": headline(gate),
+    return {"decision": gate.decision, "label": decision_label(gate), "cls": BANNER[gate.decision],
+            "headline": headline(gate), "changes": changes_view(ev), "waived": waived_view(ev),
+            "approvals": approvals_view(ev),
             "complete": gate.complete, "incomplete": gate.incomplete, "rollback": gate.rollback,
             "env": meta["env"], "reasons": reasons[:BANNER_REASONS], "more": max(0, len(reasons) - BANNER_REASONS),
             "picture": picture(records, gate), "findings": findings(records, logs), "run": run_rows(meta),
@@ -149,7 +155,10 @@ def _bundle_files(ev: Evidence) -> list[str]:
     return list(names)
 
 
-def title(gate: Gate | None, env: str) -> str:
+def title(gate: Gate | None, env: str, not_gate: str | None = None) -> str:
+    """The tab title; a run that is not a gate run says what it is there too."""
+    if not_gate:
+        return f"{gate.decision if gate else 'NO DECISION'} · {env} · {not_gate} · BBWS evidence, not a gate run"
     return f"{gate.decision if gate else 'NO DECISION'} · {env} · BBWS post-deploy gate evidence"
 
 
@@ -225,6 +234,10 @@ class HtmlEvidence:
         if record is not None and record.outcome == "skipped":  # the reason, not pytest's (path, line, text)
             data[:] = [f"Skipped: {escape(record.message or 'no reason given')}"]
             return
+        if record is not None and record.outcome == "waived":
+            data[:] = [f'Waived (an accepted risk): the finding and its waiver are in '
+                       f'<a href="#{waived_anchor(nodeid)}">{escape(record.check)} {escape(record.resource)}</a>']
+            return
         if record is None or not record.bad or not record.check:
             return
         parts = [report.longreprtext or ""] if getattr(report, "longreprtext", "") else []
@@ -269,9 +282,9 @@ def html_plugin(ev: Evidence, path: Path) -> tuple[Any, HtmlEvidence]:
         data["renderCollapsed"] = ["passed", "skipped", "xfailed", "xpassed"]  # failures open, the rest closed
         sanitize(data)
         write_page(page.path, template, data,
-                   title=title(ev.gate, ev.run.env.name), csp=csp(app_js, copy_js), styles=page.styles,
+                   title=title(ev.gate, ev.run.env.name, ev.not_gate), csp=csp(app_js, copy_js), styles=page.styles,
                    page_css=page_css, app_js=app_js, copy_js=copy_js, outcomes=page.outcomes,
-                   table_head=page.table_head, duration=page.duration, g=view(ev, hooks.logs))
+                   table_head=page.table_head, duration=page.duration, g=view(ev, hooks.logs), k=run_kind_view(ev))
 
     return self_contained_html_report(ev.config, path, render), hooks
 

@@ -1,7 +1,9 @@
 """results.sarif: the findings that have a file and line (CI/CD), as SARIF 2.1.0 for GitHub code scanning.
 
-One result per failing or unevaluated check record with a `location` ({file, line}, relative to the infra
-repo); one rule per check id, carrying the runbook's title, remediation and severity. Paths are the infra
+One result per failing, unevaluated or waived check record with a `location` ({file, line}, relative to the
+infra repo); one rule per check id, carrying the runbook's title, remediation and severity. A waived finding
+carries a suppression (kind `external`, status `accepted`, the waiver's justification), so code scanning
+shows it as accepted, not open. Paths are the infra
 repo's own, so the workflow uploads with `checkout_path` set to where it checked the infra repo out.
 """
 
@@ -46,7 +48,18 @@ def spots(record: CheckRecord) -> list[tuple[str, int, str]]:
 
 
 def findings(records: Iterable[CheckRecord]) -> list[CheckRecord]:
-    return [r for r in records if r.bad and location_of(r) is not None]
+    return [r for r in records if (r.bad or r.outcome == "waived") and location_of(r) is not None]
+
+
+def suppressions(record: CheckRecord) -> list[dict[str, Any]]:
+    """SARIF's suppression of a waived finding: accepted outside the code, by whom, why and until when."""
+    if record.outcome != "waived" or record.waiver is None:
+        return []
+    w = record.waiver
+    justification = f"{w.get('justification', '')} (approved by {w.get('approved_by', '')}" + \
+        (f", {w['ticket']}" if w.get("ticket") else "") + f", expires {w.get('expires', '')})"
+    return [{"kind": "external", "status": "accepted", "justification": justification,
+             "properties": {"waiver": dict(w)}}]
 
 
 def _rule(check: str, severity: str) -> dict[str, Any]:
@@ -75,13 +88,16 @@ def sarif(records: Iterable[CheckRecord], meta: Mapping[str, Any]) -> dict[str, 
         for file, line, text in spots(r):
             if r.remediation:
                 text += f"\nRemediation: {r.remediation}"
-            results.append({
+            result: dict[str, Any] = {
                 "ruleId": check, "ruleIndex": list(rules).index(check), "level": LEVEL.get(sev, "error"),
                 "message": {"text": text},
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(file), "uriBaseId": "SRCROOT"},
                                                     "region": {"startLine": line}}}],
                 "partialFingerprints": {"bbwsCheck/v1": f"{check}:{file}:{line}:{r.resource}"},
-                "properties": {"severity": sev, "outcome": r.outcome, "resource": r.resource, "test": r.test}})
+                "properties": {"severity": sev, "outcome": r.outcome, "resource": r.resource, "test": r.test}}
+            if r.outcome == "waived":
+                result["suppressions"] = suppressions(r)
+            results.append(result)
     run = {"tool": {"driver": {"name": "bbws-checks", "version": __version__, "rules": list(rules.values())}},
            "automationDetails": {"id": f"bbws-gate/{meta.get('env', '')}/{meta.get('run_id', '')}"},
            "originalUriBaseIds": {"SRCROOT": {"description": {"text": "the infra repo's root"}}},
@@ -92,7 +108,7 @@ def sarif(records: Iterable[CheckRecord], meta: Mapping[str, Any]) -> dict[str, 
 def annotations(records: Iterable[CheckRecord]) -> list[str]:
     """GitHub workflow commands (`::error file=...,line=...::`) for the findings with a location."""
     out = []
-    for r in sorted(findings(records), key=lambda r: (r.check, location_of(r))):
+    for r in sorted((r for r in findings(records) if r.bad), key=lambda r: (r.check, location_of(r))):
         kind = {"error": "error", "warning": "warning"}.get(LEVEL.get(r.severity, "error"), "notice")
         title = f"{r.check} {r.title}".strip()
         for file, line, text in spots(r):
@@ -101,7 +117,10 @@ def annotations(records: Iterable[CheckRecord]) -> list[str]:
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's data: the runner decodes %25, %0D and %0A; other line separators, which some
+    log readers break lines at, are shown escaped."""
+    return (text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            .replace("\x85", "\\x85").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def _prop(text: str) -> str:

@@ -1,24 +1,44 @@
-"""The gate as text: the terminal summary and the Markdown job summary ($GITHUB_STEP_SUMMARY)."""
+"""The gate as text: the terminal summary and the Markdown job summary ($GITHUB_STEP_SUMMARY).
+
+Every value that may come from the infra repo or AWS goes through ci_text: one line on the terminal,
+escaped Markdown or a code span in the job summary.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from checks.core.catalog import SEVERITIES
 from checks.evidence import remedy
+from checks.evidence.ci_text import block, code, md, one_line
 from checks.evidence.gate import CONDITIONAL, GO, NO_GO, Gate
+from checks.evidence.provenance import ci_run, describe_git
 
 ICON = {GO: "✅", CONDITIONAL: "⚠️", NO_GO: "⛔"}
 COLOUR = {GO: "green", CONDITIONAL: "yellow", NO_GO: "red"}
 
 
+def waived(gate: Gate) -> int:
+    """How many findings an active waiver accepted (they decide nothing)."""
+    return int(gate.counts["by_outcome"].get("waived", 0))
+
+
+def decision_label(gate: Gate) -> str:
+    """"GO", or "GO · 1 waived finding" when accepted risks are part of the decision."""
+    n = waived(gate)
+    return f"{gate.decision} · {n} waived finding{'s' if n != 1 else ''}" if n else gate.decision
+
+
 def headline(gate: Gate) -> str:
+    n = waived(gate)
+    accepted = f"; {n} waived (accepted risk{'s' if n != 1 else ''})" if n else ""
     if gate.decision == GO:
-        return "every evaluated check passed" if not gate.reasons else "only P3 (information) findings"
+        if not gate.reasons:
+            return ("every other evaluated check passed" if n else "every evaluated check passed") + accepted
+        return "only P3 (information) findings" + accepted
     if gate.decision == CONDITIONAL:
-        return "only P2 (minor) checks failed: fix forward"
+        return "only P2 (minor) checks failed: fix forward" + accepted
     why = []
     failed = [r for r in gate.reasons if r.outcome == "failed" and r.effect == NO_GO]
     errors = [r for r in gate.reasons if r.outcome == "error"]
@@ -28,7 +48,7 @@ def headline(gate: Gate) -> str:
         why.append(f"{len(errors)} check(s) could not be evaluated")
     if gate.incomplete:
         why.append("the run is incomplete")
-    return "; ".join(why)
+    return "; ".join(why) + accepted
 
 
 def severity_line(gate: Gate) -> str:
@@ -38,19 +58,21 @@ def severity_line(gate: Gate) -> str:
 
 def outcome_line(gate: Gate) -> str:
     out = gate.counts["by_outcome"]
-    return ", ".join(f"{out.get(k, 0)} {k}" for k in ("passed", "failed", "error", "skipped"))
+    shown = ("passed", "failed", "error", "skipped", *(("waived",) if out.get("waived") else ()))
+    return ", ".join(f"{out.get(k, 0)} {k}" for k in shown)
 
 
 def _where(r: Any) -> str:
-    return f"{r.check} {r.resource}".strip() if r.check else (r.test or "run")
+    return one_line(f"{r.check} {r.resource}".strip() if r.check else (r.test or "run"))
 
 
 GATE, REPLAY, REVIEW, FILE_REVIEW = "post-deploy gate", "replay", "credential-free review", "file review"
 NOT_A_DEPLOYMENT = "not a deployment: nothing to roll back; fix the findings before merging"
+NOT_READ = "with NoVerifiedCaller"  # the refusal every AWS read of a credential-free review gets (core/aws.py)
 
 
 def run_kind(meta: Mapping[str, Any]) -> str:
-    """What the run was, for the summaries' titles: a review of files reads no AWS and deploys nothing, so its
+    """What the run was, in the summaries' words: a review of files reads no AWS and deploys nothing, so its
     summary speaks of findings to fix before merging, not of rollbacks."""
     if meta.get("replay_of"):
         return REPLAY
@@ -58,9 +80,6 @@ def run_kind(meta: Mapping[str, Any]) -> str:
     if offline:
         return REVIEW if offline.startswith(REVIEW) else FILE_REVIEW
     return GATE
-
-
-NOT_READ = "with NoVerifiedCaller"  # the refusal every AWS read of a credential-free review gets (core/aws.py)
 
 
 def unverified_offline(gate: Gate, meta: Mapping[str, Any]) -> list[Any]:
@@ -83,7 +102,7 @@ def _where_all(r: Any, resources: list[str]) -> str:
     named = [x for x in dict.fromkeys(resources) if x]
     if len(named) <= 1:
         return _where(r)
-    return f"{r.check} ×{len(resources)} ({', '.join(named)})"
+    return one_line(f"{r.check} ×{len(resources)} ({', '.join(named)})")
 
 
 def terminal_lines(gate: Gate, bundle: str | None, meta: Mapping[str, Any] | None = None) -> list[str]:
@@ -98,56 +117,76 @@ def terminal_lines(gate: Gate, bundle: str | None, meta: Mapping[str, Any] | Non
         lines.append(f"rollback: {gate.rollback}")
     for r, resources in grouped(gate.reasons):
         label = r.severity or "--"
-        lines.append(f"  [{r.effect}] {label} {_where_all(r, resources)} ({r.outcome}): {r.message}")
+        lines.append(f"  [{r.effect}] {label} {_where_all(r, resources)} ({r.outcome}): {one_line(r.message)}")
         if r.outcome != "incomplete" and not review:
-            lines.append(f"      rollback: {r.rollback}")
+            lines.append(f"      rollback: {one_line(r.rollback)}")
     if bundle:
-        lines.append(f"evidence: {bundle}")
+        lines.append(f"evidence: {one_line(bundle)}")
     return lines
 
 
 def _cell(text: str) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ").strip()
+    """A value as literal Markdown text, safe in a table cell."""
+    return md((text or "").strip())
 
 
 def github_links(environ: Mapping[str, str]) -> dict[str, str]:
     """The run's page and its artifacts, from GitHub Actions' default variables (empty elsewhere)."""
-    server, repo, run = (environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
-    if not (server and repo and run):
+    ci = ci_run(environ)
+    if ci is None:
         return {}
-    url = f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
-    return {"run": url, "artifacts": f"{url}#artifacts", "run_id": run,
-            "attempt": environ.get("GITHUB_RUN_ATTEMPT", "")}
+    return {"run": ci["url"], "artifacts": f"{ci['url']}#artifacts", "run_id": ci["run_id"], "attempt": ci["attempt"]}
+
+
+def kind_heading(meta: Mapping[str, Any]) -> str | None:
+    """The job summary's and the terminal's word for a run that is not a gate run (None for a gate run)."""
+    if meta.get("gate_run", True):
+        return None
+    return str(meta.get("kind_label") or "not a gate run")
 
 
 def _fenced(command: str) -> list[str]:
-    fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", command)), default=0))
-    return [f"   {fence}sh", f"   {command}", f"   {fence}"]
+    return block(command, "sh", "   ")
 
 
-def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None) -> str:
-    """The job summary: decision, counts by severity, what to fix (one command each), where the evidence is."""
+def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None = None,
+             since: str = "", governance: Sequence[str] = (), problems: list[str] | None = None) -> str:
+    """The job summary: decision, counts by severity, what to fix (one command each), where the evidence is; a
+    run that is not a gate run says what it is in its title and first line. `since` (what changed since the
+    previous gate run) follows the headline; `governance` (accepted risks, approvals: governance.py) follows
+    the reasons."""
     links = links or {}
-    kind = run_kind(meta)
-    review = kind in (REVIEW, FILE_REVIEW)
+    review = run_kind(meta) in (REVIEW, FILE_REVIEW)
     unverified = unverified_offline(gate, meta)
-    out = [f"## {ICON[gate.decision]} BBWS {kind}: **{gate.decision}**", "",
-           f"env **{meta.get('env', '')}**, account `{meta.get('account', '')}`, region `{meta.get('region', '')}`"
-           f" · {headline(gate)}", ""]
+    kind = kind_heading(meta)
+    title = (f"## {ICON[gate.decision]} BBWS post-deploy gate: **{decision_label(gate)}**" if kind is None else
+             f"## BBWS {_cell(kind)}: **{decision_label(gate)}** (not a gate run)")
+    out = [title, ""]
+    if kind is not None:
+        out += [f"> **Not a gate run** ({_cell(kind)}): this result approves no release, and `latest` was not "
+                "moved.", ""]
+    out += [f"> **{_cell(p)}**" for p in problems or ()] + ([""] if problems else [])
+    out += [f"env **{md(meta.get('env', ''))}**, account {code(meta.get('account', ''))}, "
+            f"region {code(meta.get('region', ''))} · {headline(gate)}",
+            *(["", f"**Since the previous gate run:** {md(since)}"] if since else []), ""]
+    infra = (meta.get("provenance") or {}).get("infra")
+    if infra:
+        out += [f"infra repo commit: {code(describe_git(infra))}", ""]
     if review:
-        out += [f"**{kind.capitalize()}:** {NOT_A_DEPLOYMENT}.", ""]
+        out += [f"**{run_kind(meta).capitalize()}:** {NOT_A_DEPLOYMENT}.", ""]
     elif gate.rollback:
         out += [f"**Rollback:** {gate.rollback}", ""]
-    out += ["| severity | passed | failed | error | skipped |", "|---|---|---|---|---|"]
+    kinds = ("passed", "failed", "error", "skipped", *(("waived",) if waived(gate) else ()))
+    out += ["| severity | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
     for s in SEVERITIES:
         c = gate.counts["by_severity"].get(s, {})
-        out.append(f"| {s} | " + " | ".join(str(c.get(k, 0)) for k in ("passed", "failed", "error", "skipped")) + " |")
+        out.append(f"| {s} | " + " | ".join(str(c.get(k, 0)) for k in kinds) + " |")
     to_fix = grouped([r for r in gate.reasons if r not in unverified])
     if to_fix:
         out += ["", "### What to fix", ""]
         for i, (r, resources) in enumerate(to_fix, 1):
-            named = ", ".join(f"`{_cell(x)}`" for x in dict.fromkeys(resources) if x)
-            what = (f"{r.severity} `{_cell(r.check)}` {_cell(r.title)} · {named} ({r.outcome})"
+            named = ", ".join(code(x) for x in dict.fromkeys(resources) if x)
+            what = (f"{r.severity} {code(r.check)} {_cell(r.title)} · {named} ({r.outcome})"
                     if r.check else "incomplete run")
             out.append(f"{i}. **{r.effect}** {what}: {_cell(remedy_first_line(r.message))}")
             out += _problem_lines(r.message)
@@ -169,14 +208,15 @@ def markdown(gate: Gate, meta: dict[str, Any], links: Mapping[str, str] | None =
         for r in gate.reasons:
             out.append(f"| {r.effect} | {_cell(r.check)} | {_cell(r.resource)} | {r.severity} | {r.outcome} | "
                        f"{_cell(r.message)} | {_cell(r.rollback)} |")
-    out.append("")
+    out += [*governance, ""]
     name = meta.get("bundle_name") or ""
     if links.get("run"):
         artifact = f"gate-evidence-{meta.get('env', '')}-{links['run_id']}-{links.get('attempt') or '1'}"
-        out.append(f"Evidence: [workflow run {links['run_id']}]({links['run']}) · artifact `{artifact}` "
-                   f"([download]({links['artifacts']})), bundle `{name}` (report.html, results.sarif, manifest.json)")
+        out.append(f"Evidence: [workflow run {md(links['run_id'])}]({links['run']}) · artifact {code(artifact)} "
+                   f"([download]({links['artifacts']})), bundle {code(name)} (report.html, results.sarif, "
+                   "manifest.json)")
     elif name:
-        out.append(f"Evidence bundle: `{name}` (under the run's reports directory)")
+        out.append(f"Evidence bundle: {code(name)} (under the run's reports directory)")
     return "\n".join(out) + "\n"
 
 

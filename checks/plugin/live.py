@@ -15,6 +15,7 @@ from checks.core.aws import UNREACHABLE, Aws, new_session
 from checks.core.collect import CollectorCrashed, Context, collect_all
 from checks.core.read import caller_identity
 from checks.core.snapshot import Snapshot
+from checks.evidence.provenance import git_state
 from checks.plugin.run import Run, canary_skip_reason
 
 
@@ -103,6 +104,7 @@ def start_live(run: Run, hook: Any, selected: dict[str, str] | None = None, term
         adapt = adapt_client
     snapshot = Snapshot({"env_name": env.name, "env": env.model_dump(), "run_id": run.run_id, "started": run.started,
                          "canary": run.canary, "faults": [list(f) for f in run.faults],
+                         "infra_git": git_state(run.options.infra_repo),  # provenance: the infra commit checked
                          "endpoint": "embedded moto world" if env.embedded else (os.environ.get("AWS_ENDPOINT_URL")
                                                                                   or "AWS")})
     run.snapshot = snapshot

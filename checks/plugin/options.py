@@ -40,6 +40,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 "$BBWS_SIGN_KEY): manifest.json.sig, checked by ssh-keygen -Y verify -n bbws-evidence")
     g.addoption("--verify-key", default=None, help="with --replay: refuse the bundle unless manifest.json.sig "
                 "verifies with this ssh-ed25519 public key")
+    g.addoption("--waivers", default=None, help="accepted risks: a TOML file of [[waiver]] tables (default: the env's "
+                "`waivers` in environments.toml); a replay uses the bundle's own copy")
+    g.addoption("--allowed-signers", default=None, help="with --replay: verify each recorded approval against "
+                "this ssh-keygen allowed_signers file (the principal allowed for its role)")
     g.addoption("--concurrency", type=int, default=None, help="parallel AWS reads (default: from environments.toml)")
     g.addoption("--severity", default=None, help="run only the checks of these catalog severities, e.g. P0,P1 "
                 "(a partial selection, labelled as such in the evidence)")

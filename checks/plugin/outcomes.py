@@ -2,9 +2,12 @@
 
 InSpec's outcomes: a view that raises `Missing` makes the check *skipped* (another check reports the
 absent resource), or an *error* when that reporter is not part of the run; `Unverifiable` (the data
-could not be read) is an *error*; an assertion is a *failure*; a teardown that fails after a check ran
-makes it an *error* (its evidence cannot be trusted). A verdict (Missing, Unverifiable) gets its reason
-as text, with no traceback.
+could not be read) is an *error*; an assertion is a *failure*, or *waived* when an active waiver (an
+accepted risk, checks/core/waivers.py) matches it; a teardown that fails after a check ran makes it an
+*error* (its evidence cannot be trusted). Any other exception a check raises (a RecursionError, a KeyError
+in a view, a MemoryError) is an *error* too, never the failure of the check it would mask: only an
+assertion fails a check, and no waiver applies to an error. A verdict (Missing, Unverifiable) gets its
+reason as text, with no traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import pytest
 
 from checks.core.outcome import Missing, Unverifiable
 from checks.core.record import CheckRecord, Outcome
+from checks.evidence.ci_text import one_line
 from checks.plugin.records import check_record, first_part
 from checks.plugin.run import RUN
 
@@ -43,6 +47,9 @@ class Outcomes:
         if isinstance(exc, Missing) and exc.by and exc.by not in run.reporters:
             who = run.reporter_names.get(exc.by) or f"the test that reports it ({exc.by})"
             exc = Unverifiable(f"{exc.reason}, and {who} is not part of this run")
+        if call.when == "call" and _crashed(exc):
+            exc = Unverifiable(f"could not be evaluated: the check raised {type(exc).__name__}: "
+                               f"{_short(exc)}")
         if isinstance(exc, (Missing, Unverifiable)):
             report = _verdict_report(item, call, exc)
         else:
@@ -74,14 +81,33 @@ class Outcomes:
         else:
             outcome = "passed"
         record = check_record(item, outcome, message)
+        if run.waivers is not None:
+            record = run.waivers.apply(record)
+        if record.outcome == "waived":  # pytest's own word for an accepted failure: xfailed (JUnit <skipped>)
+            report.outcome = "skipped"
+            report.wasxfail = f"waived ({record.waiver['where']}, until {record.waiver['expires']}): " \
+                              f"{record.waiver['justification']}"
         item.stash[RECORD] = record
         report.bbws = record  # type: ignore[attr-defined]
         if record.outcome == "failed":
             rb = record.runbook
+            rb = {k: one_line(v) for k, v in rb.items()}  # printed at column 0: one line per field, always
             report.sections.append((f"{RUNBOOK_SECTION}{rb['id']}: {rb['title']}",
                                     f"symptom:     {rb['symptom']}\nroot cause:  {rb['cause']}\n"
                                     f"remediation: {rb['resolution']}\nprevention:  {rb['prevention']}"))
         return report
+
+
+def _crashed(exc: BaseException | None) -> bool:
+    """An exception that is neither an assertion, a verdict nor one of pytest's own outcomes (skip, xfail,
+    fail): the check did not judge anything, so it must not read as a finding."""
+    own = (pytest.skip.Exception, pytest.fail.Exception, pytest.xfail.Exception, pytest.exit.Exception)
+    return isinstance(exc, Exception) and not isinstance(exc, (AssertionError, Missing, Unverifiable, *own))
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _teardown(item: pytest.Item, report: pytest.TestReport) -> None:

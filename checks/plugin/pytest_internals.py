@@ -53,6 +53,17 @@ def marker_names(expr: str) -> list[str] | None:
             and not (i + 1 < len(tokens) and tokens[i + 1].type == TokenType.EQUAL)]
 
 
+def markexpr_matcher(expr: str) -> Callable[[pytest.Item], bool]:
+    """Whether `-m expr` alone keeps an item (as pytest's own deselect_by_mark judges it); every item for ""."""
+    if not expr:
+        return lambda item: True
+    from _pytest.mark import MarkMatcher
+    from _pytest.mark.expression import Expression
+
+    compiled = Expression.compile(expr)
+    return lambda item: bool(compiled.evaluate(MarkMatcher.from_markers(item.iter_markers())))
+
+
 # ----- the terminal -----
 
 def terminal_writer(reporter: Any) -> Any:

@@ -11,25 +11,34 @@ import pytest
 
 from checks.core import config as cfg
 from checks.core.snapshot import Snapshot
+from checks.evidence import keys
 from checks.evidence import replay as replay_mod
 
+CHECKOUT = Path(__file__).resolve().parents[2]
 
-def replayed(bundle: Path, verify_key: str | None = None) -> tuple[cfg.Env, Snapshot]:
-    """The env and the snapshot of a verified bundle: replay reads both, and no AWS."""
+
+def replayed(bundle: Path, verify_key: str | None = None) -> tuple[cfg.Env, Snapshot, replay_mod.Verified]:
+    """The env and the snapshot of a verified bundle (and how it was verified): replay reads both, and no AWS."""
     try:
-        snapshot = replay_mod.verified_snapshot(bundle, Path(verify_key) if verify_key else None)
+        pinned = keys.pinned(Path(verify_key)) if verify_key else None
+    except keys.KeyError_ as exc:
+        raise pytest.UsageError(str(exc)) from None
+    try:
+        snapshot, verified = replay_mod.verified_replay(bundle, pinned)
     except replay_mod.BundleError as exc:
         raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
     try:
         env = cfg.from_dict(snapshot.meta["env"], f"{bundle}/snapshot.json")
     except (KeyError, TypeError, AttributeError, cfg.ConfigError) as exc:
         raise pytest.UsageError(f"--replay {bundle}: the snapshot has no usable env: {exc}") from None
+    if env.source and not Path(env.source).is_absolute():  # recorded relative to the checkout (portable)
+        env = env.model_copy(update={"source": str(CHECKOUT / env.source)})
     try:
         replay_mod.check_paths(snapshot, env)
     except replay_mod.BundleError as exc:
         raise pytest.UsageError(f"--replay {bundle}: {exc}") from None
     snapshot.meta["replay_of"] = str(bundle)
-    return env, snapshot
+    return env, snapshot, verified
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,8 @@ class Original:
     files: int  # files verified against its manifest
     incomplete: list[str]  # as the original's gate said, less what the gate itself adds ("no check ran")
     tests: frozenset[str] | None  # the checks it evaluated (None: unknown, evaluate every check)
+    signer: str | None = None  # "<principal> SHA256:..." of the pinned key its signature verified with (None: not)
+    decision: str | None = None  # the decision its gate.json records
 
 
 ORIGINAL = pytest.StashKey[Original]()
@@ -51,7 +62,7 @@ def test_key(nodeid: str) -> str:
     return "/".join(parts[-2:]) + sep + rest
 
 
-def original_of(bundle: Path, snapshot: Snapshot) -> Original:
+def original_of(bundle: Path, snapshot: Snapshot, signer: keys.Signer | None = None) -> Original:
     """The replayed run's gate (its files were just verified against the manifest)."""
     from checks.evidence.bundle import MANIFEST, resolve
 
@@ -71,7 +82,9 @@ def original_of(bundle: Path, snapshot: Snapshot) -> Original:
     tests = frozenset(test_key(str(r.get("test", ""))) for r in rows if isinstance(r, dict)) \
         if isinstance(rows, list) else None
     return Original(run_id=str(snapshot.meta.get("run_id") or manifest.get("run_id") or "?"),
-                    files=len(manifest.get("files") or {}), incomplete=incomplete, tests=tests)
+                    files=len(manifest.get("files") or {}), incomplete=incomplete, tests=tests,
+                    signer=signer.fingerprint if signer is not None else None,
+                    decision=str(gate["decision"]) if gate.get("decision") else None)
 
 
 def replay_selection(config: pytest.Config, items: list[pytest.Item]) -> None:

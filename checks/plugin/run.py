@@ -15,6 +15,7 @@ from checks.core.aws import Aws
 from checks.core.collect import Options
 from checks.core.outcome import Unverifiable
 from checks.core.snapshot import Snapshot, iso, now
+from checks.core.waivers import Waivers
 
 
 @dataclass
@@ -37,28 +38,15 @@ class Run:
     reporters: set[str] = field(default_factory=set)  # the absence reporters selected ("DDB-01/table")
     reporter_names: dict[str, str] = field(default_factory=dict)  # every absence reporter's test function
     passive: bool = False  # a session that tests the suite itself: it reads no AWS and writes no bundle
+    selection: Any = None  # a checks.plugin.selected.Selection: -m, -k, paths, what any selector deselected
     selectors: dict[str, str] = field(default_factory=dict)  # the suite's own selection options given
-    # ({"--severity": "P0,P1"}): any makes the run a partial selection
+    # ({"--severity": "P0,P1"}): recorded in the selection's `others` (checks.plugin.selected)
     deselected: int = 0  # the items those selectors deselected
+    waivers: Waivers | None = None  # the accepted risks that apply to this env (checks/plugin/waiving.py)
 
     @property
     def complete(self) -> bool:
         return not self.incomplete
-
-    @property
-    def partial(self) -> bool:
-        """Did the suite's own selectors leave checks out? (-m / -k are pytest's, read from the config.)"""
-        return bool(self.selectors)
-
-    def selection(self) -> dict[str, Any]:
-        """What the suite's selectors chose, for gate.json and the terminal."""
-        return {"partial": self.partial, "selectors": dict(self.selectors), "deselected": self.deselected}
-
-
-def selection_label(selection: dict[str, Any]) -> str:
-    """"partial: --severity P0,P1, 40 deselected" (the suite's own selectors; -m and -k are in the command)."""
-    chosen = ", ".join(f"{k} {v}" for k, v in (selection.get("selectors") or {}).items())
-    return f"partial: {chosen}, {selection.get('deselected', 0)} deselected"
 
 
 RUN = pytest.StashKey[Run]()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from checks import areas
+from checks.core.env_model import MAX_CONCURRENCY
 from checks.plugin.live import has_checks, prepare_snapshot, shared_snapshot_path
 from checks.plugin.options import check_markexpr, env_name, load_env, marker_name, run_options
 from checks.plugin.outcomes import Outcomes, reporters
@@ -20,9 +21,10 @@ from checks.plugin.progress import ProgressPlugin
 from checks.plugin.replaying import ORIGINAL, original_of, replay_selection, replayed
 from checks.plugin.run import RUN, Run, canary_skip_reason, is_worker
 from checks.plugin.selection import LIST_CHECKS, by_severity, listing, parse_severity
+from checks.plugin.waiving import waivers_for
 from checks.plugin.xdist import XdistController
 
-PLUGINS = ("checks.plugin.fixtures", *areas.fixture_plugins(), "checks.evidence.hooks",
+PLUGINS = ("checks.plugin.fixtures", "checks.plugin.selected", *areas.fixture_plugins(), "checks.evidence.hooks",
            "checks.plugin.signals")  # SIGTERM as Ctrl-C, and the started-run marker
 
 
@@ -53,15 +55,15 @@ def pytest_configure(config: pytest.Config) -> None:
     replay = Path(opt.replay) if opt.replay else None
     replayed_snapshot = None
     if replay is not None:
-        env, replayed_snapshot = replayed(replay, opt.verify_key)
-        config.stash[ORIGINAL] = original_of(replay, replayed_snapshot)
+        env, replayed_snapshot, verified = replayed(replay, opt.verify_key)
+        config.stash[ORIGINAL] = original_of(replay, replayed_snapshot, verified.signer)
     elif opt.verify_key:
         raise pytest.UsageError("--verify-key checks a bundle's signature: use it with --replay DIR")
     else:
         env = load_env(opt.environments, env_name(config), config.rootpath)
     if opt.concurrency is not None:
-        if opt.concurrency < 1:
-            raise pytest.UsageError(f"--concurrency must be at least 1, got {opt.concurrency}")
+        if not 1 <= opt.concurrency <= MAX_CONCURRENCY:
+            raise pytest.UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {opt.concurrency}")
         env = env.model_copy(update={"concurrency": opt.concurrency})
     run = Run(env=env, options=run_options(env, opt), args=list(config.invocation_params.args),
               canary=bool(replayed_snapshot.meta.get("canary")) if replayed_snapshot else bool(opt.canary),
@@ -86,6 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run.snapshot_path = Path(workerinput["bbws_snapshot"])
         run.endpoint_url = workerinput.get("bbws_endpoint") or None
         run.run_id = workerinput["bbws_run_id"]
+        run.started = workerinput.get("bbws_started") or run.started
+    run.waivers = waivers_for(config, env, run.started, replayed_snapshot)
     config.stash[RUN] = run
     for name in PLUGINS:
         config.pluginmanager.import_plugin(name)

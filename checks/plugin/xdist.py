@@ -24,5 +24,6 @@ class XdistController:
         node.workerinput["bbws_snapshot"] = str(path) if path else ""
         node.workerinput["bbws_endpoint"] = self.run.endpoint_url or ""
         node.workerinput["bbws_run_id"] = self.run.run_id
+        node.workerinput["bbws_started"] = self.run.started  # waivers are judged against the run's start
 
 

@@ -161,17 +161,34 @@ def template_body(key: str) -> bytes:
 def bucket_policy(env: Env, bucket: str) -> dict[str, Any]:
     arn = f"arn:aws:s3:::{bucket}"
     app_role = next(iter(env.iam.app_roles), f"bbws-app-lambda-{env.name}")
-    return {"Version": "2012-10-17", "Statement": [s for s in _policy_statements(env, arn, app_role)
-                                                   if s["Sid"] in env.s3.policy_statements
-                                                   or s["Sid"] == "DenyInsecureTransport"]}  # S3-06 needs it
+    statements = [s for s in _policy_statements(env, arn, app_role)
+                  if s["Sid"] in env.s3.policy_statements or s["Sid"] == "DenyInsecureTransport"]  # S3-06 needs it
+    external = external_principals(env)
+    if external:
+        statements.append({"Sid": "AllowExpectedExternalRead", "Effect": "Allow", "Principal": {"AWS": external},
+                           "Action": "s3:GetObject", "Resource": f"{arn}/*"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def external_principals(env: Env) -> list[str]:
+    """The AWS principals s3.external_principals names that a policy can grant (an account id as its root;
+    patterns and non-AWS principals are left out)."""
+    out = []
+    for p in env.s3.external_principals:
+        if p.isdigit() and len(p) == 12:
+            out.append(f"arn:aws:iam::{p}:root")
+        elif p.startswith("arn:") and not any(c in p for c in "*?"):
+            out.append(p)
+    return out
 
 
 def _policy_statements(env: Env, arn: str, app_role: str) -> list[dict[str, Any]]:
+    accounts = [env.account, *sorted({a.split(":")[4] for a in external_principals(env)} - {env.account})]
     return [
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        {"Sid": "DenyPublicAccess", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-         "Resource": [arn, f"{arn}/*"], "Condition": {"StringNotEquals": {"aws:PrincipalAccount": env.account}}},
+        {"Sid": "DenyPublicAccess", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
+         "Condition": {"StringNotEquals": {"aws:PrincipalAccount": accounts if len(accounts) > 1 else env.account}}},
         {"Sid": "AllowLambdaReadTemplates", "Effect": "Allow",
          "Principal": {"AWS": f"arn:aws:iam::{env.account}:role/{app_role}"}, "Action": "s3:GetObject",
          "Resource": f"{arn}/*"},

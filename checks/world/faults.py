@@ -1,5 +1,7 @@
 """The fault registry: every area's runbook faults (declared in checks/areas/<area>/faults.py with `@fault`),
 and `parse_faults("DDB-03:products,S3-02", env)`, which turns a command-line spec into [(id, resource)].
+A fault's id is its runbook id (S3-02), or the runbook id and a variant (S3-02.external) for another way
+the same check fails; ids are matched without regard to case.
 
 `FAULTS[id].inject(world, resource)` breaks exactly one thing in a built world.
 """
@@ -72,13 +74,15 @@ class _Registry(Mapping[str, Fault]):
         return len(self._all())
 
 
-def _order(fid: str) -> tuple[int, str, int]:
-    """Faults in the areas' order of their ids' prefixes, then by number (DDB-02 before DDB-10)."""
+def _order(fid: str) -> tuple[int, str, int, str]:
+    """Faults in the areas' order of their ids' prefixes, then by number (DDB-02 before DDB-10), then the
+    runbook fault before its variants (S3-02, then S3-02.external)."""
     from checks import areas
 
-    prefix, _, number = fid.partition("-")
+    prefix, _, rest = fid.partition("-")
+    number, _, variant = rest.partition(".")
     owner = areas.declared().get(areas.area_of_check(fid))
-    return (owner.order if owner else 99, prefix, int(number) if number.isdigit() else 0)
+    return (owner.order if owner else 99, prefix, int(number) if number.isdigit() else 0, variant)
 
 
 FAULTS: Mapping[str, Fault] = _Registry()
@@ -125,7 +129,7 @@ def parse_faults(spec: str, env: Env) -> list[tuple[str, str | None]]:
                          f"(valid ids: {', '.join(FAULTS)})")
     for part in filter(None, parts):
         fid, _, resource = part.partition(":")
-        fid = fid.strip().upper()
+        fid = next((known for known in FAULTS if known.upper() == fid.strip().upper()), fid.strip())
         if fid not in FAULTS:
             raise ValueError(f"unknown fault {fid!r}; valid ids: {', '.join(FAULTS)}")
         f = FAULTS[fid]

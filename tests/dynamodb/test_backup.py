@@ -3,7 +3,6 @@
 import pytest
 
 from checks.areas.dynamodb.views import covers
-from checks.core.schedules import runs_at
 from checks.core.snapshot import parse_time
 
 pytestmark = [pytest.mark.dynamodb, pytest.mark.issue("DDB-04")]
@@ -23,8 +22,11 @@ def test_backup_plan(backup):
     want = backup.env.backup
     assert backup.plan_id, f"backup plan {want.plan} does not exist in {backup.region}"
     rules = [(r.get("ScheduleExpression"), r.get("Lifecycle", {}).get("DeleteAfterDays")) for r in backup.rules]
-    assert any(runs_at(s, want.frequency) and d == want.retention_days for s, d in rules), (
-        f"plan {want.plan} has no {want.frequency} rule kept {want.retention_days} days; rules: {rules}")
+    kept = backup.rules_kept(want.frequency, want.retention_days)
+    assert kept, f"plan {want.plan} has no {want.frequency} rule kept {want.retention_days} days; rules: {rules}"
+    vaults = backup.target_vaults(kept)
+    assert want.vault in vaults, (f"plan {want.plan}'s {want.frequency} rule backs up to vault "
+                                  f"{' and '.join(vaults)}, expected {want.vault} (backup.vault)")
 
 
 @pytest.mark.smoke

@@ -41,6 +41,6 @@ def test_s3_canary(bucket_canary):
 def test_no_leftover_canary_objects(bucket_canary):
     found = bucket_canary.leftovers()
     removed = bucket_canary.removed()
-    what = [f"s3://{b}/{k} ({'removed by this run' if removed.get((b, k), {}).get('ok') else 'still there'})"
+    what = [f"s3://{b}/{k} ({'removed by this run' if removed.get((b, k), {}).get('gone') else 'still there'})"
             for b, k in found]
     assert not found, f"canary objects left by an earlier run: {', '.join(what)}"

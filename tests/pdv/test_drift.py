@@ -2,8 +2,6 @@
 
 import pytest
 
-from checks.areas.pdv.views import unexpected
-
 pytestmark = [pytest.mark.pdv, pytest.mark.smoke, pytest.mark.issue("PDV-07")]
 
 
@@ -22,6 +20,6 @@ def test_no_drift_dr_bucket(dr_bucket_drift):
     assert not dr_bucket_drift.problem(), dr_bucket_drift.problem()
 
 
-def test_nothing_unexpected(snapshot, env):
-    found = unexpected(snapshot, env)
+def test_nothing_unexpected(inventory):
+    found = inventory.unexpected()
     assert not found, "; ".join(found)

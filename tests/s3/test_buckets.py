@@ -41,6 +41,13 @@ def test_bucket_policy_not_public(bucket):
 
 
 @pytest.mark.issue("S3-02")
+def test_bucket_policy_external_principals(bucket):
+    found = bucket.external_grants()
+    assert not found, (f"bucket {bucket.name} policy allows principals outside account {bucket.env.account} "
+                       f"that s3.external_principals does not list: {'; '.join(map(str, found))}")
+
+
+@pytest.mark.issue("S3-02")
 def test_access_logging(bucket):
     target = bucket.env.s3.logging_bucket
     if not target:
@@ -86,8 +93,9 @@ def test_default_encryption(bucket):
 
 @pytest.mark.issue("S3-06")
 def test_policy_denies_insecure_transport(bucket):
-    assert any(s.get("Effect") == "Deny" and _insecure(s.get("Condition", {})) for s in bucket.statements), (
-        f"bucket {bucket.name} policy has no Deny on aws:SecureTransport = false")
+    assert bucket.tls_denies, f"bucket {bucket.name} policy has no Deny on aws:SecureTransport = false"
+    gaps = bucket.tls_gaps()
+    assert not gaps, f"bucket {bucket.name} policy's Deny on aws:SecureTransport = false {'; '.join(gaps)}"
 
 
 @pytest.mark.issue("DDB-05")
@@ -103,7 +111,3 @@ def _anyone(principal):
         return True
     values = principal.get("AWS", []) if isinstance(principal, dict) else []
     return "*" in (values if isinstance(values, list) else [values])
-
-
-def _insecure(condition):
-    return str(condition.get("Bool", {}).get("aws:SecureTransport", "")).lower() == "false"

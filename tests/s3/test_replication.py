@@ -2,7 +2,7 @@
 
 import pytest
 
-from checks.areas.s3.views import replication_role_exists
+from checks.areas.s3.views import filter_prefix
 
 pytestmark = [pytest.mark.s3, pytest.mark.issue("S3-05")]
 
@@ -25,6 +25,8 @@ def test_replication_rule(bucket):
     rule = next((r for r in config.get("Rules", []) if r.get("ID") == want.rule), None)
     assert rule is not None, f"bucket {bucket.name} has no replication rule {want.rule}"
     dest = rule.get("Destination", {})
+    prefix = filter_prefix(rule)
+    left_out = [k for k in bucket.env.s3.templates if not k.startswith(prefix)]
     problems = [p for ok, p in [
         (rule.get("Status") == "Enabled", f"rule {want.rule} is {rule.get('Status')}, expected Enabled"),
         (dest.get("Bucket") == f"arn:aws:s3:::{want.destination}",
@@ -37,6 +39,8 @@ def test_replication_rule(bucket):
          dest.get("ReplicationTime", {}).get("Time", {}).get("Minutes") == want.time_control_minutes,
          f"replication time control is not {want.time_control_minutes} minutes"),
         (bucket.versioning == "Enabled", f"source versioning is {bucket.versioning}"),
+        (not left_out, f"filter prefix {prefix!r} leaves out {len(left_out)} of {len(bucket.env.s3.templates)} "
+                       f"templates (s3.templates): {', '.join(left_out[:3])}{', ...' if len(left_out) > 3 else ''}"),
     ] if not ok]
     assert not problems, f"bucket {bucket.name} replication: " + "; ".join(problems)
 
@@ -50,9 +54,8 @@ def test_dr_bucket(dr_bucket):
 
 
 @pytest.mark.smoke
-def test_replication_role(env, snapshot):
-    want = _spec(env)
-    assert replication_role_exists(snapshot, env), f"replication role {want.role} does not exist"
+def test_replication_role(replication_role):
+    assert replication_role.exists, f"replication role {replication_role.name} does not exist"
 
 
 @pytest.mark.extended

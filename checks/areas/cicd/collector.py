@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sysconfig
@@ -21,9 +20,11 @@ from typing import Any
 
 from checks.areas.cicd import github as gh
 from checks.areas.cicd import reads
+from checks.areas.cicd.plan import UNPARSABLE
+from checks.core import linear
 from checks.core import tfstate as st
 from checks.core.collect import Context, read_bounded, record
-from checks.core.repo import TF_SUFFIXES, WORKFLOW_DIR, infra_root, record_listing, repo_files
+from checks.core.repo import TF_SUFFIXES, WORKFLOW_DIR, RepoListingError, infra_root, record_listing, repo_files
 from checks.core.snapshot import Observation, iso, now
 
 PLAN_LIMIT = 256 * 1024 * 1024  # `terraform show -json` of a large root is tens of MiB
@@ -117,13 +118,16 @@ def _actionlint(ctx: Context, root: Path, workflows: list[str]) -> None:
 def _state_keys(ctx: Context, root: Path | None) -> list[str]:
     """The env's state key plus every literal state key the infra repo's backends name."""
     keys = [ctx.env.terraform.state_key]
-    if root is not None and root.is_dir():
-        for rel in repo_files(root):
-            if not rel.endswith(TF_SUFFIXES):
-                continue
-            obs = ctx.file(root / rel, root)
-            text = (obs.response or {}).get("text", "") if obs.ok else ""
-            keys += re.findall(r"""(?:^|\s|["'])key\s*=\s*"?([A-Za-z0-9_./-]+\.tfstate)""", text, flags=re.M)
+    try:
+        rels = repo_files(root) if root is not None and root.is_dir() else []
+    except RepoListingError:
+        rels = []  # the listing records why
+    for rel in rels:
+        if not rel.endswith(TF_SUFFIXES):
+            continue
+        obs = ctx.file(root / rel, root)
+        text = (obs.response or {}).get("text", "") if obs.ok else ""
+        keys += linear.findall(r"""(?m)(?:^|\s|["'])key\s*=\s*"?([A-Za-z0-9_./-]+\.tfstate)""", text)
     return list(dict.fromkeys(keys))
 
 
@@ -194,11 +198,17 @@ def minimal_state(data: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
             "instances": [{
                 **{k: i.get(k) for k in ("index_key", "status") if k in i},
                 "attributes": {a: (i.get("attributes") or {}).get(a) for a in STATE_ATTRS
-                               if isinstance(i.get("attributes"), dict) and a in i["attributes"]},
+                               if _identifies(r) and isinstance(i.get("attributes"), dict) and a in i["attributes"]},
             } for i in r.get("instances", []) if isinstance(i, dict)],
         } for r in parsed.get("resources", [])],
     }
     return parsed, keep
+
+
+def _identifies(resource: dict[str, Any]) -> bool:
+    """Only an AWS resource's identity attributes are kept: another provider's `id` may be its secret
+    (random_string, random_password and tls_private_key keep their result there)."""
+    return resource.get("mode", "managed") == "managed" and str(resource.get("type", "")).startswith("aws_")
 
 
 def minimise_state(obs: Observation) -> dict[str, Any] | None:
@@ -216,10 +226,11 @@ def minimal_plan(text: str) -> str:
     """
     try:
         plan = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
-        return text  # not a plan: CICD-02 says so; there are no plan values to leak
+    except (json.JSONDecodeError, TypeError) as exc:
+        return unparsable_plan(text, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                               if isinstance(exc, json.JSONDecodeError) else "not text")
     if not isinstance(plan, dict):
-        return text
+        return unparsable_plan(text, f"a JSON {type(plan).__name__}, not an object")
     out: dict[str, Any] = {k: plan[k] for k in PLAN_KEYS if k in plan}
     rc = plan.get("resource_changes")
     if isinstance(rc, list):
@@ -232,6 +243,13 @@ def minimal_plan(text: str) -> str:
         out["resource_changes"] = type(rc)() if isinstance(rc, (dict, str)) else rc
     out["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return json.dumps(out, indent=1)
+
+
+def unparsable_plan(text: str, why: str) -> str:
+    """What the snapshot keeps of a file that is not a plan (a truncated one still holds variable values):
+    its digest, its size and why it is not a plan, never its content."""
+    data = text.encode("utf-8", "replace")
+    return json.dumps({UNPARSABLE: why, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}, indent=1)
 
 
 def _plan(ctx: Context, path: Path) -> None:

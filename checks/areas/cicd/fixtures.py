@@ -17,7 +17,7 @@ from checks.areas.cicd import backend_views, github_views, views
 from checks.areas.cicd.model import parse, runs_apply
 from checks.core.collect import read_bounded
 from checks.core.config import ConfigError, Env, load
-from checks.core.repo import WORKFLOW_DIR, repo_tree
+from checks.core.repo import WORKFLOW_DIR, RepoListingError, repo_files, repo_tree
 from checks.core.repo import is_bound as repo_bound
 from checks.core.snapshot import Snapshot
 
@@ -44,8 +44,12 @@ def is_bound(env: Env, names: list[str]) -> bool:
 def listing(env: Env, root: Path | None) -> dict[str, Any]:
     """What parametrization needs from disk, read once before collection and recorded into snapshot.meta:
     workflow names, which of them run terraform apply, the Terraform roots, the other envs' workflows."""
-    names = sorted(p.name for p in (root / WORKFLOW_DIR).iterdir()
-                   if p.suffix in (".yml", ".yaml") and p.is_file()) if root and (root / WORKFLOW_DIR).is_dir() else []
+    try:  # the recorded listing's workflows: a symlinked workflow directory is never entered
+        tree = repo_tree(root) if root is not None and root.is_dir() else []
+    except RepoListingError:
+        tree = []  # the collector records why; every check of the repo is an error
+    names = sorted(f.rsplit("/", 1)[1] for f in repo_files(root, tree) if f.startswith(WORKFLOW_DIR + "/")
+                   and f.endswith((".yml", ".yaml"))) if root is not None else []
     applies = []
     for n in names:
         try:
@@ -55,10 +59,9 @@ def listing(env: Env, root: Path | None) -> dict[str, Any]:
         if isinstance(wf.data, dict) and any(runs_apply(j) for j in wf.jobs.values()):
             applies.append(n)
     roots = set()
-    if root is not None and root.is_dir():
-        for f in repo_tree(root):
-            if f.endswith(".tf"):
-                roots.add(f.rsplit("/", 1)[0] if "/" in f else ".")
+    for f in tree:
+        if f.endswith(".tf"):
+            roots.add(f.rsplit("/", 1)[0] if "/" in f else ".")
     return {"workflows": names, "apply_workflows": applies, "roots": sorted(roots),
             "env_workflows": env_workflows(env), "bound": is_bound(env, names)}
 

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.shell import TfCommand, terraform_commands, tokens
 from checks.areas.cicd.yaml_lines import dotted, load_yaml
+from checks.core import linear
 
 CHECK = "CICD-01"
 AWS_CREDS_ACTION = "aws-actions/configure-aws-credentials"
@@ -93,6 +93,7 @@ class Workflow:
     data: Any = None
     lines: dict[tuple, int] = field(default_factory=dict)
     problems: list[Finding] = field(default_factory=list)  # parse problems
+    refused: str = ""  # why the file was not evaluated at all (past the parser's bounds): an error, not a finding
 
     @property
     def file(self) -> str:
@@ -137,7 +138,7 @@ class Workflow:
 
 def parse(path: str, text: str) -> Workflow:
     parsed = load_yaml(text)
-    wf = Workflow(path, parsed.data, parsed.lines)
+    wf = Workflow(path, parsed.data, parsed.lines, refused=parsed.refused)
     wf.problems = [Finding(CHECK, "yaml", path, msg + would_have(wf, text), "", line)
                    for msg, line in parsed.problems]
     if not wf.problems and not isinstance(parsed.data, dict):
@@ -163,7 +164,7 @@ def would_have(wf: Workflow, text: str) -> str:
         if job.uses:
             did.append(f"call {job.uses} in job {job.id}")
     if not wf.jobs:
-        subs = re.findall(r"\bterraform\s+(?:-\S+\s+)*(plan|apply|destroy)\b", text[:200_000])
+        subs = linear.findall(r"\bterraform\s+(?:-\S+\s+)*(plan|apply|destroy)\b", text[:200_000])
         if subs:
             did.append(f"run terraform {', '.join(dict.fromkeys(subs))} (its text says so)")
     return f"; it would have: {'; '.join(did)}" if did else ""

@@ -9,6 +9,8 @@ from typing import Any
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.terraform import STATEFUL
 
+UNPARSABLE = "bbws_unparsable_plan"  # what the collector keeps of a plan file that does not parse (no content)
+
 
 @dataclass(frozen=True)
 class Change:
@@ -28,6 +30,9 @@ def parse(path: str, text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
         plan = json.loads(text)
     except (json.JSONDecodeError, TypeError) as exc:
         return None, [Finding("CICD-02", "plan-json", path, f"is not valid JSON: {exc}")]
+    if isinstance(plan, dict) and UNPARSABLE in plan:  # the collector kept only its digest and size
+        return None, [Finding("CICD-02", "plan-json", path, f"is not a plan JSON: {plan[UNPARSABLE]} "
+                              f"({plan.get('bytes')} bytes, sha256 {plan.get('sha256')}; its content is not kept)")]
     problems = []
     if not isinstance(plan, dict):
         return None, [Finding("CICD-02", "plan-json", path, f"is not a plan: the top level is a {type(plan).__name__}")]

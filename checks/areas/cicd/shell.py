@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
 
-EXPR_RE = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")  # a ${{ }} expression
+from checks.core import linear
+
+EXPR_RE = linear.compile(r"\$\{\{\s*(.*?)\s*\}\}")  # a ${{ }} expression
 VALUE_FLAGS = {"-var", "-var-file", "-target", "-replace", "-chdir", "-backend-config", "-out", "-state",
                "-lock-timeout", "-parallelism"}
 SHELL_OPS = {"|", "||", "&&", ";", "&", ";;", "(", ")", ">", ">>", "<", ">&", "<&", "|&"}
@@ -16,19 +17,19 @@ CMD_START = SHELL_OPS | {"then", "do", "else", "time", "exec", "!", "if", "while
 
 def logical_lines(script: str) -> list[str]:
     """Shell lines with `\\` continuations joined."""
-    return [ln.strip() for ln in re.sub(r"\\\r?\n", " ", script).splitlines() if ln.strip()]
+    return [ln.strip() for ln in linear.sub(r"\\\r?\n", " ", script).splitlines() if ln.strip()]
 
 
 def tokens(line: str) -> list[str]:
     """Shell words; a ${{ }} expression stays inside its word (its spaces and `&&` are not the shell's)."""
     exprs: list[str] = []
 
-    def hide(m: re.Match) -> str:
+    def hide(m: Any) -> str:
         exprs.append(m.group(0))
         return f"\x00{len(exprs) - 1}\x00"
 
     def show(word: str) -> str:
-        return re.sub(r"\x00(\d+)\x00", lambda m: exprs[int(m.group(1))], word)
+        return linear.sub(r"\x00(\d+)\x00", lambda m: exprs[int(m.group(1))], word)
 
     hidden = EXPR_RE.sub(hide, line)
     try:
@@ -104,7 +105,7 @@ def terraform_commands(script: str) -> list[TfCommand]:
 
 
 def sets_pipefail(script: str) -> bool:
-    return bool(re.search(r"\bset\b[^\n]*\bpipefail\b", script))
+    return bool(linear.search(r"\bset\b[^\n]*\bpipefail\b", script))
 
 
 def resolve(value: str, *envs: dict[str, Any]) -> str:
@@ -115,13 +116,13 @@ def resolve(value: str, *envs: dict[str, Any]) -> str:
                 return str(e[name])
         return None
 
-    def expr(m: re.Match) -> str:
-        mm = re.fullmatch(r"env\.([A-Za-z_][A-Za-z0-9_]*)", m.group(1))
+    def expr(m: Any) -> str:
+        mm = linear.fullmatch(r"env\.([A-Za-z_][A-Za-z0-9_]*)", m.group(1))
         found = lookup(mm.group(1)) if mm else None
         return found if found is not None else m.group(0)
 
     value = EXPR_RE.sub(expr, value)
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)",
+    return linear.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)",
                   lambda m: lookup(m.group(1) or m.group(2)) or m.group(0), value)
 
 

@@ -3,12 +3,11 @@ identities (CICD-02/03)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
-from checks.core import hcl
+from checks.core import hcl, linear
 from checks.core.hcl import blocks
 
 STATEFUL = ("aws_dynamodb_table", "aws_s3_bucket")
@@ -76,8 +75,8 @@ class Root:
         value = str(r.body.get(attr, r.address)) if attr else r.address
         loc = self.locals()
         for _ in range(3):
-            value = re.sub(r"\$\{local\.([A-Za-z0-9_]+)\}", lambda m: str(loc.get(m.group(1), m.group(0))), value)
-            value = re.sub(r"^local\.([A-Za-z0-9_]+)$", lambda m: str(loc.get(m.group(1), m.group(0))), value)
+            value = linear.sub(r"\$\{local\.([A-Za-z0-9_]+)\}", lambda m: str(loc.get(m.group(1), m.group(0))), value)
+            value = linear.sub(r"^local\.([A-Za-z0-9_]+)$", lambda m: str(loc.get(m.group(1), m.group(0))), value)
         return value
 
 

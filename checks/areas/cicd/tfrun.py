@@ -8,15 +8,15 @@ stays unknown (a `workflow_call` input, a step output) keeps its `${{ }}`: rules
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Repo, Step, Workflow, action_dir, step_commands, steps
 from checks.areas.cicd.shell import EXPR_RE, TfCommand, cd_before, resolve
+from checks.core import linear
 
-VALUE_RE = re.compile(r"\$\{\{\s*(matrix|inputs|github\.event\.inputs)\.([A-Za-z0-9_-]+)\s*\}\}")
+VALUE_RE = linear.compile(r"\$\{\{\s*(matrix|inputs|github\.event\.inputs)\.([A-Za-z0-9_-]+)\s*\}\}")
 MAX_COMBOS = 64
 Combo = tuple[tuple[str, str], ...]  # (name, value) pairs: ("matrix.env", "dev"), ("inputs.target", "prod")
 
@@ -101,7 +101,7 @@ def input_values(wf: Workflow, repo: Repo | None = None) -> dict[str, list[str]]
         for name, raw in (w.items() if isinstance(w, dict) else []):
             text = str(raw)
             values = [text]
-            for key in dict.fromkeys(re.findall(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}", text)):
+            for key in dict.fromkeys(linear.findall(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}", text)):
                 values = [substitute(v, ((f"matrix.{key}", x),)) for v in values for x in matrix_values(job, key)]
             out.setdefault(str(name), [])
             out[str(name)] += [v for v in values if not unknown(v) and v not in out[str(name)]]
@@ -124,7 +124,7 @@ def combos(wf: Workflow, job: Job, used: str, inputs: dict[str, list[str]] | Non
 def substitute(value: str, combo: Combo) -> str:
     got = dict(combo)
 
-    def one(m: re.Match) -> str:
+    def one(m: Any) -> str:
         key = f"{'matrix' if m.group(1) == 'matrix' else 'inputs'}.{m.group(2)}"
         return got.get(key, m.group(0))
     return VALUE_RE.sub(one, value)

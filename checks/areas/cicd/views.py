@@ -43,7 +43,7 @@ from checks.areas.cicd.tfrun import TfRun, norm, tf_runs
 from checks.areas.cicd.view_base import CicdView
 from checks.core.config import Env
 from checks.core.hcl import BOM, blocks
-from checks.core.outcome import Missing, read
+from checks.core.outcome import Missing, Unverifiable, read
 from checks.core.repo import UNBOUND, WORKFLOW_DIR
 from checks.core.snapshot import Snapshot
 from checks.core.tf_versions import lock_path
@@ -246,13 +246,19 @@ class WorkflowView(CicdView):
                                        f"{WORKFLOW_DIR} (found: {found})",
                                        fix=f"add {self.path}, or set github.workflow for env {self.env.name} to the "
                                            "workflow that deploys it")])
-        return self._keep(list(wf.problems))
+        return self._keep(list(self._evaluable(wf).problems))
 
     def schema_errors(self) -> list[Finding]:
         wf = self.workflow
         if wf is None:
             raise Missing(f"{self.path} does not exist (see test_workflow_exists)", by="CICD-01/workflow")
-        return self._keep(schema_errors(wf))
+        return self._keep(schema_errors(self._evaluable(wf)))
+
+    def _evaluable(self, wf: Workflow) -> Workflow:
+        """The workflow, unless the parser refused it (an alias bomb): then the check is an error."""
+        if wf.refused:
+            raise Unverifiable(f"{self.path}: {wf.refused}")
+        return wf
 
     def _actionlint(self) -> dict[str, Any]:
         self._wf()

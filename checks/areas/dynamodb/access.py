@@ -43,6 +43,8 @@ class Reads(View):
 
     def context(self) -> dict[str, Any]:
         ctx = {**super().context(), "principal_arn": (self.snapshot.meta.get("caller") or {}).get("arn")}
+        if self.name == "account":  # the account-wide reads: the account is what they judge
+            ctx["resource"] = self.env.account
         first = next(iter(self.denied), None)
         if first is not None:
             res = first.resource()

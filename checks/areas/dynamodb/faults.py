@@ -49,6 +49,20 @@ def not_backed_up(world: Any, table: str) -> None:
             sel["BackupSelection"]["Resources"] = [r for r in sel["BackupSelection"]["Resources"] if r != arn]
 
 
+@fault("DDB-04.vault", "plan", "the plan's backup rule backs up to another vault (a leftover <vault>-old)",
+       fails={"test_backup_plan": "DDB-04"}, changes=("backup:GetBackupPlan", "backup:ListBackupPlans"))
+def rule_vault_changed(world: Any, plan: str) -> None:
+    backup = world.client("backup")
+    other = f"{world.env.backup.vault}-old"
+    backup.create_backup_vault(BackupVaultName=other)
+    plan_id = next(p["BackupPlanId"] for p in backup.list_backup_plans()["BackupPlansList"]
+                   if p["BackupPlanName"] == plan)
+    doc = backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]
+    rules = [{**{k: v for k, v in rule.items() if k != "RuleId"}, "TargetBackupVaultName": other}
+             for rule in doc["Rules"]]
+    backup.update_backup_plan(BackupPlanId=plan_id, BackupPlan={"BackupPlanName": plan, "Rules": rules})
+
+
 @fault("DDB-05", "table", "the table's Environment tag is removed",
        fails={"test_table_tag[{r}-Environment]": "DDB-05"}, needs="table", changes=("dynamodb:ListTagsOfResource",))
 def tag_removed(world: Any, table: str) -> None:

@@ -11,6 +11,7 @@ from checks.core.arns import role_arn, table_arn
 from checks.core.config import Gsi
 from checks.core.keys import expected_keys, key_schema
 from checks.core.outcome import Unverifiable, read
+from checks.core.schedules import runs_at
 from checks.core.tags import tag_arg
 from checks.core.view import View, plan_missing, setting, table_missing
 
@@ -164,13 +165,15 @@ class Backup(View):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.missing_vault: tuple[str, str] | None = None  # (vault, region) a check found missing: its resource
+        self.judged_vault: tuple[str, str] | None = None  # (vault, region) a check looked up last: its resource
+        self.fix = ""  # a concrete fix for what a check found (wins over the catalog's text)
 
     def context(self) -> dict[str, Any]:
         b = self.env.backup
-        ctx = {**super().context(), "vault": b.vault, "plan": b.plan, "selection": b.selection or b.plan}
-        if self.missing_vault is not None:
-            ctx.update(vault=self.missing_vault[0], resource=self.missing_vault[0], region=self.missing_vault[1])
+        ctx = {**super().context(), "vault": b.vault, "plan": b.plan, "selection": b.selection or b.plan,
+               "fix": self.fix}
+        if self.judged_vault is not None:
+            ctx.update(vault=self.judged_vault[0], resource=self.judged_vault[0], region=self.judged_vault[1])
         try:
             ctx["plan_id"] = self.plan_id
         except Unverifiable:
@@ -179,10 +182,8 @@ class Backup(View):
 
     def vault_exists(self, vault: str, region: str | None = None) -> bool:
         obs = self.seen(reads.backup_vault(vault, region))
-        found = read(obs, f"backup vault {vault} in {region or self.region}", absent_ok=True) is not None
-        if not found:
-            self.missing_vault = (vault, region or self.region)
-        return found
+        self.judged_vault = (vault, region or self.region)
+        return read(obs, f"backup vault {vault} in {region or self.region}", absent_ok=True) is not None
 
     @property
     def copies(self) -> list[tuple[str, str, str]]:
@@ -207,6 +208,23 @@ class Backup(View):
     @property
     def rules(self) -> list[dict[str, Any]]:
         return self.plan.get("Rules", [])
+
+    def rules_kept(self, frequency: str, days: int) -> list[dict[str, Any]]:
+        """The plan's rules of this frequency whose recovery points are kept this many days."""
+        return [r for r in self.rules if runs_at(r.get("ScheduleExpression"), frequency)
+                and r.get("Lifecycle", {}).get("DeleteAfterDays") == days]
+
+    def target_vaults(self, rules: list[dict[str, Any]]) -> list[str]:
+        """The vaults these rules back up to; when none is backup.vault, the fix points them at it."""
+        vaults = [str(r.get("TargetBackupVaultName")) for r in rules]
+        want = self.env.backup.vault
+        if want not in vaults:
+            where = f"--backup-plan-id {self.plan_id} --region {self.region}"
+            self.fix = (f"aws backup get-backup-plan {where} --query BackupPlan > plan.json; set the rule's "
+                        f"TargetBackupVaultName to {want} in plan.json (drop RuleId); aws backup update-backup-plan "
+                        f"{where} --backup-plan file://plan.json (in Terraform: target_vault_name = {want} in the "
+                        f"aws_backup_plan's rule)")
+        return vaults
 
     @property
     def selections(self) -> list[dict[str, Any]]:

@@ -6,7 +6,9 @@ is recorded. Every write goes through `aws.write` (guarded and recorded) and nee
 key schema matched environments.toml, and for an earlier run's leftover only after the suite's
 own marker (item attribute / object metadata naming the canary id) was read on it. Each canary
 leaves one record of its own (service "canary") with every step's outcome and timing. The
-delete runs in a `finally`; an object's delete names the version this run created. Leftovers
+delete runs in a `finally`. Every HEAD and DELETE of an object names the exact version it is
+about: the one this run created, or a leftover's version whose own metadata carries the marker;
+`null` (written while versioning was off) is such a version, never "the current object". Leftovers
 are found on every run by keyed, bounded reads (a Query of the canary partition, a listing
 of the canary folder), never by a Scan of an app table.
 """
@@ -195,8 +197,9 @@ def _objects(ctx: Context, run_id: str) -> None:
 
 
 def _leftover_objects(aws: Aws, bucket: str, region: str) -> list[tuple[str, list[str]]]:
-    """(key, the version ids the suite wrote) of each earlier canary object in the bucket: the key has
-    the canary form and each version's metadata names that canary id. Reads only."""
+    """(key, the exact version ids the suite wrote) of each earlier canary object in the bucket: the key
+    has the canary form and that very version's metadata names the canary id. Reads only. A version whose
+    HEAD fails, or a key whose versions cannot be listed, is not the suite's (nothing is deleted blind)."""
     listing = aws.read(rq.leftover_listing(bucket, region))
     out = []
     for obj in (listing.response or {}).get("Contents", []) if listing.ok else []:
@@ -204,29 +207,38 @@ def _leftover_objects(aws: Aws, bucket: str, region: str) -> list[tuple[str, lis
         if not rq.is_canary_object_key(key):
             continue  # foreign data under the prefix: never touched, never reported
         versions = aws.read(rq.object_versions(bucket, region, key))
-        ids = [v.get("VersionId") for v in (versions.response or {}).get("Versions", [])
-               if v.get("Key") == key] if versions.ok else []
-        own = [vid for vid in ids or [None]
-               if rq.is_own_object(key, aws.read(rq.head_object(bucket, region, key, vid)).response or {})]
+        ids = rq.version_ids(versions.response or {}, key) if versions.ok else []
+        own = [vid for vid in ids if _is_own_version(aws, bucket, region, key, vid)]
         if own:
-            out.append((key, [v or "null" for v in own]))
+            out.append((key, own))
     return out
 
 
-def _remove_object(aws: Aws, bucket: str, region: str, key: str, versions: list[str | None]) -> dict[str, Any]:
-    """Delete exactly the given versions of one canary key (None / "null": an unversioned bucket's object)."""
-    errors = []
-    for vid in versions or [None]:
-        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if vid and vid != "null":
-            params["VersionId"] = vid
-        aws.permits.obj("DeleteObject", bucket, key)
-        result = _write(aws, "s3", "DeleteObject", region, **params)
+def _is_own_version(aws: Aws, bucket: str, region: str, key: str, version: str) -> bool:
+    head = aws.read(rq.head_object(bucket, region, key, version))
+    return head.ok and rq.is_own_object(key, head.response or {})
+
+
+def _remove_object(aws: Aws, bucket: str, region: str, key: str, versions: list[str]) -> dict[str, Any]:
+    """Delete exactly the given versions of one canary key, each by its version id ("null" included), then
+    HEAD each of those versions: gone only when none of them is there any more."""
+    errors, left = [], []
+    for vid in versions:
+        aws.permits.obj("DeleteObject", bucket, key, vid)
+        result = _write(aws, "s3", "DeleteObject", region, Bucket=bucket, Key=key, VersionId=vid)
         if not result["ok"]:
             errors.append(result["error"])
-    gone = aws.probe("s3", "HeadObject", region, Bucket=bucket, Key=key)
+    for vid in versions:
+        head = aws.probe("s3", "HeadObject", region, Bucket=bucket, Key=key, VersionId=vid)
+        if not (head.absent or head.code in GONE):
+            left.append(vid)
     return {"key": key, "ok": not errors, "error": errors[0] if errors else None, "versions": len(versions),
-            "gone": gone.absent or gone.code in ("NoSuchKey", "404", "405", "MethodNotAllowed")}
+            "version_ids": list(versions), "gone": bool(versions) and not left}
+
+
+# a HEAD of a deleted version: 404 (S3 says NoSuchVersion in the body, which a HEAD has not), or 405 for
+# a delete marker
+GONE = ("NoSuchKey", "NoSuchVersion", "404", "405", "MethodNotAllowed")
 
 
 def _s3_canary(ctx: Context, key: str, sides: list[tuple[str, str]], record: dict[str, Any],
@@ -248,7 +260,8 @@ def _s3_canary(ctx: Context, key: str, sides: list[tuple[str, str]], record: dic
         if not put["ok"]:
             trip.update(status="NOT_PUT", error=put.get("error"))
             return
-        version = (put.get("response") or {}).get("VersionId")
+        # the version this run created; an unversioned bucket's object is its `null` version
+        version = str((put.get("response") or {}).get("VersionId") or "null")
         got = aws.read(rq.get_object(bucket, region, key))
         steps.append(_step("get", got, matches=got.ok and (got.response or {}).get("Body") == body))
         if dr is not None:
@@ -260,23 +273,29 @@ def _s3_canary(ctx: Context, key: str, sides: list[tuple[str, str]], record: dic
         raise
     finally:
         t0 = time.perf_counter()
-        if put["ok"] or "interrupted" in {s["step"] for s in steps}:
-            # the version this run created (a replica keeps the source's version id)
+        if version is not None:
+            # the version this run created (a replica keeps the source's version id); never a delete by
+            # key alone, which in a versioned bucket would hide whatever is below with a delete marker
             removed = _remove_object(aws, bucket, region, key, [version])
             steps.append({"step": "delete", "ok": removed["ok"], "error": removed["error"], "gone": removed["gone"],
                           "seconds": round(time.perf_counter() - t0, 3)})
             if dr is not None:
                 dr_removed = _remove_dr(aws, dr[0], dr[1], key, version)
                 trip["cleanup"] = {"source": removed, "dr": dr_removed}
+        elif put["ok"] or "interrupted" in {s["step"] for s in steps}:
+            # the put's answer (its version id) was lost: nothing names the version, so nothing is deleted
+            steps.append({"step": "delete", "ok": False, "gone": False, "seconds": 0.0,
+                          "error": {"code": "NoVersionId", "message": f"s3://{bucket}/{key}: the put's version id "
+                                    "is unknown, so the object was not deleted (a later run removes it)"}})
         else:
             steps.append({"step": "delete", "ok": True, "skipped": "nothing was written", "seconds": 0.0})
         record["seconds"] = round(time.perf_counter() - started, 3)
 
 
-def _remove_dr(aws: Aws, bucket: str, region: str, key: str, version: str | None) -> dict[str, Any]:
+def _remove_dr(aws: Aws, bucket: str, region: str, key: str, version: str) -> dict[str, Any]:
     """The replica of this run's version, if it arrived (nothing to delete when it did not)."""
     head = aws.probe("s3", "HeadObject", region, **rq.head_object(bucket, region, key, version).params)
-    if head.absent or head.code in ("NoSuchKey", "404", "NoSuchVersion", "400"):
+    if head.absent or head.code in GONE or head.code == "400":
         return {"key": key, "ok": True, "error": None, "versions": 0, "gone": True}
     if not rq.is_own_object(key, head.response or {}):
         return {"key": key, "ok": False, "versions": 0, "gone": False,

@@ -76,6 +76,11 @@ def dr_bucket_drift(dr_bucket: s3.Bucket) -> pv.Drift:
 
 
 @pytest.fixture
+def inventory(snapshot: Snapshot, env: Env) -> pv.Inventory:
+    return pv.Inventory(snapshot, env)
+
+
+@pytest.fixture
 def parity(snapshot: Snapshot, env: Env) -> pv.Parity:
     found = pv.Parity(snapshot, env)
     if not found.given:

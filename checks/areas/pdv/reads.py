@@ -107,10 +107,18 @@ def object_versions(bucket: str, region: str, key: str) -> Read:
 
 
 def head_object(bucket: str, region: str, key: str, version: str | None = None) -> Read:
+    """HEAD of one object; of exactly `version` when given ("null" included: the version written while
+    versioning was off is a version like any other, never "the current object")."""
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
-    if version and version != "null":
+    if version:
         params["VersionId"] = version
     return read("s3", "HeadObject", region, **params)
+
+
+def version_ids(listing: dict[str, Any], key: str) -> list[str]:
+    """The exact version ids a ListObjectVersions answer holds for `key` ("null" included)."""
+    return [str(v["VersionId"]) for v in listing.get("Versions", [])
+            if v.get("Key") == key and v.get("VersionId")]
 
 
 def is_own_object(key: str, head: dict[str, Any]) -> bool:

@@ -186,8 +186,7 @@ class BucketCanary(_Canary):
     def _marked(self, bucket: str, region: str, key: str) -> bool:
         """Does any version of the key carry the suite's marker? (Foreign data is never a leftover.)"""
         versions = read(self.bucket.seen(rq.object_versions(bucket, region, key)), f"the versions of s3://{bucket}/{key}")
-        ids = [v.get("VersionId") for v in versions.get("Versions", []) if v.get("Key") == key] or [None]
-        for vid in ids:
+        for vid in rq.version_ids(versions, key):  # each exact version, `null` included, as the collector read it
             head = read(self.bucket.seen(rq.head_object(bucket, region, key, vid)), f"s3://{bucket}/{key}",
                         absent_ok=True)
             if head is not None and rq.is_own_object(key, head):
@@ -342,25 +341,41 @@ class Drift:
         return {**self.view.context(), "address": self.address(), "resource": self.name}
 
 
-def unexpected(snapshot: Any, env: Any) -> list[str]:
-    """Tables and buckets in Terraform state, or tables live, that environments.toml does not expect."""
-    rep = env.s3.replication
-    expected = {"table": set(env.tables), "bucket": {env.s3.bucket, *([rep.destination] if rep else [])}}
-    probe = Drift(ddb.Table(snapshot, env, next(iter(env.tables), "")), "table")
-    state = probe.state_resources()
-    live_tables = probe.live_tables()
-    live_buckets = probe.live_buckets()
-    out = []
-    for kind, rtype in STATE_TYPE.items():
-        for r in state:
-            if r.type == rtype and r.identity not in expected[kind]:
-                live = r.identity in (live_tables if kind == "table" else live_buckets)
-                out.append(f"{kind} {r.identity} is in Terraform state ({r.address}) and "
-                           f"{'live' if live else 'not live'} but not expected by environments.toml")
-    managed = {r.identity for r in state if r.type == STATE_TYPE["table"]}
-    for name in sorted(live_tables - expected["table"] - managed - {env.terraform.lock_table}):
-        out.append(f"table {name} is live in {env.region} but neither expected nor in Terraform state")
-    return out
+class Inventory:
+    """PDV-07's 'nothing unexpected': the account's tables (in the env's region) and buckets, live and in the
+    Terraform state, against what environments.toml expects. Its resource is the account."""
+
+    def __init__(self, snapshot: Any, env: Any):
+        self.snapshot, self.env, self.name = snapshot, env, env.account
+        self.first_address = ""  # the state address of the first unexpected resource, for the remediation
+
+    def unexpected(self) -> list[str]:
+        """Tables and buckets in Terraform state, or tables live, that environments.toml does not expect."""
+        env = self.env
+        rep = env.s3.replication
+        expected = {"table": set(env.tables), "bucket": {env.s3.bucket, *([rep.destination] if rep else [])}}
+        probe = Drift(ddb.Table(self.snapshot, env, next(iter(env.tables), "")), "table")
+        state = probe.state_resources()
+        live_tables = probe.live_tables()
+        live_buckets = probe.live_buckets()
+        out = []
+        for kind, rtype in STATE_TYPE.items():
+            for r in state:
+                if r.type == rtype and r.identity not in expected[kind]:
+                    live = r.identity in (live_tables if kind == "table" else live_buckets)
+                    self.first_address = self.first_address or r.address
+                    out.append(f"{kind} {r.identity} is in Terraform state ({r.address}) and "
+                               f"{'live' if live else 'not live'} but not expected by environments.toml")
+        managed = {r.identity for r in state if r.type == STATE_TYPE["table"]}
+        for name in sorted(live_tables - expected["table"] - managed - {env.terraform.lock_table}):
+            out.append(f"table {name} is live in {env.region} but neither expected nor in Terraform state")
+        return out
+
+    def context(self) -> dict[str, Any]:
+        fix = (f"terraform plan -refresh-only; expect each resource it lists in environments.toml, or take it out "
+               f"of the deployment (e.g. terraform state rm {self.first_address}, then delete it)"
+               if self.first_address else "")
+        return {"resource": self.name, "address": self.first_address, "fix": fix}
 
 
 # --------------------------------------------------------------------------- PDV-08 parity

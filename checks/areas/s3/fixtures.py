@@ -1,4 +1,4 @@
-"""Fixtures for tests/s3: `bucket`, `tag` (of a bucket), `template`, `dr_bucket` and `account`."""
+"""Fixtures for tests/s3: `bucket`, `tag` (of a bucket), `template`, `dr_bucket`, `replication_role`, `account`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ def dr_bucket(snapshot: Snapshot, env: Env) -> v.Bucket:
     found = v.dr_bucket(snapshot, env)
     if found is None:
         pytest.skip(f"env {env.name} has no S3 replication (S3-05 applies to PROD)")
+    return found
+
+
+@pytest.fixture
+def replication_role(snapshot: Snapshot, env: Env) -> v.ReplicationRole:
+    found = v.replication_role(snapshot, env)
+    if found is None:
+        pytest.skip(f"env {env.name} does not replicate (S3-05 applies to PROD)")
     return found
 
 

@@ -7,8 +7,9 @@ import json
 from functools import cached_property
 from typing import Any
 
+from checks.areas.s3 import policy as pol
 from checks.areas.s3 import reads as r
-from checks.core.arns import bucket_arn, bucket_region
+from checks.core.arns import bucket_arn, bucket_region, role_arn
 from checks.core.config import Env
 from checks.core.outcome import Unverifiable, read
 from checks.core.read import caller_identity, get_role
@@ -60,8 +61,16 @@ class Bucket(View):
 
     @property
     def owned(self) -> bool:
-        listing = read(self.seen(r.list_buckets()), "the account's bucket list")
-        return any(b.get("Name") == self.name for b in listing.get("Buckets", []))
+        return any(b.get("Name") == self.name for b in self._listing.get("Buckets", []))
+
+    @property
+    def owner_id(self) -> str | None:
+        """The account's canonical user id (the bucket list's Owner)."""
+        return (self._listing.get("Owner") or {}).get("ID")
+
+    @property
+    def _listing(self) -> dict[str, Any]:
+        return read(self.seen(r.list_buckets()), "the account's bucket list")
 
     @setting
     def versioning(self) -> str:
@@ -90,6 +99,21 @@ class Bucket(View):
     def statements(self) -> list[dict[str, Any]]:
         st = self.policy.get("Statement", [])
         return st if isinstance(st, list) else [st]
+
+    def external_grants(self) -> list[pol.Grant]:
+        """Allow grants to principals outside the account that s3.external_principals does not list."""
+        statements = self.statements
+        owner = self.owner_id if pol.needs_owner(statements) else None
+        return [g for s in statements for g in pol.grants(s)
+                if pol.outside(g, self.env.account, owner) and not pol.expected(g, self.env.s3.external_principals)]
+
+    @property
+    def tls_denies(self) -> list[dict[str, Any]]:
+        return pol.tls_denies(self.statements)
+
+    def tls_gaps(self) -> list[str]:
+        """What the TLS-only Deny leaves open of the bucket and its objects (empty when it covers both)."""
+        return pol.tls_gaps(self.statements, self.name)
 
     @setting
     def lifecycle_rules(self) -> list[dict[str, Any]]:
@@ -186,10 +210,29 @@ def dr_bucket(snapshot: Snapshot, env: Env) -> Bucket | None:
     return Bucket(snapshot, env, rep.destination) if rep else None
 
 
-def replication_role_exists(snapshot: Snapshot, env: Env) -> bool:
+class ReplicationRole(View):
+    """The IAM role S3 assumes to replicate the bucket (S3-05)."""
+
+    @property
+    def exists(self) -> bool:
+        return read(self.seen(get_role(self.name)), f"IAM role {self.name}", absent_ok=True) is not None
+
+    def context(self) -> dict[str, Any]:  # S3-05's commands name the source bucket and a template
+        source = Bucket(self.snapshot, self.env, self.env.s3.bucket).context()
+        return {**source, **super().context(), "role": self.name, "role_arn": role_arn(self.env, self.name)}
+
+
+def replication_role(snapshot: Snapshot, env: Env) -> ReplicationRole | None:
     rep = env.s3.replication
-    assert rep is not None
-    obs = View(snapshot, env, rep.role).seen(get_role(rep.role))
-    return read(obs, f"IAM role {rep.role}", absent_ok=True) is not None
+    return ReplicationRole(snapshot, env, rep.role) if rep else None
 
 
+def filter_prefix(rule: dict[str, Any]) -> str:
+    """The key prefix a replication rule keeps: the V2 `Filter`'s (alone or inside `And`), or the V1 rule's
+    `Prefix`. A tag in the filter narrows it further by the objects' tags, which S3-05 judges by where the
+    templates actually are (test_template_replicated), not here."""
+    filt = rule.get("Filter")
+    if not isinstance(filt, dict):
+        return str(rule.get("Prefix") or "")
+    both = filt.get("And")
+    return str((both if isinstance(both, dict) else filt).get("Prefix") or "")

@@ -5,7 +5,7 @@ It knows literals, strings with interpolation, lists, maps, `var.*`, `local.*`, 
 the conditional operator, `for` expressions and a handful of pure functions (functions.py). A
 reference to a resource, data source or module becomes a `Ref` (an opaque value that names what it
 points at, values.py); anything else raises `Unresolved`, which a check reports as "cannot be
-resolved statically", never as a pass.
+resolved statically", never as a pass. Evaluation is bounded (limits.py): sizes, steps and nesting.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.areas.static.functions import FUNCTIONS
+from checks.areas.static import limits
+from checks.areas.static.functions import FUNCTIONS, LAZY
+from checks.areas.static.limits import Budget, LimitExceeded
 from checks.areas.static.values import (
     Ref,
     Unresolved,
@@ -41,10 +43,12 @@ class Scope:
     why_missing: dict[str, str] = field(default_factory=dict)  # var name -> why it has no value
     _locals: dict[str, Any] = field(default_factory=dict)
     _busy: set[str] = field(default_factory=set)
+    budget: Budget = field(default_factory=Budget)  # shared by every scope of one env's model
+    local_at: dict[str, str] = field(default_factory=dict)  # local name -> "file:line" that defines it
 
     def bind(self, **names: Any) -> Scope:
         return Scope(self.variables, self.locals_raw, {**self.bindings, **names}, self.why_missing,
-                     self._locals, self._busy)
+                     self._locals, self._busy, self.budget, self.local_at)
 
     def var(self, name: str) -> Any:
         if name in self.variables:
@@ -53,15 +57,29 @@ class Scope:
 
     def local(self, name: str) -> Any:
         if name in self._locals:
-            return self._locals[name]
+            value = self._locals[name]
+            if isinstance(value, Unresolved):  # evaluated once, failed: the same error, not the same work
+                raise value
+            return value
         if name not in self.locals_raw:
             raise Unresolved(f"local.{name} is not defined")
         if name in self._busy:
             raise Unresolved(f"local.{name} refers to itself")
         self._busy.add(name)
         try:
-            value = evaluate(self.locals_raw[name], Scope(self.variables, self.locals_raw, {}, self.why_missing,
-                                                          self._locals, self._busy))
+            with self.budget.deeper(1, f"local.{name}"):
+                value = evaluate(self.locals_raw[name], Scope(self.variables, self.locals_raw, {}, self.why_missing,
+                                                              self._locals, self._busy, self.budget, self.local_at))
+        except LimitExceeded as exc:
+            if not getattr(exc, "located", False):  # name the innermost local, once
+                at = self.local_at.get(name)
+                exc = LimitExceeded(f"{exc} (in local.{name}{', ' + at if at else ''})")
+                exc.located = True  # type: ignore[attr-defined]
+            self._locals[name] = exc
+            raise exc from None
+        except Unresolved as exc:
+            self._locals[name] = exc
+            raise
         finally:
             self._busy.discard(name)
         self._locals[name] = value
@@ -70,6 +88,16 @@ class Scope:
 
 def evaluate(value: Any, scope: Scope) -> Any:
     """The value of a normalized python-hcl2 value: literals stay, `${...}` strings are evaluated."""
+    if scope.budget.depth:
+        return _evaluate(value, scope)
+    try:  # the outermost evaluation: Python's own stack is the last bound
+        return _evaluate(value, scope)
+    except RecursionError:
+        raise LimitExceeded("the expression nests deeper than the evaluator's stack") from None
+
+
+def _evaluate(value: Any, scope: Scope) -> Any:
+    scope.budget.step()
     if isinstance(value, dict):
         return {k: soft(lambda v=v: evaluate(v, scope)) for k, v in value.items()}
     if isinstance(value, list):
@@ -104,7 +132,7 @@ def _closing(text: str, start: int) -> int:
 
 
 def _template(text: str, scope: Scope) -> Any:
-    out, i = [], 0
+    out, i, size = [], 0, 0
     while i < len(text):
         j = text.find("${", i)
         if j < 0 or (j > 0 and text[j - 1] == "$"):
@@ -122,6 +150,7 @@ def _template(text: str, scope: Scope) -> Any:
         if isinstance(part, (Ref, dict, list)):
             return Ref("(interpolation)", text)  # known only after apply; opaque unless compared
         out.append(as_text(part))
+        size = limits.chars(size + len(out[-1]) + j - i, "a string template")
         i = end + 1
     return "".join(out)
 
@@ -134,7 +163,7 @@ class _Parser:
     def __init__(self, text: str, scope: Scope):
         self.text, self.scope, self.pos = text, scope, 0
         self.toks: list[tuple[str, Any]] = self._lex()
-        self.i = 0
+        self.i = self.nest = 0
 
     # lexing -------------------------------------------------------------------------------------------------
     def _lex(self) -> list[tuple[str, Any]]:
@@ -145,7 +174,7 @@ class _Parser:
                 continue
             m = TOKEN.match(t, i)
             if not m:
-                raise Unresolved(f"cannot read the expression {t!r}")
+                raise Unresolved(f"cannot read the expression {_short(t)}")
             if m.group("str"):
                 j, buf = m.end(), []
                 while j < len(t) and t[j] != '"':
@@ -190,15 +219,22 @@ class _Parser:
 
     def expect(self, op: str) -> None:
         if self.take() != ("op", op):
-            raise Unresolved(f"cannot read the expression {self.text!r} (expected {op!r})")
+            raise Unresolved(f"cannot read the expression {_short(self.text)} (expected {op!r})")
 
     def parse(self) -> Any:
         v = self.expr()
         if self.peek()[0] != "end":
-            raise Unresolved(f"cannot read the expression {self.text!r}")
+            raise Unresolved(f"cannot read the expression {_short(self.text)}")
         out = v()
         require_known(out, refs=False)
         return out
+
+    def _open(self) -> None:
+        """One more bracket, call or parenthesis: bounded while parsing, before Python's stack is."""
+        self.nest += 1
+        if self.scope.budget.depth + self.nest > limits.MAX_DEPTH:
+            raise LimitExceeded(f"the expression nests more than {limits.MAX_DEPTH} levels deep "
+                                "(locals and brackets)")
 
     # grammar: each level returns a thunk, so `a ? b : c` evaluates only the chosen side -----------------------
     def expr(self) -> Callable[[], Any]:
@@ -220,7 +256,7 @@ class _Parser:
         while self.peek()[0] == "op" and self.peek()[1] in self.LEVELS[level]:
             op = self.take()[1]
             right = self.binary(level + 1)
-            left = (lambda a, b, o: lambda: binop(o, a, b))(left, right, op)
+            left = (lambda a, b, o: lambda: _bounded(binop(o, a, b)))(left, right, op)
         return left
 
     def unary(self) -> Callable[[], Any]:
@@ -231,7 +267,7 @@ class _Parser:
         if self.at("-"):
             self.take()
             inner = self.unary()
-            return lambda: -number(inner())
+            return lambda: _bounded(-number(inner()))
         return self.postfix()
 
     def postfix(self) -> Callable[[], Any]:
@@ -242,7 +278,7 @@ class _Parser:
                 name = self.take()[1]
                 value = (lambda v, n: lambda: attribute(v(), n))(value, name)
             elif self.at(".") and self.peek(1) == ("op", "*") or self.at("[") and self.peek(1) == ("op", "*"):
-                raise Unresolved(f"splat expressions are not evaluated statically ({self.text!r})")
+                raise Unresolved(f"splat expressions are not evaluated statically ({_short(self.text)})")
             elif self.at("["):
                 self.take()
                 idx = self.expr()
@@ -257,26 +293,37 @@ class _Parser:
             return lambda: val
         if kind == "str":
             return lambda: evaluate(val, self.scope)
-        if kind == "op" and val == "(":
-            inner = self.expr()
-            self.expect(")")
-            return inner
-        if kind == "op" and val == "[":
-            return self._for("]") if self.peek() == ("id", "for") else self._list()
-        if kind == "op" and val == "{":
-            return self._for("}") if self.peek() == ("id", "for") else self._map()
+        if kind == "op" and val in "([{":
+            self._open()
+            try:
+                if val == "(":
+                    inner = self.expr()
+                    self.expect(")")
+                    return inner
+                if val == "[":
+                    return self._for("]") if self.peek() == ("id", "for") else self._list()
+                return self._for("}") if self.peek() == ("id", "for") else self._map()
+            finally:
+                self.nest -= 1
         if kind == "id":
             if val in ("true", "false", "null"):
                 return lambda: {"true": True, "false": False, "null": None}[val]
             if self.at("("):
-                return self._call(val)
+                self._open()
+                try:
+                    return self._call(val)
+                finally:
+                    self.nest -= 1
             return self._reference(val)
-        raise Unresolved(f"cannot read the expression {self.text!r}")
+        raise Unresolved(f"cannot read the expression {_short(self.text)}")
 
     def _list(self) -> Callable[[], Any]:
         items = []
         while not self.at("]"):
+            if self.peek()[0] == "end":
+                raise Unresolved(f"cannot read the list in {_short(self.text)}")
             items.append(self.expr())
+            limits.items(len(items), "a list")
             if self.at(","):
                 self.take()
         self.take()
@@ -285,7 +332,10 @@ class _Parser:
     def _map(self) -> Callable[[], Any]:
         pairs = []
         while not self.at("}"):
+            limits.items(len(pairs) + 1, "an object")
             kind, val = self.peek()
+            if kind == "end":
+                raise Unresolved(f"cannot read the object in {_short(self.text)}")
             if kind in ("id", "str") and self.peek(1) in (("op", "="), ("op", ":")):
                 self.take()
                 self.take()
@@ -293,7 +343,7 @@ class _Parser:
             else:
                 key = self.expr()
                 if self.take() not in (("op", "="), ("op", ":")):
-                    raise Unresolved(f"cannot read the object in {self.text!r}")
+                    raise Unresolved(f"cannot read the object in {_short(self.text)}")
             pairs.append((key, self.expr()))
             if self.at(","):
                 self.take()
@@ -307,7 +357,7 @@ class _Parser:
             self.take()
             names.append(self.take()[1])
         if self.take() != ("id", "in"):
-            raise Unresolved(f"cannot read the for expression {self.text!r}")
+            raise Unresolved(f"cannot read the for expression {_short(self.text)}")
         source = self.expr()
         self.expect(":")
         key_or_value = self._skip_to(("=>", "if", close))
@@ -316,7 +366,7 @@ class _Parser:
             self.take()
             value_src = self._skip_to(("if", "...", close))
             if self.at("..."):
-                raise Unresolved(f"grouping for expressions are not evaluated statically ({self.text!r})")
+                raise Unresolved(f"grouping for expressions are not evaluated statically ({_short(self.text)})")
         if self.peek() == ("id", "if"):
             self.take()
             cond_src = self._skip_to((close,))
@@ -325,8 +375,11 @@ class _Parser:
         def run() -> Any:
             items = source()
             pairs = list(items.items()) if isinstance(items, dict) else list(enumerate(sequence(items)))
-            out_list, out_map = [], {}
+            out_list: list[Any] = []
+            out_map: dict[str, Any] = {}
             for k, v in pairs:
+                self.scope.budget.step()
+                limits.items(len(out_list) + len(out_map) + 1, "a for expression")
                 bound = {names[0]: v} if len(names) == 1 else {names[0]: k, names[1]: v}
                 sub = self.scope.bind(**bound)
                 if cond_src is not None and not truth(_Parser.of(cond_src, sub)):
@@ -344,7 +397,7 @@ class _Parser:
         while True:
             tok = self.peek()
             if tok[0] == "end":
-                raise Unresolved(f"cannot read the for expression {self.text!r}")
+                raise Unresolved(f"cannot read the for expression {_short(self.text)}")
             if depth == 0 and tok[1] in stops and tok[0] in ("op", "id"):
                 return out
             if tok[0] == "op" and tok[1] in "([{":
@@ -356,7 +409,7 @@ class _Parser:
     @classmethod
     def of(cls, toks: list[tuple[str, Any]], scope: Scope) -> Any:
         p = cls.__new__(cls)
-        p.text, p.scope, p.toks, p.i = "(for expression)", scope, toks, 0
+        p.text, p.scope, p.toks, p.i, p.nest = "(for expression)", scope, toks, 0, 0
         return p.parse()
 
     def _call(self, name: str) -> Callable[[], Any]:
@@ -372,9 +425,10 @@ class _Parser:
         fn = FUNCTIONS.get(name)
         if fn is None:
             return lambda: fail(f"function {name}() is not evaluated statically")
-        if name in ("try", "coalesce"):
-            return lambda: fn(args)
-        return lambda: fn(*[a() for a in args])
+        budget = self.scope.budget
+        if name in LAZY:
+            return lambda: _charged(budget, fn(args))
+        return lambda: _charged(budget, fn(*[a() for a in args]))
 
     def _reference(self, name: str) -> Callable[[], Any]:
         scope = self.scope
@@ -399,3 +453,18 @@ class _Parser:
             rname = self.take()[1]
             return lambda: Ref(name, rname)
         return lambda: fail(f"{name} is not a known name")
+
+
+def _bounded(v: Any) -> Any:
+    """A number an operator produced, when it is within bounds."""
+    return limits.number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
+def _charged(budget: Budget, v: Any) -> Any:
+    """A function's result, its size charged as steps (a copy of n elements costs n)."""
+    budget.step(1 + (len(v) if isinstance(v, (list, dict)) else len(v) // 1024 if isinstance(v, str) else 0))
+    return v
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 120 else repr(text[:117] + "...")

@@ -16,7 +16,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from checks.areas.static.expr import Scope, evaluate
-from checks.areas.static.values import Ref, Unknown, Unresolved, fail
+from checks.areas.static.limits import Budget
+from checks.areas.static.values import Ref, Unknown, Unresolved, fail, opened
 from checks.core import hcl
 from checks.core.hcl import blocks
 
@@ -153,6 +154,7 @@ class Root:
     providers: dict[str, Provider] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     terraform_blocks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (file, terraform {})
+    budget: Budget = field(default_factory=Budget, repr=False)  # what evaluating this env's model may spend
 
 
 @dataclass
@@ -232,11 +234,12 @@ def build(texts: dict[str, str], env: str, other_envs: list[str], tfvars_pattern
                             used.add(src)
     roots = []
     others = [e for e in other_envs if e != env]
+    budget = Budget()
     for d in sorted(dirs):
         segs = set(d.split("/")) if d else set()
         if d in used or (segs & set(others) and env not in segs):
             continue
-        roots.append(_root(d, dirs, parsed, texts, env, tfvars_pattern))
+        roots.append(_root(d, dirs, parsed, texts, env, tfvars_pattern, budget))
     return Model(env, roots, errors)
 
 
@@ -260,25 +263,28 @@ def find_tfvars(d: str, paths: set[str], env: str, pattern: str = "") -> list[st
 
 
 def _root(d: str, dirs: dict[str, list[str]], parsed: dict[str, dict[str, Any]], texts: dict[str, str],
-          env: str, pattern: str) -> Root:
+          env: str, pattern: str, budget: Budget) -> Root:
     tfvars = find_tfvars(d, set(parsed), env, pattern)
     values: dict[str, Any] = {}
     for f in tfvars:
         values.update(parsed[f])
-    root = Root(d, tfvars)
+    root = Root(d, tfvars, budget=budget)
     where = ", ".join(tfvars) if tfvars else f"no tfvars file for env {env}"
     _module(root, d, dirs, parsed, texts, env, values, where, {}, "", 0)
     return root
 
 
 def _variables(files: list[str], parsed: dict[str, dict[str, Any]], given: dict[str, Any],
-               where: str) -> tuple[dict[str, Any], dict[str, str]]:
+               where: str) -> tuple[dict[str, Any], dict[str, str], set[str]]:
     variables: dict[str, Any] = {}
     missing: dict[str, str] = {}
+    typed: set[str] = set()  # variables whose type declares object attributes (which may have defaults)
     for f in files:
         for group in blocks(parsed[f].get("variable")):
             for name, spec in group.items():
                 for s in blocks(spec):
+                    if re.search(r"\b(?:object|optional)\s*\(", str(s.get("type", ""))):
+                        typed.add(name)
                     if "default" in s:
                         variables[name] = s["default"]
                     else:
@@ -290,7 +296,7 @@ def _variables(files: list[str], parsed: dict[str, dict[str, Any]], given: dict[
         else:
             variables[name] = value
             missing.pop(name, None)
-    return variables, missing
+    return variables, missing, typed
 
 
 @dataclass
@@ -302,18 +308,23 @@ def _module(root: Root, d: str, dirs: dict[str, list[str]], parsed: dict[str, di
             texts: dict[str, str], env: str, given: dict[str, Any], where: str,
             providers: dict[str, Provider], prefix: str, depth: int) -> None:
     files = dirs.get(d, [])
-    variables, missing = _variables(files, parsed, given, where)
+    variables, missing, typed = _variables(files, parsed, given, where)
     local_raw: dict[str, Any] = {}
+    local_at: dict[str, str] = {}
     for f in files:
         for b in blocks(parsed[f].get("locals")):
             local_raw.update(b)
+        if "locals" in parsed[f]:
+            local_at.update(_local_lines(f, texts.get(f, "")))
     scope = Scope({k: v for k, v in variables.items()}, local_raw, {"terraform": {"workspace": env},
                                                                    "path": {"module": d, "root": root.dir}},
-                  missing)
+                  missing, budget=root.budget, local_at=local_at)
     # variable defaults and tfvars values are literals in practice, but may hold `${...}`: evaluate lazily
     for k, v in list(scope.variables.items()):
         try:
             scope.variables[k] = evaluate(v, scope) if isinstance(v, (str, dict, list)) else v
+            if k in typed:
+                scope.variables[k] = opened(scope.variables[k])
         except Unresolved as exc:
             del scope.variables[k]
             missing[k] = f"var.{k}: {exc}"
@@ -347,6 +358,22 @@ def _module(root: Root, d: str, dirs: dict[str, list[str]], parsed: dict[str, di
                 for name, spec in group.items():
                     for body in blocks(spec):
                         _call(root, name, body, f, lines, d, dirs, parsed, texts, env, scope, mine, prefix, depth)
+
+
+def _local_lines(f: str, text: str) -> dict[str, str]:
+    """"file:line" of each local the file's locals blocks define (one pass over the file)."""
+    out: dict[str, str] = {}
+    depth = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        if depth == 0 and re.match(r"\s*locals\s*\{", line):
+            depth = 1
+            line = line.split("{", 1)[1]
+        elif depth == 0:
+            continue
+        elif depth == 1 and (m := re.match(r"\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=", line)):
+            out.setdefault(m.group(1), f"{f}:{n}")
+        depth = max(0, depth + line.count("{") - line.count("}"))
+    return out
 
 
 def _span(lines: list[str], kind: str, labels: tuple[str, ...]) -> tuple[int, int]:

@@ -12,6 +12,21 @@ class Unresolved(Exception):
     """The value cannot be known before `terraform plan`."""
 
 
+class Invalid(Unresolved):
+    """Terraform itself would raise this error when it evaluates the expression (a missing attribute or key of
+    a value known in full, an index out of range, a conversion that fails). The only error `try()` and `can()`
+    may catch: a fallback is taken only when Terraform would take it too."""
+
+
+class LimitExceeded(Unresolved):
+    """Evaluation went past one of the bounds in limits.py: it stops, whatever would catch an Unresolved."""
+
+
+class Open(dict):  # type: ignore[type-arg]
+    """A map whose declared type (`object({...})`, `optional(...)`) may give attributes the value lacks: a
+    missing attribute of it is unknown, not an error."""
+
+
 @dataclass(frozen=True)
 class Ref:
     """A reference to another object's attribute: aws_s3_bucket.templates[0].arn -> (type, name, key, attr)."""
@@ -33,8 +48,10 @@ class Ref:
 
 @dataclass(frozen=True)
 class Unknown:
-    """A map or list element that cannot be evaluated; the rest of the value still can."""
+    """A map or list element that cannot be evaluated; the rest of the value still can. `invalid`: Terraform
+    would raise the error too (so a `try()` around the whole value would fall back)."""
     reason: str
+    invalid: bool = False
 
     def __str__(self) -> str:
         return f"(unknown: {self.reason})"
@@ -44,8 +61,10 @@ def soft(fn: Callable[[], Any]) -> Any:
     """A value, or Unknown (why not) when it cannot be evaluated: one element must not spoil its list or map."""
     try:
         return fn()
+    except LimitExceeded:
+        raise
     except Unresolved as exc:
-        return Unknown(str(exc))
+        return Unknown(str(exc), isinstance(exc, Invalid))
 
 
 def as_text(v: Any) -> str:
@@ -72,8 +91,28 @@ def attribute(v: Any, name: str) -> Any:
     if isinstance(v, dict):
         if name in v:
             return v[name]
-        raise Unresolved(f"the object has no attribute {name!r}")
-    raise Unresolved(f"cannot take .{name} of {v!r}")
+        raise _absent(v, f"the object has no attribute {name!r}")
+    raise Invalid(f"cannot take .{name} of {_short(v)}")
+
+
+def opened(v: Any) -> Any:
+    """A variable's value whose declared type has object attributes: every map in it becomes Open."""
+    if isinstance(v, dict):
+        return Open({k: opened(x) for k, x in v.items()})
+    if isinstance(v, list):
+        return [opened(x) for x in v]
+    return v
+
+
+def _absent(v: dict[str, Any], why: str) -> Unresolved:
+    if isinstance(v, Open):
+        return Unresolved(f"{why}, and its declared type may give it a default")
+    return Invalid(why)
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def index(v: Any, k: Any) -> Any:
@@ -86,17 +125,17 @@ def index(v: Any, k: Any) -> Any:
     if isinstance(v, dict):
         if as_text(k) in v:
             return v[as_text(k)]
-        raise Unresolved(f"the map has no key {k!r}")
-    if isinstance(v, list) and isinstance(k, int) and -len(v) <= k < len(v):
+        raise _absent(v, f"the map has no key {_short(k)}")
+    if isinstance(v, list) and isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(v):
         return v[k]
-    raise Unresolved(f"cannot index {v!r} with {k!r}")
+    raise Invalid(f"cannot index {_short(v)} with {_short(k)}")
 
 
 def require_known(*vals: Any, refs: bool = True) -> None:
     """Raise Unresolved for an Unknown value (and, with refs, for a Ref)."""
     for v in vals:
         if isinstance(v, Unknown):
-            raise Unresolved(v.reason)
+            raise (Invalid if v.invalid else Unresolved)(v.reason)
         if refs and isinstance(v, Ref):
             raise Unresolved(f"{v} is known only after apply")
 
@@ -108,20 +147,22 @@ def truth(v: Any) -> bool:
         return v
     if isinstance(v, str) and v in ("true", "false"):
         return v == "true"
-    raise Unresolved(f"{v!r} is not a boolean")
+    raise Invalid(f"{_short(v)} is not a boolean")
 
 
 def number(v: Any) -> float:
     """A known number (Terraform converts a numeric string)."""
     require_known(v)
     if isinstance(v, bool):
-        raise Unresolved(f"{v!r} is not a number")
+        raise Invalid(f"{v!r} is not a number")
     if isinstance(v, (int, float)):
         return v
+    if isinstance(v, str) and len(v) > 400:
+        raise Invalid(f"{_short(v)} is not a number")  # int() of a long digit string is quadratic
     try:
         return float(v) if "." in str(v) else int(v)
     except (TypeError, ValueError):
-        raise Unresolved(f"{v!r} is not a number") from None
+        raise Invalid(f"{_short(v)} is not a number") from None
 
 
 def binop(op: str, a: Callable[[], Any], b: Callable[[], Any]) -> Any:
@@ -139,8 +180,12 @@ def binop(op: str, a: Callable[[], Any], b: Callable[[], Any]) -> Any:
     x, y = number(x), number(y)
     return {"<": lambda: x < y, ">": lambda: x > y, "<=": lambda: x <= y, ">=": lambda: x >= y,
             "+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y,
-            "/": lambda: x / y if y else fail("division by zero"),
-            "%": lambda: x % y if y else fail("modulo 0")}[op]()
+            "/": lambda: x / y if y else _invalid("division by zero"),
+            "%": lambda: x % y if y else _invalid("modulo 0")}[op]()
+
+
+def _invalid(reason: str) -> Any:
+    raise Invalid(reason)
 
 
 def sequence(v: Any) -> list[Any]:
@@ -150,7 +195,7 @@ def sequence(v: Any) -> list[Any]:
     if isinstance(v, dict):
         return list(v.values())
     require_known(v)
-    raise Unresolved(f"{v!r} is not a list")
+    raise Invalid(f"{_short(v)} is not a list")
 
 
 def is_true(v: Any) -> bool:

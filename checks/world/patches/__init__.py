@@ -7,6 +7,7 @@ The moto server runs in a thread of this process, so these patch moto's in-proce
     backup         backup selections and recovery points
     s3policy       bucket-policy conditions (policy: the matching shared with iam)
     s3replication  replication on a timer thread, replication status, GetBucketReplication
+    s3versions     object versions while versioning is off: versionId=null, versioned deletes when suspended
     iam            SimulatePrincipalPolicy
 
 Each patch module imports the moto modules it patches at its top, so that they share its
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import threading
 
-from checks.world.patches import backup, denygate, dynamodb, iam, s3policy, s3replication
+from checks.world.patches import backup, denygate, dynamodb, iam, s3policy, s3replication, s3versions
 
 _lock = threading.Lock()
 _applied = False
@@ -36,6 +37,7 @@ def apply() -> None:
         backup.patch()
         s3policy.patch()
         s3replication.patch()
+        s3versions.patch()
         iam.patch()
         _applied = True
 

@@ -1,4 +1,4 @@
-"""Backup: moto implements plans and vaults but not backup selections nor recovery points."""
+"""Backup: moto implements plans and vaults but not plan updates, backup selections nor recovery points."""
 
 from __future__ import annotations
 
@@ -107,6 +107,17 @@ def patch() -> None:
             points = [p for p in points if p["ResourceArn"] == query["resourceArn"][0]]
         return json.dumps({"RecoveryPoints": points})
 
+    def update_backup_plan(self: Any) -> str:
+        """UpdateBackupPlan: a new version of the plan's document under the same id (as an apply makes it)."""
+        from moto.backup.models import Plan
+
+        plan_id = unquote(re.search(r"/backup/plans/([^/?]+)", self.path).group(1))
+        plan = self.backup_backend.get_backup_plan(plan_id, None)
+        fresh = Plan(json.loads(self.body)["BackupPlan"], plan.creator_request_id, self.backup_backend)
+        plan.backup_plan, plan.version_id = fresh.backup_plan, fresh.version_id
+        return json.dumps({"BackupPlanId": plan.backup_plan_id, "BackupPlanArn": plan.backup_plan_arn,
+                           "CreationDate": plan.creation_date, "VersionId": plan.version_id})
+
     for fn in (create_backup_selection, get_backup_selection, delete_backup_selection, list_backup_selections,
-               list_recovery_points_by_backup_vault):
+               list_recovery_points_by_backup_vault, update_backup_plan):
         setattr(BackupResponse, fn.__name__, fn)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Repo, Workflow, runs, runs_apply, step_commands
 from checks.areas.cicd.shell import EXPR_RE
+from checks.core import linear
 
 FIX_GATE = ("put the apply in its own job with `environment:` set to the env (with required reviewers) and "
             "`needs:` the plan job")
@@ -81,8 +80,14 @@ def approval(wf: Workflow, repo: Repo | None = None, *, exempt: bool = False, ex
 
 
 PR_EVENTS = ("pull_request", "pull_request_target")
-NOT_PR_RE = re.compile(r"github\.event_name\s*(?:==\s*'(?!pull_request)[a-z_]+'|!=\s*'pull_request)"
-                       r"|github\.ref\s*==\s*'refs/(?:heads|tags)/|github\.ref_name\s*==\s*'|startsWith\(github\.ref,")
+NOT_PR_RE = linear.compile(r"github\.event_name\s*!=\s*'pull_request"
+                          r"|github\.ref\s*==\s*'refs/(?:heads|tags)/|github\.ref_name\s*==\s*'|startsWith\(github\.ref,")
+EVENT_IS_RE = linear.compile(r"github\.event_name\s*==\s*'([a-z_]+)'")
+
+
+def keeps_off_pull_requests(cond: str) -> bool:
+    """An `if:` that a pull request's run cannot satisfy: another event named, or a branch or tag ref."""
+    return bool(NOT_PR_RE.search(cond)) or any(not e.startswith("pull_request") for e in EVENT_IS_RE.findall(cond))
 
 
 def applies_on_pull_request(wf: Workflow) -> list[Finding]:
@@ -92,10 +97,11 @@ def applies_on_pull_request(wf: Workflow) -> list[Finding]:
         return []
     out = []
     for job in wf.jobs.values():
-        if NOT_PR_RE.search(str(job.raw.get("if", ""))):
+        if keeps_off_pull_requests(str(job.raw.get("if", ""))):
             continue
         for step in job.steps:
-            if any(c.sub == "apply" for c in step_commands(step)) and not NOT_PR_RE.search(str(step.raw.get("if", ""))):
+            if any(c.sub == "apply" for c in step_commands(step)) and \
+                    not keeps_off_pull_requests(str(step.raw.get("if", ""))):
                 out.append(wf.finding("apply-on-pr", f"job {job.id} step {step.name!r} runs terraform apply on "
                                       f"{events[0]} events (no `if:` keeps it to pushes): a pull request applies its "
                                       "unmerged change", "jobs", job.id, "steps", step.index,

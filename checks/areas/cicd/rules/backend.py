@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +11,10 @@ from checks.areas.cicd.model import Job, Repo, Step, Workflow
 from checks.areas.cicd.shell import EXPR_RE, TfCommand, resolve
 from checks.areas.cicd.tfrun import TfRun, norm, substitute, tf_runs
 from checks.areas.cicd.yaml_lines import dotted
+from checks.core import linear
 
-BACKEND_RE = re.compile(r'^\s*backend\s+"')
-RUNTIME_RE = re.compile(r"\$\{\{|\$\{?[A-Za-z_]")  # a value only known when the workflow runs
+BACKEND_RE = linear.compile(r'^\s*backend\s+"')
+RUNTIME_RE = linear.compile(r"\$\{\{|\$\{?[A-Za-z_]")  # a value only known when the workflow runs
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ A backend setting or a block that needs a newer Terraform than the workflow inst
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from checks.areas.cicd import terraform as tfm
@@ -16,6 +15,7 @@ from checks.areas.cicd.model import Job, Repo, Step, Workflow
 from checks.areas.cicd.rules.backend import init_sources
 from checks.areas.cicd.shell import EXPR_RE, resolve
 from checks.areas.cicd.tfrun import input_values, tf_runs
+from checks.core import linear
 from checks.core.hcl import blocks
 from checks.core.tf_versions import Version, has_upper_bound, parse_version, required_versions, satisfies
 
@@ -38,13 +38,13 @@ def version_range(spec: str) -> tuple[Version, Version] | None:
     """(lowest, highest) version a setup step's version spec installs; None for "latest" or an open range."""
     s = spec.strip().lstrip("=")
     exact = parse_version(s)
-    if exact and re.fullmatch(r"v?\d+\.\d+\.\d+", s):
+    if exact and linear.fullmatch(r"v?\d+\.\d+\.\d+", s):
         return exact, exact
-    m = re.fullmatch(r"([~^]?)v?(\d+)\.(\d+)(?:\.(?:\d+|x|\*))?", s)
+    m = linear.fullmatch(r"([~^]?)v?(\d+)\.(\d+)(?:\.(?:\d+|x|\*))?", s)
     if m:
         major, minor = int(m.group(2)), int(m.group(3))
         return (major, minor, 0), ((major, INF, INF) if m.group(1) == "^" else (major, minor, INF))
-    m = re.search(r"<(=?)\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", s)
+    m = linear.search(r"<(=?)\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", s)
     if m:
         top = (int(m.group(2)), int(m.group(3) or 0), int(m.group(4) or 0))
         if not m.group(1):
@@ -74,7 +74,7 @@ def features(root: tfm.Root, cfg: dict[str, Any]) -> list[tuple[str, Version, st
 def _specs(wf: Workflow, repo: Repo | None, job: Job, step: Step, key: str) -> list[str]:
     """The version specs a setup step installs (its inputs resolved through callers and defaults)."""
     raw = resolve(str(step.with_.get(key, "")), step.env, job.env, wf.env)
-    m = re.fullmatch(r"\s*\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}\s*", raw)
+    m = linear.fullmatch(r"\s*\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}\s*", raw)
     if not m:
         return [raw]
     values = input_values(wf, repo).get(m.group(1))

@@ -5,14 +5,13 @@ A file that a .gitignore ignores is taken as a local leftover, not a committed o
 
 from __future__ import annotations
 
-import re
-
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Workflow, steps
 from checks.areas.cicd.rules.lockfile import ignoring_line
+from checks.core import linear
 
-STATE_RE = re.compile(r"(?:^|/)[^/]*\.tfstate(?:\.backup|\.\d+\.backup)?$")
-PLAN_RE = re.compile(r"(?:^|/)(?:[^/]*\.tfplan|tfplan(?:\.(?:out|bin|binary|zip))?|plan\.(?:out|tfplan)|"
+STATE_RE = linear.compile(r"(?:^|/)[^/]*\.tfstate(?:\.backup|\.\d+\.backup)?$")
+PLAN_RE = linear.compile(r"(?:^|/)(?:[^/]*\.tfplan|tfplan(?:\.(?:out|bin|binary|zip))?|plan\.(?:out|tfplan)|"
                      r"terraform\.plan)$")
 
 
@@ -35,8 +34,8 @@ def committed(tree: list[str], gitignores: dict[str, str]) -> list[Finding]:
     return out
 
 
-PUBLISH_STATE_RE = re.compile(r"\bterraform\s+(?:-\S+\s+)*(?:show\s+-json|state\s+pull)\b")
-GIT_WRITE_RE = re.compile(r"\bgit\s+(?:add|commit|push)\b")
+PUBLISH_STATE_RE = linear.compile(r"\bterraform\s+(?:-\S+\s+)*(?:show\s+-json|state\s+pull)\b")
+GIT_WRITE_RE = linear.compile(r"\bgit\s+(?:add|commit|push)\b")
 
 
 def published(workflows: list[Workflow]) -> list[Finding]:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Repo, Workflow, runs_apply, step_commands, steps
 from checks.areas.cicd.shell import EXPR_RE, TfCommand
+from checks.core import linear
 
 WRITES = ("apply", "destroy", "import", "taint", "untaint", "refresh")
 # a command in a quoted string handed to a wrapper (`retry.sh "terraform apply -lock=false"`)
-WRAPPED_RE = re.compile(r""""terraform\s+(apply|destroy|import)\b[^"\n]*-lock=(?:false|0)\b"""
+WRAPPED_RE = linear.compile(r""""terraform\s+(apply|destroy|import)\b[^"\n]*-lock=(?:false|0)\b"""
                         r"""|'terraform\s+(apply|destroy|import)\b[^'\n]*-lock=(?:false|0)\b""")
 
 

@@ -3,21 +3,22 @@ no IAM user or access key that the Terraform creates for CI."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Workflow, steps
 from checks.areas.cicd.shell import EXPR_RE, logical_lines
+from checks.core import linear
 
-KEY_RE = re.compile(r"^aws[-_]?(?:access[-_]?key[-_]?id|secret[-_]?access[-_]?key)$", re.I)
-RUN_RE = re.compile(r"\baws_(?:access_key_id|secret_access_key)\b", re.I)
-STORED_RE = re.compile(r"\b(?:secrets|vars)\.")  # a value kept in the repo's settings: long-lived
-KEY_ID_RE = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}")
-SECRET_RE = re.compile(r"[A-Za-z0-9/+=]{40}")
-CI_NAME_RE = re.compile(r"(?:^|[^a-z])(?:github|gha|ci|cd|cicd|deploy|deployer|pipeline|actions|terraform|automation)"
-                        r"(?:[^a-z]|$)", re.I)
+KEY_RE = linear.compile(r"(?i)^aws[-_]?(?:access[-_]?key[-_]?id|secret[-_]?access[-_]?key)$")
+RUN_RE = linear.compile(r"(?i)\baws_(?:access_key_id|secret_access_key)\b")
+STORED_RE = linear.compile(r"\b(?:secrets|vars)\.")  # a value kept in the repo's settings: long-lived
+KEY_ID_RE = linear.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}")
+SECRET_RE = linear.compile(r"[A-Za-z0-9/+=]{40}")
+CI_NAME_RE = linear.compile(r"(?i)(?:^|[^a-z])"
+                            r"(?:github|gha|ci|cd|cicd|deploy|deployer|pipeline|actions|terraform|automation)"
+                            r"(?:[^a-z]|$)")
 FIX = ("assume a role over OIDC instead: `permissions: {id-token: write}` on the job and `role-to-assume: <the "
        "deploy role's ARN>` on aws-actions/configure-aws-credentials; then delete the key secrets and the IAM "
        "user's access key")
@@ -64,7 +65,7 @@ def long_lived_keys(wf: Workflow) -> list[Finding]:
 
 
 def _line(text: str, kind: str, rtype: str, name: str) -> int:
-    pat = re.compile(rf'^\s*{kind}\s+"{re.escape(rtype)}"\s+"{re.escape(name)}"')
+    pat = linear.compile(rf'^\s*{kind}\s+"{linear.escape(rtype)}"\s+"{linear.escape(name)}"')
     return next((n for n, ln in enumerate(text.splitlines(), 1) if pat.match(ln)), 0)
 
 

@@ -8,12 +8,12 @@ Only names that say one env are used; `main` and `master` say none.
 from __future__ import annotations
 
 import fnmatch
-import re
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Repo, Workflow
 from checks.areas.cicd.shell import EXPR_RE
 from checks.areas.cicd.tfrun import TfRun, tf_runs
+from checks.core import linear
 
 ENV_WORDS = {
     "dev": ("dev", "develop", "development"), "test": ("test", "testing"), "qa": ("qa",), "sit": ("sit",),
@@ -21,23 +21,23 @@ ENV_WORDS = {
     "prod": ("prod", "production", "prd", "live"),
 }
 WORD_ENV = {w: env for env, words in ENV_WORDS.items() for w in words}
-REF_RE = re.compile(r"github\.(?:ref\s*==\s*'refs/heads/([^']+)'|ref_name\s*==\s*'([^']+)')")
+REF_RE = linear.compile(r"github\.(?:ref\s*==\s*'refs/heads/([^']+)'|ref_name\s*==\s*'([^']+)')")
 
 
 def env_of(name: str) -> str | None:
     """The one env a name says (`prod-approval` -> prod), None when it says none or several."""
-    found = {WORD_ENV[w] for w in re.split(r"[^a-z0-9]+", name.lower()) if w in WORD_ENV}
+    found = {WORD_ENV[w] for w in linear.split(r"[^a-z0-9]+", name.lower()) if w in WORD_ENV}
     return found.pop() if len(found) == 1 else None
 
 
 def file_env(path: str) -> str | None:
     """The env of a var file: its name (`prod.tfvars`), else its nearest folder (`envs/dev/main.tfvars`)."""
     parts = path.split("/")
-    for part in [re.sub(r"\.tfvars(\.json)?$", "", parts[-1]), *reversed(parts[:-1])]:
+    for part in [linear.sub(r"\.tfvars(\.json)?$", "", parts[-1]), *reversed(parts[:-1])]:
         got = env_of(part)
         if got:
             return got
-        if any(w in WORD_ENV for w in re.split(r"[^a-z0-9]+", part.lower())):
+        if any(w in WORD_ENV for w in linear.split(r"[^a-z0-9]+", part.lower())):
             return None  # a name that says several envs: not judged
     return None
 

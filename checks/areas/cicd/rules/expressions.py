@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Workflow
 from checks.areas.cicd.shell import EXPR_RE
+from checks.core import linear
 
 # github.event.inputs.X holds strings; inputs.X keeps the declared type (boolean for a boolean input).
-CMP_RE = re.compile(r"(?P<ctx>github\.event\.inputs|inputs)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\s*(?P<op>==|!=)\s*"
-                    r"(?P<lit>true|false|'true'|'false')(?![\w-])")
-CMP_RE_REV = re.compile(r"(?P<lit>true|false|'true'|'false')\s*(?P<op>==|!=)\s*"
-                        r"(?P<ctx>github\.event\.inputs|inputs)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)")
-UNTRUSTED_RE = re.compile(
+# (linear.compile: RE2, linear in the expression's length; no lookarounds, so the boundaries consume a character)
+CMP_RE = linear.compile(r"(?P<ctx>github\.event\.inputs|inputs)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\s*"
+                        r"(?P<op>==|!=)\s*(?P<lit>true|false|'true'|'false')(?:[^\w-]|$)")
+CMP_RE_REV = linear.compile(r"(?P<lit>true|false|'true'|'false')\s*(?P<op>==|!=)\s*"
+                            r"(?P<ctx>github\.event\.inputs|inputs)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)")
+UNTRUSTED_RE = linear.compile(
     r"github\.event\.inputs\.[A-Za-z0-9_-]+"
     r"|github\.head_ref"
     r"|github\.event\.(?:issue|pull_request|discussion|comment|review|review_comment|head_commit|workflow_run)"
     r"(?:\.[A-Za-z0-9_]+)*\.(?:title|body|message|ref|label|name|email|head_branch|display_title)\b"
     r"|github\.event\.commits\[[^]]*\]\.(?:message|author\.(?:name|email))"
     r"|github\.event\.pages\[[^]]*\]\.page_name")
-INPUT_RE = re.compile(r"(?<![.\w])inputs\.([A-Za-z_][A-Za-z0-9_-]*)")
+INPUT_RE = linear.compile(r"(?:^|[^.\w])inputs\.([A-Za-z_][A-Za-z0-9_-]*)")
 
 
 def _input_types(wf: Workflow, triggers: tuple[str, ...] = ("workflow_dispatch", "workflow_call")) -> dict[str, str]:
@@ -81,7 +82,7 @@ def boolean_inputs(wf: Workflow) -> list[Finding]:
     return out
 
 
-REF_RE = re.compile(r"github\.(?:ref|ref_name|head_ref|base_ref)\s*(?:==|!=)\s*'(?P<lit>[^']*)'")
+REF_RE = linear.compile(r"github\.(?:ref|ref_name|head_ref|base_ref)\s*(?:==|!=)\s*'(?P<lit>[^']*)'")
 
 
 def ref_literals(wf: Workflow) -> list[Finding]:
@@ -127,7 +128,7 @@ def injection(wf: Workflow) -> list[Finding]:
                     if (job.id, step.index, b, expr) in seen:
                         continue  # the same expression twice in one script: one finding
                     seen.add((job.id, step.index, b, expr))
-                    var = re.sub(r"[^A-Za-z0-9]+", "_", b.split(".")[-1]).upper()
+                    var = linear.sub(r"[^A-Za-z0-9]+", "_", b.split(".")[-1]).upper()
                     out.append(wf.finding("injection", f"step {step.name!r} puts `${{{{ {expr} }}}}` straight into "
                                           f"its script: {b} is free text, so a value with `\"; ...` runs as shell",
                                           "jobs", job.id, "steps", step.index, "run",
@@ -136,8 +137,8 @@ def injection(wf: Workflow) -> list[Finding]:
     return out
 
 
-EVENT_RE = re.compile(r"github\.event_name\s*==\s*'([^']+)'")
-BRANCH_RE = re.compile(r"github\.ref\s*==\s*'refs/heads/([^']+)'|github\.ref_name\s*==\s*'([^']+)'")
+EVENT_RE = linear.compile(r"github\.event_name\s*==\s*'([^']+)'")
+BRANCH_RE = linear.compile(r"github\.ref\s*==\s*'refs/heads/([^']+)'|github\.ref_name\s*==\s*'([^']+)'")
 
 
 def _never(wf: Workflow, event: str, branch: str) -> str:

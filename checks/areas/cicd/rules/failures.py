@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Step, Workflow, steps
 from checks.areas.cicd.shell import sets_pipefail, terraform_commands
+from checks.core import linear
 
 
 def _shell(wf: Workflow, job: Job, step: Step) -> str | None:
@@ -27,8 +26,9 @@ def _checked_later(job: Job, step: Step) -> bool:
     sid = step.raw.get("id")
     if not sid:
         return False
-    pat = re.compile(rf"steps\.{re.escape(str(sid))}\.(?:outcome|conclusion)\s*(?:==\s*'failure'|!=\s*'success')")
-    return any(pat.search(str(s.raw.get("if", ""))) and re.search(r"\bexit\s+[1-9]", s.run)
+    pat = linear.compile(rf"steps\.{linear.escape(str(sid))}\.(?:outcome|conclusion)"
+                         r"\s*(?:==\s*'failure'|!=\s*'success')")
+    return any(pat.search(str(s.raw.get("if", ""))) and linear.search(r"\bexit\s+[1-9]", s.run)
                for s in job.steps if s.index > step.index)
 
 

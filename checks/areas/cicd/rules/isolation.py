@@ -8,7 +8,6 @@ A state is the S3 bucket and key a run's backend resolves to (the block, complet
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +19,11 @@ from checks.areas.cicd.rules.env_files import file_env
 from checks.areas.cicd.rules.paths import Tree, _glob_re
 from checks.areas.cicd.shell import EXPR_RE, resolve
 from checks.areas.cicd.tfrun import TfRun, substitute, tf_runs
+from checks.core import linear
 
-WORKSPACE_RE = re.compile(r"\bterraform\s+(?:-\S+\s+)?workspace\s+(?:select|new)\b")
-STORED_RE = re.compile(r"^\s*(?:vars|secrets)\.[A-Za-z0-9_]+\s*$")
-ENVISH_RE = re.compile(r"(?:inputs|matrix|github\.event\.inputs)\.[A-Za-z0-9_-]*(?:env|stage|account)", re.I)
+WORKSPACE_RE = linear.compile(r"\bterraform\s+(?:-\S+\s+)?workspace\s+(?:select|new)\b")
+STORED_RE = linear.compile(r"^\s*(?:vars|secrets)\.[A-Za-z0-9_]+\s*$")
+ENVISH_RE = linear.compile(r"(?i)(?:inputs|matrix|github\.event\.inputs)\.[A-Za-z0-9_-]*(?:env|stage|account)")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def shared_state(roots: dict[str, tfm.Root], workflows: list[Workflow], files: d
 
 def _key_line(root: tfm.Root, texts: dict[str, str]) -> tuple[str, int]:
     f = next((f for f, tf in root.terraform_blocks() if tf.get("backend")), next(iter(root.files), root.path))
-    line = next((n for n, ln in enumerate(texts.get(f, "").splitlines(), 1) if re.match(r"\s*key\s*=", ln)), 0)
+    line = next((n for n, ln in enumerate(texts.get(f, "").splitlines(), 1) if linear.search(r"^\s*key\s*=", ln)), 0)
     return f, line
 
 
@@ -168,8 +168,8 @@ def _on_push(job: Job) -> bool:
     cond = str(job.raw.get("if", ""))
     if "||" in cond:
         return True
-    m = re.search(r"github\.event_name\s*==\s*'([^']+)'", cond)
-    return not (m and m.group(1) != "push") and not re.search(r"github\.event_name\s*!=\s*'push'", cond)
+    m = linear.search(r"github\.event_name\s*==\s*'([^']+)'", cond)
+    return not (m and m.group(1) != "push") and not linear.search(r"github\.event_name\s*!=\s*'push'", cond)
 
 
 def _group(wf: Workflow, job: Job) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import AWS_CREDS_ACTION, Job, Repo, Step, Workflow, steps
+from checks.core import linear
 
-ARN_ACCOUNT_RE = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/")
-SECRET_RE = re.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
+ARN_ACCOUNT_RE = linear.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/")
+SECRET_RE = linear.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
 FIX_ID_TOKEN = "add `permissions: {id-token: write, contents: read}` to the job (or the workflow)"
 
 
@@ -104,7 +104,7 @@ def role_secret(wf: Workflow, env: str, account: str = "",
                                       f"${{{{ secrets.AWS_ROLE_{env.upper()} }}}})"))
             continue
         for name in SECRET_RE.findall(v):
-            words = set(re.split(r"[_-]", name.upper()))
+            words = set(linear.split(r"[_-]", name.upper()))
             wrong = sorted(words & others)
             if wrong and env.upper() not in words:
                 out.append(wf.finding("role-secret", f"job {job.id} assumes the role in secrets.{name}, named for "

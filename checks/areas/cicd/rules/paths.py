@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Job, Workflow
 from checks.areas.cicd.shell import EXPR_RE, logical_lines, terraform_commands, tokens
+from checks.core import linear
 
-HASHFILES_RE = re.compile(r"hashFiles\(")
+HASHFILES_RE = linear.compile(r"hashFiles\(")
 INTERPRETERS = {"python", "python3", "bash", "sh", "zsh", "node", "pwsh", "ruby", "perl"}
 SCRIPT_SUFFIXES = (".py", ".sh", ".bash", ".js", ".mjs", ".ps1", ".rb", ".pl")
-MATRIX_RE = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
+MATRIX_RE = linear.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
 
 
 class Tree:
@@ -33,12 +33,17 @@ class Tree:
         return f in self.files
 
     def glob(self, pattern: str) -> bool:
+        """Does any file or directory match? (True when the glob is too large to compile: never a finding
+        the suite cannot stand behind.) Matching is RE2's, linear in each path whatever the glob."""
         pattern = pattern.lstrip("./") if pattern.startswith("./") else pattern
-        rx = _glob_re(pattern)
+        try:
+            rx = _glob_re(pattern)
+        except linear.PatternError:
+            return True
         return any(rx.match(f) for f in self.files) or any(rx.match(d) for d in self.dirs if d)
 
 
-def _glob_re(pattern: str) -> re.Pattern:
+def _glob_re(pattern: str) -> Any:
     """GitHub's glob: ** crosses directories, * does not; a trailing / or ** matches everything below."""
     out, i = "", 0
     while i < len(pattern):
@@ -55,9 +60,9 @@ def _glob_re(pattern: str) -> re.Pattern:
             out += "[^/]"
             i += 1
         else:
-            out += re.escape(pattern[i])
+            out += linear.escape(pattern[i])
             i += 1
-    return re.compile(out + "(/.*)?$")
+    return linear.compile(out + "(/.*)?$")
 
 
 def _norm(*parts: str) -> str:
@@ -202,7 +207,7 @@ def _args(text: str, i: int) -> tuple[list[str], int]:
     return [], i
 
 
-LITERAL_RE = re.compile(r"^'((?:[^']|'')*)'$")
+LITERAL_RE = linear.compile(r"^'((?:[^']|'')*)'$")
 
 
 def hashfiles_patterns(text: str, i: int, job: Job | None) -> list[str]:
@@ -214,10 +219,10 @@ def hashfiles_patterns(text: str, i: int, job: Job | None) -> list[str]:
         if lit:
             out.append(lit.group(1).replace("''", "'"))
             continue
-        fm = re.match(r"^format\(", arg)
+        fm = linear.search(r"^format\(", arg)
         inner = _args(arg, fm.end())[0] if fm else []
         head = LITERAL_RE.match(inner[0]) if inner else None
-        keys = [re.fullmatch(r"matrix\.([A-Za-z0-9_-]+)", a) for a in inner[1:]]
+        keys = [linear.fullmatch(r"matrix\.([A-Za-z0-9_-]+)", a) for a in inner[1:]]
         if head is None or not all(keys) or job is None:
             return []
         values: list[str] = [head.group(1)]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Workflow, steps
+from checks.core import linear
 
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA_RE = linear.compile(r"^[0-9a-f]{40}$")
 FIRST_PARTY_OWNERS = {"actions", "github"}
 
 

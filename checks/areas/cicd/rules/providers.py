@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding
+from checks.core import linear
 from checks.core.tf_versions import has_upper_bound, provider_constraint, required_versions
 
 
 def _norm(c: str) -> str:
     """CICD-02 asks for the constraint environments.toml gives, spelled alike up to spaces around commas."""
-    return re.sub(r"\s+", " ", c.replace(",", ", ")).strip().strip(",").replace(" ,", ",")
+    return linear.sub(r"\s+", " ", c.replace(",", ", ")).strip().strip(",").replace(" ,", ",")
 
 
 def providers(root: tfm.Root, *, locked: bool, required_version: str = "", aws_provider: str = "") -> list[Finding]:

@@ -6,17 +6,17 @@ caller's `with:` values for its inputs: that region is judged, at the line that 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import AWS_CREDS_ACTION, Job, Repo, Workflow, steps
 from checks.areas.cicd.shell import EXPR_RE, resolve
 from checks.areas.cicd.tfrun import matrix_values, substitute
+from checks.core import linear
 from checks.core.outcome import Missing
 
 REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
-INPUT_RE = re.compile(r"^\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}$")
+INPUT_RE = linear.compile(r"^\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}$")
 Found = tuple[str, tuple, Workflow]  # (region, location, the workflow the location is in)
 
 
@@ -44,7 +44,7 @@ def _from_caller(found: Found, caller: Workflow, job: Job) -> list[Found]:
     given = job.raw.get("with") if isinstance(job.raw.get("with"), dict) else {}
     if name in given:
         value = resolve(str(given[name]), job.env, caller.env)
-        keys = re.findall(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}", value)
+        keys = linear.findall(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}", value)
         values = [value]
         for k in dict.fromkeys(keys):
             values = [substitute(v, ((f"matrix.{k}", x),)) for v in values for x in matrix_values(job, k)] or values

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.model import Workflow
 from checks.areas.cicd.shell import EXPR_RE
+from checks.core import linear
 
-INPUT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+INPUT_NAME_RE = linear.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # GitHub-hosted runner labels (docs: "GitHub-hosted runners" / "larger runners", 2025).
 HOSTED_LABELS = frozenset({
     "ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04", "ubuntu-20.04", "ubuntu-24.04-arm", "ubuntu-22.04-arm",
@@ -98,7 +98,7 @@ def dispatch_inputs(wf: Workflow) -> list[Finding]:
                                       *here, "default"))
     if has_inputs:
         text = json.dumps(wf.doc.get("jobs", {}), default=str)
-        used = set(re.findall(r"\b(?:github\.event\.)?inputs\.([A-Za-z_][A-Za-z0-9_-]*)", text))
+        used = set(linear.findall(r"\b(?:github\.event\.)?inputs\.([A-Za-z_][A-Za-z0-9_-]*)", text))
         for name in sorted(used - declared):
             out.append(wf.finding("dispatch-inputs", f"`inputs.{name}` is used but not declared", "jobs"))
     return out

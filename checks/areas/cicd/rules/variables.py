@@ -8,7 +8,6 @@ lives outside the repo or is JSON, or that sets TF_CLI_ARGS, is left unjudged.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +15,10 @@ from checks.areas.cicd import terraform as tfm
 from checks.areas.cicd.findings import Finding
 from checks.areas.cicd.rules.paths import Tree
 from checks.areas.cicd.tfrun import TfRun, var_names
+from checks.core import linear
 from checks.core.hcl import blocks
 
-TF_VAR_RE = re.compile(r"\bTF_VAR_([A-Za-z_][A-Za-z0-9_-]*)")
+TF_VAR_RE = linear.compile(r"\bTF_VAR_([A-Za-z_][A-Za-z0-9_-]*)")
 Parsed = Callable[[str], "dict[str, Any] | None"]  # repo path -> the tfvars body (None: missing or unreadable)
 
 
