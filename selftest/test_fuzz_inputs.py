@@ -25,6 +25,7 @@ from checks.areas.cicd import plan as plan_mod
 from checks.areas.cicd import workflows as wf_mod
 from checks.core import config
 from checks.core import tfstate as state_mod
+from checks.core.outcome import Missing, Unverifiable
 from checks.core.snapshot import Snapshot
 
 REPO = Path(__file__).resolve().parent.parent
@@ -201,7 +202,10 @@ def lint_text(tmp_path: Path, text: str) -> None:
     if not wf.problems:
         wf_mod.reviewed_plan(wf)
         wf_mod.actions_pinned(wf)
-        wf_mod.region(wf, "eu-west-1")
+        try:
+            wf_mod.region(wf, "eu-west-1")
+        except (Missing, Unverifiable) as verdict:  # a verdict ("judge that workflow in its own repo"), not a crash
+            assert str(verdict)
         wf_mod.role_secret(wf, "AWS_ROLE_DEV")
         wf_mod.init_commands(wf)
 
