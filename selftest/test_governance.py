@@ -27,7 +27,13 @@ def bundles(reports: Path) -> list[Path]:
     return sorted(p.parent for p in reports.glob("local/*/manifest.json") if p.parent.name != "latest")
 
 
+def gate_runs(reports: Path) -> list[Path]:
+    return [b for b in bundles(reports) if json.loads((b / "gate.json").read_text())["gate_run"]]
+
+
 def test_waive_approve_replay_after_expiry_and_compare(suite, tmp_path: Path, monkeypatch) -> None:
+    """Waivers on a drill (a fault injected: a result, never a gate decision, so nothing to approve), then
+    approvals and changes on real gate runs (-m smoke on the embedded world), and the index's timeline."""
     today = now().date()
     risks = tmp_path / "risks.toml"
     risks.write_text(f"""
@@ -43,64 +49,79 @@ expires = {today + dt.timedelta(days=1)}
     a = suite.run("--waivers", str(risks), "--reports", str(reports), faults="DDB-03:tenants", tests=TESTS,
                   environ={"GITHUB_STEP_SUMMARY": str(summary)})
     assert a.ret == 0 and a.outcomes[TENANTS] == "waived", a.stdout[-2000:]
-    assert "BBWS gate: GO · 1 waived finding" in a.stdout and "expires" in a.stdout
+    assert "BBWS gate: GO · 1 waived finding (drill: --fault DDB-03:tenants" in a.stdout and "expires" in a.stdout
     first = bundles(reports)[-1]
     gate = json.loads((first / "gate.json").read_text())
-    assert gate["decision"] == "GO" and gate["counts"]["by_outcome"]["waived"] == 1
+    assert gate["decision"] == "GO" and gate["counts"]["by_outcome"]["waived"] == 1 and gate["gate_run"] is False
     assert gate["waivers"]["applied"][0]["waiver"]["ticket"] == "OPS-9"
     assert gate["waivers"]["expiring_soon"] and gate["changes"]["previous"] is None
-    assert gate["approvals"]["awaiting"] == ["Tech Lead", "Operations Lead"]
     row = next(r for r in json.loads((first / "results.json").read_text())["results"] if r["resource"] == "tenants"
                and "pitr" in r["test"])
     assert row["outcome"] == "waived" and row["waiver"]["approved_by"] == "Dana (Tech Lead)"
     assert "waivers.toml" in json.loads((first / "manifest.json").read_text())["files"]
     assert (first / "waivers.toml").read_text() == risks.read_text()
     page = (first / "report.html").read_text()
-    assert "Gate decision: GO · 1 waived finding" in page and 'id="waived"' in page and "OPS-9" in page
-    assert "awaiting: Tech Lead, Operations Lead (0 of 2)" in page
+    assert ": GO · 1 waived finding</div>" in page and 'id="waived"' in page and "OPS-9" in page
+    assert "No sign-off: this is not a gate run" in page
     assert '<property name="outcome" value="waived" />' in (first / "junit.xml").read_text()
     md = summary.read_text()
-    assert "**GO · 1 waived finding**" in md and "### Accepted risks (waived findings)" in md
+    assert "**GO · 1 waived finding** (not a gate run)" in md and "### Accepted risks (waived findings)" in md
 
     alice, alice_pub = key(tmp_path, "alice", "alice@bbws.example")
     bob, bob_pub = key(tmp_path, "bob", "bob@bbws.example")
-    assert approve([str(first), "--key", str(alice), "--role", "Tech Lead"]) == 0
-    assert approve([str(first), "--key", str(bob), "--role", "Operations Lead"]) == 0
-    allowed = tmp_path / "allowed_signers"
-    allowed.write_text(f"tech-lead {alice_pub}\noperations-lead {bob_pub}\n")
+    assert approve([str(first), "--key", str(alice), "--role", "Tech Lead"]) == 4, "a drill approves nothing"
 
     later = now() + dt.timedelta(days=3)  # the waiver expired two days ago, by the wall clock
-    monkeypatch.setattr(run_mod, "now", lambda: later)
-    replay = suite.run("--replay", str(first), "--allowed-signers", str(allowed), tests=TESTS)
+    with monkeypatch.context() as mp:
+        mp.setattr(run_mod, "now", lambda: later)
+        replay = suite.run("--replay", str(first), tests=TESTS)
     assert replay.ret == 0 and replay.outcomes[TENANTS] == "waived", "judged against the original's start"
-    assert "approvals: approved by alice@bbws.example (Tech Lead), bob@bbws.example (Operations Lead) (2 of 2)" \
-        in replay.stdout
     unsealed = tmp_path / "unsealed" / first.name
     shutil.copytree(first, unsealed)
     manifest = json.loads((unsealed / "manifest.json").read_text())
     del manifest["files"]["waivers.toml"]  # a waivers file slipped into a bundle after it was sealed
     (unsealed / "manifest.json").write_text(json.dumps(manifest))
     out = suite.run("--replay", str(unsealed), tests=TESTS)
-    assert out.ret == 4 and "waivers.toml is not listed in manifest.json" in out.stdout
+    assert out.ret == 4 and "waivers.toml" in out.stdout and "manifest" in out.stdout, out.stdout[-1500:]
 
-    b = suite.run("--waivers", str(risks), "--reports", str(reports), faults="DDB-03:tenants,DDB-03:products",
-                  tests=TESTS)
+    with monkeypatch.context() as mp:
+        mp.setattr(run_mod, "now", lambda: later)
+        b = suite.run("--waivers", str(risks), "--reports", str(reports), faults="DDB-03:tenants,DDB-03:products",
+                      tests=TESTS)
     assert b.ret == 1 and b.outcomes[TENANTS] == b.outcomes[PRODUCTS] == "failed"
     assert f"waiver expired on {today + dt.timedelta(days=1)} (waivers.toml:2" in b.records[TENANTS]["message"]
-    second = bundles(reports)[-1]
-    changes = json.loads((second / "gate.json").read_text())["changes"]
-    run_a = gate["run_id"]
-    assert changes["previous"]["run_id"] == run_a and changes["previous"]["decision"] == "GO"
-    assert [c["resource"] for c in changes["new"]] == ["products", "tenants"]
-    assert changes["fixed"] == changes["still_failing"] == changes["newly_waived"] == []
-    assert f"2 new since {run_a} (GO, " in (second / "report.html").read_text()
-    assert approve([str(second), "--key", str(alice), "--role", "Tech Lead"]) == 4
+
+    g1 = suite.run("-m", "smoke", "--reports", str(reports))
+    assert g1.ret == 0, g1.stdout[-2000:]
+    [gate1] = gate_runs(reports)
+    one = json.loads((gate1 / "gate.json").read_text())
+    assert one["gate_run"] is True, one["kind_label"]
+    assert one["changes"]["previous"] is None, "drills are no previous gate run"
+    assert one["approvals"]["awaiting"] == ["Tech Lead", "Operations Lead"]
+    assert "awaiting: Tech Lead, Operations Lead (0 of 2)" in (gate1 / "report.html").read_text()
+    assert approve([str(gate1), "--key", str(alice), "--role", "Tech Lead"]) == 0
+    assert approve([str(gate1), "--key", str(bob), "--role", "Operations Lead"]) == 0
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f'tech-lead namespaces="bbws-approval" {alice_pub}\n'
+                       f'operations-lead namespaces="bbws-approval" {bob_pub}\n')
+    replayed = suite.run("--replay", str(gate1), "--allowed-signers", str(allowed), "-m", "smoke")
+    assert replayed.ret == 0, replayed.stdout[-2000:]
+    assert "approvals: approved by alice@bbws.example (Tech Lead), bob@bbws.example (Operations Lead) (2 of 2)" \
+        in replayed.stdout
+
+    g2 = suite.run("-m", "smoke", "--reports", str(reports))
+    assert g2.ret == 0, g2.stdout[-2000:]
+    gate2 = next(b for b in gate_runs(reports) if b != gate1)
+    changes = json.loads((gate2 / "gate.json").read_text())["changes"]
+    assert changes["previous"]["run_id"] == one["run_id"] and changes["previous"]["decision"] == "GO"
+    assert changes["new"] == changes["fixed"] == changes["still_failing"] == changes["newly_waived"] == []
+    assert f"0 new since {one['run_id']} (GO, " in (gate2 / "report.html").read_text()
 
     decision, rows = index.build(bundles(reports), tmp_path / "index", signers=None)
     data = json.loads((tmp_path / "index" / "index.json").read_text())
     [local] = data["timeline"]
-    assert [t["decision"] for t in local["trend"]] == ["GO", "NO-GO"] and local["current"] == rows[0].run_id
-    assert local["rows"][0] != run_a, "newest first"
+    assert [t["decision"] for t in local["trend"]] == ["GO", "GO"], "the trend is that of the gate runs"
+    assert local["current"] == json.loads((gate2 / "gate.json").read_text())["run_id"]
     html = (tmp_path / "index" / "index.html").read_text()
     assert "current gate run" in html and "approved by alice@bbws.example (Tech Lead), bob@bbws.example " \
                                          "(Operations Lead) (2 of 2)" in html
@@ -190,4 +211,5 @@ def test_every_section_of_the_report_has_its_place_on_screen_and_in_print() -> N
         hidden = set(re.findall(r"#([\w-]+)[^{]*\{ display: none", text))
         assert ids - placed - hidden == set(), f"sections without an order ({where})"
     order = {m.group(1): int(m.group(2)) for m in re.finditer(r"#([\w-]+) \{ order: (\d+);", screen)}
-    assert all(order[s] > order["gate"] for s in ids - {"gate"})
+    assert order["kind"] <= order["gate"], "the run's kind (gate run or not) is read with the decision"
+    assert all(order[s] > order["gate"] for s in ids - {"gate", "kind"})

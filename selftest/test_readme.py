@@ -9,6 +9,7 @@ every `python -m <module>` the README or a message of the suite gives is a modul
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import re
 import shlex
@@ -30,6 +31,16 @@ ELSEWHERE = {
     "ssh-keygen -Y verify -f allowed_signers -I auditor -n bbws-evidence -s manifest.json.sig < manifest.json":
         "selftest/test_safety_bundle.py::test_the_auditor_verifies_with_ssh_keygen_alone",
 }
+WALKTHROUGH = "selftest/test_readme_walkthroughs.py::"
+ELSEWHERE.update({
+    'python -m checks.evidence.approve reports/prod/latest --key ~/.ssh/bbws-approval --role "Tech Lead"':
+        WALKTHROUGH + "test_approving_a_gate_runs_as_written",
+    "python -m checks.evidence.index reports/ --out evidence-index --verify-key bbws-evidence.pub "
+    "--expect dev,sit,prod":
+        "selftest/test_index.py::test_a_forged_go_is_never_listed_as_verified",
+    "python -m checks.evidence.index reports/ --out evidence-index --allowed-signers allowed_signers":
+        "selftest/test_index.py::test_allowed_signers_name_who_signed_each_bundle",
+})
 NEEDS_AWS = {"aws sso login --profile bbws-sit": "an AWS SSO login: a real account and a browser"}
 QUIET = ("-p", "no:randomly", "-p", "no:hypothesispytest")  # hypothesis's plugin, loaded late, warns
 BENCHMARKS = "bench/"  # minutes on two cores (figures in BENCHMARKS.md): their options are checked with --help
@@ -44,6 +55,13 @@ def sh_commands(text: str = README) -> list[str]:
             if words:
                 out.append(line.split(" #", 1)[0].strip())
     return out
+
+
+# the README sections a walkthrough selftest runs as written, every command of them
+for _name, _section in (("test_accepting_a_risk_runs_as_written", "Accepting a risk"),
+                        ("test_approving_a_gate_runs_as_written", "Approving a gate")):
+    for _command in sh_commands(README.split(f"\n## {_section}\n", 1)[1].split("\n## ", 1)[0]):
+        ELSEWHERE.setdefault(_command, WALKTHROUGH + _name)
 
 
 def test_the_readme_has_commands():
@@ -77,7 +95,11 @@ def placeholders(suite, tmp_path) -> dict[str, str]:
     assert made.bundle is not None, made.stdout[-3000:]
     plan = tmp_path / "plan.json"
     plan.write_text('{"format_version": "1.2", "resource_changes": []}')
-    return {"reports/sit/latest": str(made.bundle), "../bbws-infra": str(infra), "plan.json": str(plan)}
+    risks = tmp_path / "prod-risks.toml"
+    expires = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).date()
+    risks.write_text(f'[[waiver]]\ncheck = "DDB-03"\njustification = "j"\napproved_by = "a"\nexpires = {expires}\n')
+    return {"reports/sit/latest": str(made.bundle), "../bbws-infra": str(infra), "plan.json": str(plan),
+            "risks/prod.toml": str(risks)}
 
 
 def _substitute(args: list[str], placeholders: dict[str, str]) -> list[str]:
