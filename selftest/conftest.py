@@ -111,6 +111,28 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RUN].passive = True
 
 
+_warmed = False
+
+
+def warm_world() -> None:
+    """Build the embedded world and read it once in this process, outside any pytester run. A pytester run
+    drops every module first imported during it: without this, each run imported the moto server stack again
+    (about 400 modules: moto, werkzeug, flask, requests; 1.5 s a run). checks.world.patches is written for this
+    (its patches share the lifetime of the moto modules they patch, and each World resets moto at start)."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+    from checks.core.config import load
+    from checks.world import World
+    from selftest.world_diff import observed
+
+    env = load()["local"]
+    with World(env, replication_delay=0.05) as world:
+        observed(world, env)
+
+
 @pytest.fixture
 def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Suite]:
+    warm_world()
     yield Suite(pytester, monkeypatch, tmp_path)

@@ -45,7 +45,7 @@ class Reports:
             self.elapsed.setdefault(key, set()).add(o["elapsed_ms"])
 
 
-@pytest.mark.parametrize("fault", ["", "DDB-03:products,S3-02:bbws-templates-local"])
+@pytest.mark.parametrize("fault", ["DDB-03:products,S3-02:bbws-templates-local"])  # a clean world is its subset
 def test_xdist_results_equal_the_serial_run(suite, fault):
     serial = suite.run(faults=fault)
     seen = Reports()

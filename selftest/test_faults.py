@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from checks.core.catalog import entry, placeholders
 from checks.core.config import load
 from checks.world.faults import FAULTS, oracle
+from selftest.world_diff import FaultProbe, changed_reads
 
 ENV = load()["local"]
 TABLES = list(ENV.tables)
@@ -56,11 +57,37 @@ def test_clean_world_passes(suite):
     assert result.ret == 0
 
 
+def test_the_probe_sees_no_change_without_a_fault(suite):
+    """The reads taken before a fault and the run's own reads agree when nothing is injected: the diff below
+    is the fault's, not the probe's."""
+    probe = FaultProbe("", None)
+    probe.inject = False
+    result = suite.run(plugins=[probe])
+    assert result.ret == 0 and not probe.problems, probe.problems
+    assert probe.before and changed_reads(probe.before, probe.after) == {}
+
+
 @pytest.mark.parametrize("fid", list(FAULTS))
-def test_fault_fails_exactly_its_checks(suite, fid):
+def test_fault_fails_exactly_its_checks_and_changes_only_what_it_declares(suite, fid):
+    """One world, one run: the suite's world is read, the fault injected (FaultProbe), and the run's own reads
+    and results judged. The run fails exactly the checks the oracle names (with id and resource); the fault
+    changes the answers of the reads it declares (`changes`), and only those; a fault on a table or a bucket
+    changes no read that names another of the env's tables or buckets."""
+    f = FAULTS[fid]
     resource = resource_for(fid, 1)
-    result = suite.run(faults=f"{fid}:{resource}" if resource else fid)
+    probe = FaultProbe(fid, resource)
+    result = suite.run(plugins=[probe])
     check(result, [(fid, resource)])
+    assert not probe.problems, probe.problems
+    changed = changed_reads(probe.before, probe.after)
+    assert changed, f"{fid} changed no read of the suite's"
+    undeclared = {op for op in changed if tuple(op.split(":")) not in f.changes}
+    assert not undeclared, f"{fid} also changed {sorted(undeclared)}: declare them in its `changes`, or narrow it"
+    if f.kind in ("table", "bucket"):
+        others = [n for n in (ENV.tables if f.kind == "table" else [BUCKET]) if n != resource]
+        touched = {op: p for op, ps in changed.items() for p in ps
+                   if f'"{resource}"' not in p and any(f'"{n}"' in p for n in others)}
+        assert not touched, f"{fid} on {resource} changed reads of other {f.kind}s: {touched}"
 
 
 def test_wrong_region_message_says_where(suite):
@@ -80,7 +107,7 @@ def test_remediation_is_filled_with_the_real_names(suite):
 
 
 # Each example is a full suite run (~3 s), so no shrinking: a failure is reported as drawn.
-@settings(max_examples=6, deadline=None, phases=[Phase.generate], derandomize=False,
+@settings(max_examples=3, deadline=None, phases=[Phase.generate], derandomize=False,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(list(FAULTS)), st.integers(0, 11)), min_size=2, max_size=4,
                 unique_by=lambda t: t[0]))

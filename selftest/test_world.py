@@ -13,12 +13,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from checks import areas
-from checks.core.aws import Aws
-from checks.core.collect import Context, Options, collect_all
 from checks.core.config import load
-from checks.core.read import caller_identity
-from checks.core.snapshot import Snapshot
 from checks.world import FAULTS, World, adapt_client, parse_faults
 from checks.world.patches import denygate, iam, s3policy, s3replication
 from checks.world.patches.policy import conditions_met
@@ -333,97 +328,7 @@ def test_replication_fails_when_destination_unversioned() -> None:
 
 
 # --------------------------------------------------------------------------- faults
-
-def observed(w: World) -> dict[tuple[str, str, str, str], Any]:
-    """What the suite's own collectors read from the world (every area, no canary), keyed by
-    (service:operation, region, parameters): the ground a fault's declared `changes` are checked on.
-    A metrics window (StartTime/EndTime) is left out of the key: it moves with the clock."""
-    aws = Aws(ENV, Snapshot({"run_id": "world-diff"}), allowed=areas.allowlist(), endpoint_url=w.endpoint_url,
-              adapt=adapt_client, session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                                        region_name=REGION))
-    aws.read(caller_identity())
-    collect_all(Context(ENV, aws, aws.snapshot, Options()), areas.collectors())
-    out = {}
-    for o in aws.snapshot:
-        if o.service in ("file", "canary"):
-            continue
-        params = {k: v for k, v in o.params.items() if k not in ("StartTime", "EndTime")}
-        key = (f"{o.service}:{o.operation}", o.region or "", json.dumps(params, sort_keys=True, default=str))
-        out[key] = (o.response, o.error.get("code") if o.error else None)
-    return out
-
-
-def changed_reads(before: dict, after: dict) -> dict[str, list[str]]:
-    """service:operation -> the parameters of each read whose answer differs."""
-    out: dict[str, list[str]] = {}
-    for key in set(before) | set(after):
-        if before.get(key) != after.get(key):
-            out.setdefault(key[0], []).append(key[2])
-    return out
-
-
-@pytest.mark.parametrize("fid", list(FAULTS))
-def test_fault_changes_only_what_it_declares(fid: str) -> None:
-    """Each fault changes the answers of the reads it declares (`changes`), and only those; a fault on a
-    table or a bucket changes no read that names another of the env's tables or buckets. Before and after
-    are read from the same world (ARNs, ids and creation times stay put)."""
-    f = FAULTS[fid]
-    resource = f.resources(ENV)[-1] if f.resources(ENV) else None
-    with World(ENV, replication_delay=0.05) as w:
-        w.wait_replication()
-        before = observed(w)
-        w.inject(fid, resource)
-        w.wait_replication()
-        changed = changed_reads(before, observed(w))
-        assert changed, f"{fid} changed no read of the suite's"
-        undeclared = {op for op in changed if tuple(op.split(":")) not in f.changes}
-        assert not undeclared, f"{fid} also changed {sorted(undeclared)}: declare them in its `changes`, or narrow it"
-        if f.kind in ("table", "bucket"):
-            others = [n for n in (ENV.tables if f.kind == "table" else [BUCKET]) if n != resource]
-            touched = {op: p for op, ps in changed.items() for p in ps
-                       if f'"{resource}"' not in p and any(f'"{n}"' in p for n in others)}
-            assert not touched, f"{fid} on {resource} changed reads of other {f.kind}s: {touched}"
-        check_fault(fid, w, resource)
-
-
-def check_fault(fid: str, w: World, resource: str | None) -> None:
-    """Deeper checks of some faults, on the world itself (optional: a new fault needs none)."""
-    ddb, s3 = w.client("dynamodb"), w.client("s3")
-    if fid == "DDB-01":
-        assert resource not in ddb.list_tables()["TableNames"]
-        assert w.client("dynamodb", DR).describe_table(TableName=resource)["Table"]["TableStatus"] == "ACTIVE"
-    elif fid == "S3-04":
-        dr = [v["Key"] for v in w.client("s3", DR).list_object_versions(Bucket=DR_BUCKET).get("Versions", [])]
-        assert resource in dr, "the DR copy stays"
-    elif fid == "S3-05":
-        s3.put_object(Bucket=BUCKET, Key="selftest/after.html", Body=b"z")
-        w.wait_replication()
-        assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="selftest/after.html")
-    elif fid == "S3-05.filter":  # the world replicates by the filter: a key outside it stays put
-        prefix = s3.get_bucket_replication(Bucket=BUCKET)["ReplicationConfiguration"]["Rules"][0]["Filter"]["Prefix"]
-        s3.put_object(Bucket=BUCKET, Key="selftest/outside.html", Body=b"o")
-        s3.put_object(Bucket=BUCKET, Key=f"{prefix}inside.html", Body=b"i")
-        w.wait_replication()
-        assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="selftest/outside.html")
-        assert s3.head_object(Bucket=BUCKET, Key=f"{prefix}inside.html")["ReplicationStatus"] == "COMPLETED"
-    elif fid == "DDB-04.vault":  # UpdateBackupPlan (a moto patch) keeps the plan's id
-        backup = w.client("backup")
-        (plan,) = backup.list_backup_plans()["BackupPlansList"]
-        rule = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"][0]
-        assert rule["TargetBackupVaultName"] == f"{ENV.backup.vault}-old" and "RuleId" in rule
-        backup.describe_backup_vault(BackupVaultName=rule["TargetBackupVaultName"])
-    elif fid == "CICD-05":
-        item = ddb.get_item(TableName=TF.lock_table, Key={"LockID": {"S": f"{TF.state_bucket}/{TF.state_key}"}})
-        info = json.loads(item["Item"]["Info"]["S"])
-        created = dt.datetime.fromisoformat(info["Created"].replace("Z", "+00:00"))
-        assert info["Operation"] == "OperationTypeApply" and info["Path"] == f"{TF.state_bucket}/{TF.state_key}"
-        assert dt.timedelta(minutes=110) < dt.datetime.now(dt.UTC) - created < dt.timedelta(minutes=130)
-    elif fid == "PDV-07":
-        body = s3.get_object(Bucket=TF.state_bucket, Key=TF.state_key)["Body"].read()
-        assert resource not in [r["name"] for r in json.loads(body)["resources"] if r["type"] == "aws_dynamodb_table"]
-        item = ddb.get_item(TableName=TF.lock_table, Key={"LockID": {"S": f"{TF.state_bucket}/{TF.state_key}-md5"}})
-        assert item["Item"]["Digest"]["S"] == hashlib.md5(body).hexdigest()
-
+# (what each fault changes is judged with its checks, in one run: selftest/test_faults.py, selftest/world_diff.py)
 
 def test_faults_default_resources() -> None:
     assert FAULTS["DDB-03"].default_resource(ENV) == "tenants"

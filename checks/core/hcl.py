@@ -6,7 +6,9 @@ python-hcl2 8 keeps quotes around strings and labels and marks blocks with `__is
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 PARSER_KEYS = ("__is_block__", "__comments__")  # python-hcl2's own markers, not the file's attributes
@@ -20,8 +22,21 @@ class HclError:
     line: int = 0
 
 
+CACHED_TEXT = 1 << 20  # parses of files up to 1 MiB are kept: the CI/CD and static areas read the same .tf files
+
+
 def parse(text: str) -> tuple[dict[str, Any] | None, HclError | None]:
-    """The normalized HCL body, or None and why it does not parse."""
+    """The normalized HCL body (the caller's own copy), or None and why it does not parse."""
+    body, error = _parse_cached(text) if len(text) <= CACHED_TEXT else _parse(text)
+    return copy.deepcopy(body), error
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(text: str) -> tuple[dict[str, Any] | None, HclError | None]:
+    return _parse(text)
+
+
+def _parse(text: str) -> tuple[dict[str, Any] | None, HclError | None]:
     import hcl2
 
     try:

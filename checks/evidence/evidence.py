@@ -64,6 +64,7 @@ class Evidence:
     sign_key: Any = None  # --sign-key, loaded at configure (a bad key is a usage error before any read)
     signature: str | None = None  # the signing key's fingerprint once manifest.json.sig is written
     _provenance: dict[str, Any] | None = None
+    secrets: list[str] = field(default_factory=list)  # the environment's secret values, read at configure (redact)
     previous: Path | None = None  # the bundle `latest` pointed at when the run started (the previous gate run)
     signers: Any = None  # --allowed-signers, loaded at configure: a replay checks its original's approvals
     governance: dict[str, Any] | None = None  # gate.json's waivers, changes and approvals (governance.py)

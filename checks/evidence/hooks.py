@@ -58,6 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ev = Evidence(config=config, run=run, base=base, work=Path(tempfile.mkdtemp(prefix="bbws-evidence-")))
     ev.sign_key = _sign_key(config)
     ev.signers = _allowed_signers(config)
+    ev.secrets = redact.secrets()
     ev.previous = previous_gate_run(ev.base, run.env.name) if run.replay is None else None
     config.stash[EVIDENCE] = ev
     config.pluginmanager.register(_Recorder(ev), "bbws-evidence-recorder")
@@ -169,7 +170,7 @@ class _Recorder:
 
     def _record(self, report: pytest.TestReport) -> None:
         ev = self.ev
-        _redact_report(report)
+        _redact_report(report, ev.secrets)
         record = getattr(report, "bbws", None)
         ev.saw_tests = True
         if record is not None or "issue" in getattr(report, "keywords", {}):
@@ -235,8 +236,8 @@ def junit_properties(ev: Evidence, report: pytest.TestReport) -> None:
                               *((k, str(v or "")) for k, v in values.items() if k not in have)]
 
 
-def _redact_report(report: pytest.TestReport) -> None:
-    values = redact.secrets()  # and credential-shaped text, even when no secret is in the environment
+def _redact_report(report: pytest.TestReport, values: list[str]) -> None:
+    """The environment's secret values (read once, at configure) and credential-shaped text, masked."""
     if report.longrepr is not None and redact.contains(report.longreprtext, values):
         report.longrepr = redact.text(report.longreprtext, values)
     report.sections = [(redact.text(t, values), redact.text(c, values)) for t, c in report.sections]

@@ -22,6 +22,7 @@ import html
 import json
 import os
 import re
+from functools import lru_cache
 from typing import Any
 
 import markupsafe
@@ -52,6 +53,9 @@ _NAME = (r"(?i:[A-Za-z0-9_.-]{0,40}?(?:secret|passw(?:or)?d|passphrase|token|api
 _QUOTE = r"(?:\\?(?:[\"']|&quot;|&#34;|&#39;|&#x27;))"
 _FIELD = re.compile(rf"(?<![A-Za-z0-9_.-])(?P<name>{_NAME})(?P<sep>{_QUOTE}?[ \t]*[:=][ \t]*{_QUOTE}?)"
                     r"(?P<value>(?:(?!&quot;|&#34;|&#39;|&#x27;)[^\s\"'\\,;<>&{}\[\]])+)")
+# the words a field's name must hold (a cheap search before _FIELD, which tries every position)
+_FIELD_HINT = re.compile(r"(?i)secret|passw|passphrase|token|api[-_]?key|access[-_]?key|private[-_]?key|credential"
+                         r"|auth[-_]?key")
 # names that hold no secret although they say "token" or "key": a paging cursor, the OIDC permission
 _NOT_SECRET_NAME = re.compile(r"(?i)^(?:next|continuation|pagination|marker|id)[-_]?token$|token[-_]?(?:type|url|"
                               r"endpoint|file|path|name|count|expir\w*)$|access[-_]?key[-_]?id$|^key[-_]?id$")
@@ -68,7 +72,12 @@ def _fields(value: str) -> str:
         if (len(found) < MIN_FIELD_VALUE or _NOT_SECRET_NAME.search(name) or _NOT_SECRET_VALUE.match(found)):
             return m.group(0)
         return m.group("name") + m.group("sep") + MASK
-    return _FIELD.sub(mask, value)
+    if not _FIELD_HINT.search(value):
+        return value
+    if len(value) <= 4096:
+        return _FIELD.sub(mask, value)
+    # a field never spans lines: only the lines that name a secret word are matched (bundle files are MBs)
+    return "\n".join(_FIELD.sub(mask, line) if _FIELD_HINT.search(line) else line for line in value.split("\n"))
 
 
 def _private_keys(value: str) -> str:
@@ -98,12 +107,18 @@ def _private_keys(value: str) -> str:
 
 
 def secrets(environ: dict[str, str] | None = None) -> list[str]:
-    """The secret values set in the environment, longest first."""
+    """The secret values set in the environment, longest first (asked once per test report: kept per environment)."""
     env = os.environ if environ is None else environ
+    return list(_secrets(tuple(env.items())))
+
+
+@lru_cache(maxsize=64)
+def _secrets(items: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    env = dict(items)
     values = {env.get(name, "") for name in SECRET_VARS}
     values = {v for v in values if len(v) >= MIN_LENGTH}
     values |= {v for k, v in env.items() if SENSITIVE_NAME.search(k) and len(v) >= MIN_SENSITIVE_LENGTH}
-    return sorted(values, key=len, reverse=True)
+    return tuple(sorted(values, key=len, reverse=True))
 
 
 def _forms(secret: str) -> list[str]:
@@ -123,7 +138,17 @@ def _looks_secret(token: str) -> bool:
 
 
 def patterns(value: str) -> str:
-    """Mask what has the shape of a credential, whatever its source."""
+    """Mask what has the shape of a credential, whatever its source. The same short strings (ids, titles,
+    resource names) come back thousands of times a run: their answer is kept."""
+    return _patterns_cached(value) if len(value) <= 8192 else _patterns(value)
+
+
+@lru_cache(maxsize=1 << 15)
+def _patterns_cached(value: str) -> str:
+    return _patterns(value)
+
+
+def _patterns(value: str) -> str:
     value = _private_keys(value)
     value = _fields(value)
     ids = [m.span() for m in _KEY_ID_ANY.finditer(value)]

@@ -16,6 +16,7 @@ inline scripts by their SHA-256 (no inline event handlers, no remote loads).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -194,7 +195,9 @@ def csp(*scripts: str) -> str:
             "; style-src 'unsafe-inline'; img-src data:; media-src data:; base-uri 'none'; form-action 'none'")
 
 
+@functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    """The report's templates, compiled once per process (the selftests render hundreds of reports)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 

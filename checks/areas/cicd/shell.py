@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from checks.core import linear
@@ -22,6 +23,15 @@ def logical_lines(script: str) -> list[str]:
 
 def tokens(line: str) -> list[str]:
     """Shell words; a ${{ }} expression stays inside its word (its spaces and `&&` are not the shell's)."""
+    return list(_tokens(line)) if len(line) <= 4096 else _split(line)
+
+
+@lru_cache(maxsize=4096)
+def _tokens(line: str) -> tuple[str, ...]:
+    return tuple(_split(line))
+
+
+def _split(line: str) -> list[str]:
     exprs: list[str] = []
 
     def hide(m: Any) -> str:

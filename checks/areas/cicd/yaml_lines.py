@@ -8,9 +8,11 @@ Anchors and aliases are allowed (GitHub Actions accepts them), but what they exp
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -46,7 +48,17 @@ class Parsed:
 
 
 def load_yaml(text: str) -> Parsed:
-    """Parse one YAML document; problems (syntax, duplicate keys, not one document) are reported, never raised."""
+    """Parse one YAML document; problems (syntax, duplicate keys, not one document) are reported, never raised.
+    The caller gets its own copy; a workflow's parse is kept (a run and its checks read each file several times)."""
+    return copy.deepcopy(_load_cached(text)) if len(text) <= 1 << 20 else _load(text)
+
+
+@lru_cache(maxsize=256)
+def _load_cached(text: str) -> Parsed:
+    return _load(text)
+
+
+def _load(text: str) -> Parsed:
     out = Parsed()
     try:
         loader = _Loader(text)
