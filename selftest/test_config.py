@@ -109,7 +109,7 @@ def test_env_is_immutable_and_round_trips_through_the_snapshot_form():
     with pytest.raises(ValidationError):
         env.concurrency = 3  # type: ignore[misc]
     assert config.from_dict(env.model_dump(), "snapshot.json") == env
-    assert env.model_copy(update={"concurrency": 3}).concurrency == 3 and env.concurrency == 4
+    assert env.model_copy(update={"concurrency": 3}).concurrency == 3 and env.concurrency == 16
     with pytest.raises(config.ConfigError, match="snapshot.json: key 'envs.local.concurrency' must be an integer"):
         config.from_dict({**env.model_dump(), "concurrency": "3"}, "snapshot.json")
 
