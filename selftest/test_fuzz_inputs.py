@@ -31,7 +31,7 @@ from checks.core.snapshot import Snapshot
 REPO = Path(__file__).resolve().parent.parent
 TOML_TEXT = config.DEFAULT_PATH.read_text(encoding="utf-8")
 WORKFLOWS = sorted((REPO / "selftest/infra_repo/.github/workflows").glob("*.yml"))
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])
 
 # ----------------------------------------------------------------------------- generic mutators

@@ -59,15 +59,20 @@ def test_replay_of_a_partial_selection_evaluates_the_same_checks(suite):
     assert after["counts"] == before["counts"]
 
 
-@pytest.mark.parametrize("form", ["space", "equals"])
-def test_replay_from_outside_the_checkout_writes_under_the_checkout(tmp_path, form):
-    """--replay /tmp/bundle: pytest used to take /tmp/bundle as rootdir and write into /tmp/bundle/reports."""
-    reports = tmp_path / "made"
-    cwd = tmp_path / "cwd"
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    """One real bundle, made from outside the checkout, for both option forms to replay."""
+    tmp = tmp_path_factory.mktemp("made")
+    reports, cwd = tmp / "made", tmp / "cwd"
     cwd.mkdir()
     first = run(cwd, "--env", "local", "-m", "cicd and smoke and not canary", "--reports", str(reports))
     assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
-    made = next(p.parent for p in reports.glob("local/*/manifest.json") if p.parent.name != "latest")
+    return next(p.parent for p in reports.glob("local/*/manifest.json") if p.parent.name != "latest")
+
+
+@pytest.mark.parametrize("form", ["space", "equals"])
+def test_replay_from_outside_the_checkout_writes_under_the_checkout(tmp_path, made, form):
+    """--replay /tmp/bundle: pytest used to take /tmp/bundle as rootdir and write into /tmp/bundle/reports."""
     bundle = tmp_path / "elsewhere" / "bundle"
     shutil.copytree(made, bundle)
     ours = REPO / "reports" / "local"
