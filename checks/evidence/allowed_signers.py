@@ -33,13 +33,15 @@ class Signer:
     valid_before: dt.datetime | None = None
     line: int = 0
 
-    def allows(self, principal: str, namespace: str, when: dt.datetime | None = None) -> bool:
+    def valid_for(self, namespace: str, when: dt.datetime | None = None) -> bool:
+        """The line's key may sign in `namespace` at `when` (its `namespaces=` and validity window)."""
         if self.namespaces and not any(fnmatch.fnmatchcase(namespace, n) for n in self.namespaces):
             return False
-        if when is not None and ((self.valid_after and when < self.valid_after)
-                                 or (self.valid_before and when > self.valid_before)):
-            return False
-        return matches(principal, self.principals)
+        return when is None or not ((self.valid_after and when < self.valid_after)
+                                    or (self.valid_before and when > self.valid_before))
+
+    def allows(self, principal: str, namespace: str, when: dt.datetime | None = None) -> bool:
+        return self.valid_for(namespace, when) and matches(principal, self.principals)
 
 
 def matches(principal: str, patterns: tuple[str, ...]) -> bool:

@@ -6,9 +6,9 @@ or ECDSA key (the suite signs with Ed25519 only), a passphrase-protected key wit
 or with the wrong one. The caller makes it a usage error (exit 4).
 
 allowed_signers is ssh-keygen's format (ssh-keygen(1), ALLOWED SIGNERS): `principals [options] keytype key
-[comment]` per line; `namespaces="..."` must include bbws-evidence when present, `valid-after`/`valid-before`
-are honoured against the current time, `cert-authority` lines and keys other than ssh-ed25519 cannot have made
-a suite signature and are skipped.
+[comment]` per line, parsed once for the whole suite by checks.evidence.allowed_signers: `namespaces="..."`
+(patterns) must match bbws-evidence when present, `valid-after`/`valid-before` are honoured against the current
+time, `cert-authority` lines and keys other than ssh-ed25519 cannot have made a suite signature and are skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from checks.evidence import allowed_signers as signers_file
 
 NAMESPACE = "bbws-evidence"
 PASSPHRASE_VAR = "BBWS_SIGN_KEY_PASSPHRASE"
@@ -143,66 +145,36 @@ def load_public(path: Path, option: str = "--verify-key") -> Ed25519PublicKey:
     return _public_of(lines[0], where)[1]
 
 
-def _options(text: str) -> dict[str, str]:
-    """`cert-authority,namespaces="a,b",valid-after=...` as {name: value}; commas inside quotes stay."""
-    parts, current, quoted = [], "", False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            parts.append(current)
-            current = ""
-            continue
-        current += ch
-    parts.append(current)
-    out = {}
-    for part in (p.strip() for p in parts if p.strip()):
-        name, _, value = part.partition("=")
-        out[name.lower()] = value.strip().strip('"')
-    return out
-
-
-def _in_window(options: dict[str, str], now: dt.datetime) -> bool:
-    def when(value: str) -> dt.datetime | None:
-        digits = value.rstrip("Zz")
-        for fmt in ("%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d"):
-            try:
-                return dt.datetime.strptime(digits, fmt).replace(tzinfo=dt.UTC)
-            except ValueError:
-                continue
-        return None
-
-    after, before = when(options.get("valid-after", "")), when(options.get("valid-before", ""))
-    return (after is None or now >= after) and (before is None or now < before)
-
-
 def load_allowed_signers(path: Path, option: str = "--allowed-signers",
                          now: dt.datetime | None = None, required: bool = True) -> list[Signer]:
-    """The ssh-ed25519 keys an allowed_signers file allows for namespace bbws-evidence, each with its principals
-    (`required`: none is an error; else a file of approval keys only pins nothing)."""
+    """The ssh-ed25519 keys an allowed_signers file allows for namespace bbws-evidence now, each with its principals
+    (`required`: none is an error; else a file of approval keys only pins nothing). The file is read by
+    checks.evidence.allowed_signers, as the recorded approvals read it."""
     path = Path(path)
     data = _read(path, option)
     if _is_private(data):
         raise KeyError_(f"{option} {path}: this is a private key, not an allowed_signers file")
-    now = now or dt.datetime.now(dt.UTC)
-    signers = []
-    for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        tokens = line.split()
-        at = next((i for i, t in enumerate(tokens) if _KEY_TYPE.fullmatch(t)), None)
-        if at is None or at == 0:
-            raise KeyError_(f"{option} {path}:{n}: not an allowed_signers line (principals [options] keytype key)")
-        options = _options(" ".join(tokens[1:at]))
-        namespaces = options.get("namespaces")
-        if ("cert-authority" in options or tokens[at] != "ssh-ed25519" or not _in_window(options, now)
-                or (namespaces is not None and NAMESPACE not in namespaces.split(","))):
-            continue
-        _, key = _public_of(" ".join(tokens[at:]), f"{option} {path}:{n}")
-        signers.append(Signer(principal=tokens[0], key=key))
+    where = f"{option} {path}"
+    try:
+        lines = signers_file.parse(data.decode("utf-8", "replace"), where)
+    except signers_file.AllowedSignersError as exc:
+        raise KeyError_(str(exc)) from None
+    when = now or dt.datetime.now(dt.UTC)
+    signers = [Signer(principal=",".join(line.principals), key=_ed25519_of(line.key, f"{where}:{line.line}"))
+               for line in lines if line.key.startswith(_ED25519) and line.valid_for(NAMESPACE, when)]
     if not signers and required:
         raise KeyError_(f"{option} {path}: no ssh-ed25519 key in it is valid for namespace {NAMESPACE} now")
     return signers
+
+
+_ED25519 = struct.pack(">I", 11) + b"ssh-ed25519"  # how an Ed25519 key blob begins
+
+
+def _ed25519_of(key_blob: bytes, where: str) -> Ed25519PublicKey:
+    raw = key_blob[len(_ED25519):]
+    if len(raw) != 36 or struct.unpack(">I", raw[:4])[0] != 32:
+        raise KeyError_(f"{where}: not a valid ssh-ed25519 public key")
+    return Ed25519PublicKey.from_public_bytes(raw[4:])
 
 
 def pinned(verify_key: Path | None = None, allowed_signers: Path | None = None) -> list[Signer] | None:
