@@ -49,8 +49,7 @@ def test_clean_world_passes_and_the_probe_sees_no_change(suite):
     """A clean world passes every check the oracle names, for every fault on every resource. The reads taken
     before a fault and the run's own reads agree when nothing is injected: the diff judged below is the
     fault's, not the probe's."""
-    probe = FaultProbe("", None)
-    probe.inject = False
+    probe = FaultProbe(None)
     result = suite.run(plugins=[probe])
     assert result.failed == set() and result.errors == set(), result.stdout[-3000:]
     named = set()

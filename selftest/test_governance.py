@@ -160,7 +160,8 @@ def test_changes_since_the_previous_gate_run() -> None:
 def test_the_index_timeline_is_newest_first_per_env_with_the_latest_pointer_marked(tmp_path: Path) -> None:
     def row(env: str, started: str, decision: str, name: str) -> SimpleNamespace:
         (tmp_path / env / name).mkdir(parents=True)
-        return SimpleNamespace(env=env, started=started, decision=decision, run_id=name, bundle=f"{env}/{name}")
+        return SimpleNamespace(env=env, started=started, decision=decision, run_id=name, bundle=f"{env}/{name}",
+                               gate_run=True)
 
     rows = [row("sit", "2027-03-01", "GO", "a"), row("sit", "2027-03-03", "NO-GO", "c"),
             row("sit", "2027-03-02", "CONDITIONAL GO", "b"), row("prod", "2027-03-01", "UNVERIFIED", "p")]

@@ -65,14 +65,13 @@ class FaultProbe:
     """Injects `fid` on `resource` into the suite's own world after reading it once; keeps the reads before, the
     run's reads after, and what the deeper checks of the world (check_fault) found, while the world still runs."""
 
-    def __init__(self, fid: str, resource: str | None):
+    def __init__(self, fid: str | None, resource: str | None = None):  # no fid: read before and after, inject nothing
         self.fid, self.resource = fid, resource
         self.before: Reads = {}
         self.after: Reads = {}
         self.problems: list[str] = []
         self.world: World | None = None
         self.config: pytest.Config | None = None
-        self.inject = True
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
@@ -81,7 +80,7 @@ class FaultProbe:
         run = self.config.stash.get(RUN, None) if self.config is not None else None
         s3replication.run_pending()
         self.before = observed(world, world.env, run.options if run is not None else None)
-        if self.inject:
+        if self.fid:
             world.inject(self.fid, self.resource)
             s3replication.run_pending()
         self.world = world
@@ -94,7 +93,7 @@ class FaultProbe:
             return
         self.after = observed_of(run.snapshot)
         try:
-            if self.inject:
+            if self.fid:
                 check_fault(self.fid, self.world, self.resource)
         except AssertionError as exc:
             self.problems.append(f"{self.fid}: {exc}")

@@ -38,7 +38,7 @@ def timeline(rows: Sequence[Any], out: Path) -> list[dict[str, Any]]:
     for env in sorted(groups):
         runs = sorted(groups[env], key=lambda r: (r.started, r.run_id), reverse=True)
         pointed = [r for r in runs if r.bundle and _pointed_at(out / r.bundle)]
-        gate_runs = [r for r in runs if r.decision != UNVERIFIED and getattr(r, "gate_run", True)]
+        gate_runs = [r for r in runs if r.decision != UNVERIFIED and r.gate_run]
         current = pointed[0] if pointed else gate_runs[0] if gate_runs else None
         found.append({"env": env, "rows": runs, "current": current.run_id if current is not None else "",
                       "by_latest": bool(pointed),
